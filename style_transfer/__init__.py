@@ -1,0 +1,57 @@
+"""Neural style transfer (Gatys et al.) for TensorFlow/Keras.
+
+Data flow, one module each: images (files <-> float32 RGB [1, H, W, 3] in [0, 1]) -> vgg (named
+features) -> losses (content, Gram style, TV) -> optimize (compiled GradientTape step and loop).
+
+    import style_transfer as st
+    content = st.load_image("photo.jpg", max_size=512)
+    style = st.load_image("painting.jpg", max_size=512)
+    result = st.stylize(content, style, st.Config(steps=300))
+    st.save_image("out.png", result)
+
+TensorFlow is imported only when a name that needs it is first used, so `images` and `config`
+stay light (the CLI checks its inputs before paying for the import).
+"""
+
+import importlib
+
+from style_transfer.config import Config
+from style_transfer.errors import (
+    ConfigError,
+    ImageError,
+    NonFiniteLossError,
+    StyleTransferError,
+    WeightsError,
+)
+from style_transfer.images import decode_image, encode_image, load_image, save_image
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "stylize": "style_transfer.optimize",
+    "Stylizer": "style_transfer.optimize",
+    "Objective": "style_transfer.optimize",
+    "initial_image": "style_transfer.optimize",
+    "build_extractor": "style_transfer.vgg",
+    "StyleTarget": "style_transfer.losses",
+}
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "ImageError",
+    "NonFiniteLossError",
+    "StyleTransferError",
+    "WeightsError",
+    "decode_image",
+    "encode_image",
+    "load_image",
+    "save_image",
+    *_LAZY,
+]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'style_transfer' has no attribute {name!r}")

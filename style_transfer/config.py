@@ -1,0 +1,114 @@
+"""The one home of every default: a frozen dataclass that the library takes and the CLI reads.
+
+No TensorFlow here, so the CLI can build its flags (and `--help` can answer) without importing it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+
+from style_transfer.errors import ConfigError
+
+NETWORKS = ("vgg19", "vgg16")
+INITS = ("content", "style", "noise")
+
+# Gatys et al. (2016), section 2: content from conv4_2, style from conv1_1 ... conv5_1.
+DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
+DEFAULT_STYLE_LAYERS = (
+    "block1_conv1",
+    "block2_conv1",
+    "block3_conv1",
+    "block4_conv1",
+    "block5_conv1",
+)
+
+# Pillow's own decompression-bomb threshold is 89.5 MP (it only warns below 2x that); we refuse
+# anything larger than this before decoding a single pixel.
+DEFAULT_MAX_INPUT_PIXELS = 100_000_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Settings of one stylisation. Every default of the package lives here.
+
+    Loss weights are relative to normalised losses (see `losses.py`), so the same values work for
+    VGG19 and VGG16, for ImageNet weights from Keras or from a file, and at any image size.
+    """
+
+    # Network: "vgg19" (the paper's) or "vgg16"; weights: "imagenet" (Keras' download and cache,
+    # ~/.keras/models), "none" (random init, for tests only) or the path of a Keras weights file.
+    network: str = "vgg19"
+    weights: str = "imagenet"
+    content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
+    style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
+    # Relative weight of each style layer (same length as style_layers); empty means equal weights.
+    style_layer_weights: tuple[float, ...] = ()
+
+    content_weight: float = 1.0
+    style_weight: float = 1.0
+    tv_weight: float = 1.0
+
+    # Longer side of the output in pixels; the style image is scaled to the same longer side.
+    max_size: int = 512
+    steps: int = 300
+    # Adam on pixel values in [0, 1]; see optimize.py for the choice of betas.
+    learning_rate: float = 0.02
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    init: str = "content"
+    seed: int = 0
+
+    max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
+
+    def replace(self, **changes) -> Config:
+        return dataclasses.replace(self, **changes)
+
+    def layer_weights(self) -> dict[str, float]:
+        """Style layer name -> relative weight (not yet normalised)."""
+        weights = self.style_layer_weights or (1.0,) * len(self.style_layers)
+        return dict(zip(self.style_layers, weights, strict=True))
+
+    def validate(self) -> Config:
+        """Raise ConfigError (one line, what is wrong and what to do) or return self."""
+        if self.network not in NETWORKS:
+            raise ConfigError(f"unknown network {self.network!r}; use one of {', '.join(NETWORKS)}")
+        if self.init not in INITS:
+            raise ConfigError(f"unknown init {self.init!r}; use one of {', '.join(INITS)}")
+        if not self.weights:
+            raise ConfigError("weights is empty; use 'imagenet', 'none' or the path of a weights file")
+        if self.weights not in ("imagenet", "none") and not os.path.isfile(self.weights):
+            raise ConfigError(
+                f"weights file {self.weights!r} does not exist; pass --weights=imagenet, "
+                "--weights=none or the path of a Keras VGG weights file"
+            )
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{name} must be a finite number >= 0, got {value}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if not 16 <= self.max_size <= 8192:
+            raise ConfigError(f"max_size must be between 16 and 8192 pixels, got {self.max_size}")
+        if self.steps < 0:
+            raise ConfigError(f"steps must be >= 0, got {self.steps}")
+        if self.max_input_pixels <= 0:
+            raise ConfigError(f"max_input_pixels must be > 0, got {self.max_input_pixels}")
+        if not self.content_layers and self.content_weight > 0:
+            raise ConfigError("content_layers is empty; name at least one layer or set content_weight=0")
+        if not self.style_layers and self.style_weight > 0:
+            raise ConfigError("style_layers is empty; name at least one layer or set style_weight=0")
+        if self.style_layer_weights:
+            if len(self.style_layer_weights) != len(self.style_layers):
+                raise ConfigError(
+                    f"{len(self.style_layer_weights)} style layer weights for "
+                    f"{len(self.style_layers)} style layers; give one per layer or none"
+                )
+            if any(not (math.isfinite(w) and w >= 0) for w in self.style_layer_weights) or not any(
+                self.style_layer_weights
+            ):
+                raise ConfigError("style layer weights must be >= 0 and not all zero")
+        # Layer names are checked against the network in vgg.py, which knows them.
+        return self

@@ -1,0 +1,113 @@
+"""Content, Gram-style and total-variation losses, normalised.
+
+After L. A. Gatys, A. S. Ecker and M. Bethge, "A Neural Algorithm of Artistic Style" (arXiv:1508.06576,
+2015) and "Image Style Transfer Using Convolutional Neural Networks" (CVPR 2016).
+
+Contracts:
+- features: {layer name: float32 [N, h, w, C]} as returned by vgg.FeatureExtractor;
+- images: float32 RGB [N, H, W, 3] in [0, 1];
+- Gram matrices: float32 [N, C, C] (targets may have N = 1 and broadcast over the batch);
+- every loss returns a float32 scalar: the mean over the batch of per-image losses, so a batch of
+  N images optimises each image exactly as it would be optimised alone.
+
+Departures from the paper, each marked below with "Departure":
+1. Gram matrices are divided by the number of positions h*w, so they do not depend on image size.
+2. Each style layer's error is divided by the squared norm of its target Gram matrix (the paper
+   uses 1 / (4 N_l^2 M_l^2)), and content error by the squared norm of the target features. The
+   losses are then relative errors: ~1 for "nothing matches", 0 for a perfect match, whatever the
+   network's activation scale (VGG19 vs VGG16, Keras vs converted weights), the image size or the
+   layer. That is what lets one set of default weights work everywhere.
+3. Layer weights (per style layer) and style-target weights are normalised to sum to 1.
+4. A total-variation term (Mahendran & Vedaldi 2015; Johnson et al. 2016), not in the paper,
+   damps the high-frequency noise that pixel-space optimisation produces.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import tensorflow as tf
+
+# Keeps a relative error finite when a target is all zeros (e.g. a black image through ReLUs).
+_EPS = 1e-20
+
+
+def gram_matrix(features: tf.Tensor) -> tf.Tensor:
+    """[N, h, w, C] -> [N, C, C]: channel co-activations averaged over positions.
+
+    Departure 1: G = F^T F / (h w); the paper's G = F^T F is a sum over positions.
+    """
+    features = tf.cast(features, tf.float32)
+    positions = tf.cast(tf.shape(features)[1] * tf.shape(features)[2], tf.float32)
+    return tf.einsum("nhwc,nhwd->ncd", features, features) / positions
+
+
+def _relative_error(x: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+    """||x - target||^2 / ||target||^2 per batch element: [N, ...] -> [N]. Departure 2."""
+    axes = tf.range(1, tf.rank(x))
+    error = tf.reduce_sum(tf.square(x - target), axis=axes)
+    norm = tf.reduce_sum(tf.square(target), axis=tf.range(1, tf.rank(target)))
+    return error / (norm + _EPS)
+
+
+def content_loss(features: Mapping[str, tf.Tensor], targets: Mapping[str, tf.Tensor]) -> tf.Tensor:
+    """Mean over the content layers of ||F - F_c||^2 / ||F_c||^2 (paper eq. 1, normalised).
+
+    targets: {layer: [1 or N, h, w, C]}, the content image's features at the same size.
+    """
+    per_layer = [_relative_error(tf.cast(features[name], tf.float32), t) for name, t in targets.items()]
+    return tf.reduce_mean(tf.add_n(per_layer) / len(per_layer))
+
+
+@dataclasses.dataclass(frozen=True)
+class StyleTarget:
+    """One style to match: Gram matrices {layer: [1, C, C]} and a blend weight.
+
+    Several targets blend styles: their weights are normalised to sum to 1 (departure 3).
+    """
+
+    grams: Mapping[str, tf.Tensor]
+    weight: float = 1.0
+
+    @classmethod
+    def from_features(cls, features: Mapping[str, tf.Tensor], weight: float = 1.0) -> StyleTarget:
+        return cls({name: gram_matrix(f) for name, f in features.items()}, weight)
+
+
+def style_loss(
+    features: Mapping[str, tf.Tensor],
+    targets: Sequence[StyleTarget],
+    layer_weights: Mapping[str, float],
+) -> tf.Tensor:
+    """sum_t w_t sum_l w_l ||G_l - A_l^t||^2 / ||A_l^t||^2 (paper eqs. 3-5, normalised).
+
+    layer_weights: {style layer: relative weight}; weights of layers and of targets are
+    normalised to sum to 1, so the loss is ~1 when nothing of the style is matched.
+    """
+    layer_total = sum(layer_weights.values())
+    target_total = sum(t.weight for t in targets)
+    grams = {name: gram_matrix(features[name]) for name in layer_weights}
+    per_image = 0.0
+    for target in targets:
+        for name, weight in layer_weights.items():
+            share = (target.weight / target_total) * (weight / layer_total)
+            if share:
+                per_image += share * _relative_error(grams[name], target.grams[name])
+    return tf.reduce_mean(per_image)
+
+
+def tv_loss(image: tf.Tensor) -> tf.Tensor:
+    """Squared differences between neighbouring pixels, per pixel value: [N, H, W, 3] -> scalar.
+
+    Departure 4. Squared (beta = 2) differences in [0, 1] units, averaged over pixels: its gradient
+    per pixel scales like the other losses' (all are means over positions), so the balance of
+    terms does not change with image size.
+    """
+    image = tf.cast(image, tf.float32)
+    dy = image[:, 1:, :, :] - image[:, :-1, :, :]
+    dx = image[:, :, 1:, :] - image[:, :, :-1, :]
+    # Divided by the pixel count, not the pair count, so a 1-pixel-wide image gives 0, not NaN.
+    values = tf.cast(tf.reduce_prod(tf.shape(image)[1:]), tf.float32)
+    per_image = (tf.reduce_sum(tf.square(dy), axis=[1, 2, 3]) + tf.reduce_sum(tf.square(dx), axis=[1, 2, 3])) / values
+    return tf.reduce_mean(per_image)

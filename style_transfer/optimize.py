@@ -1,0 +1,238 @@
+"""The optimisation: image -> features -> losses -> gradient -> Adam -> image.
+
+Contract: images are float32 RGB in [0, 1], NHWC, [1, H, W, 3] (a batch of N works the same way).
+
+One pure update, `make_update(objective, config)`: (image, AdamState) -> (image, AdamState, terms).
+It serves both
+- `Stylizer`: the image and Adam's moments live in tf.Variables, a `tf.function`-compiled `step()`
+  runs the update and assigns; a plain Python loop calls it and reports progress to a callback;
+- `stylize_in_graph`: the same update inside a `tf.while_loop` with the image and Adam's state as
+  loop-carried tensors: stateless, for exported SavedModels and thread-safe serving.
+
+The core never prints: progress goes to `callback(step, terms, image)`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from style_transfer import losses, vgg
+from style_transfer.config import Config
+from style_transfer.errors import NonFiniteLossError
+
+# callback(step, terms, image): step counts from 1; terms are floats {"total", "content", "style",
+# "tv"} (weighted, total = sum of the others); image is the live tf.Variable [1, H, W, 3] (copy it
+# with np.array(image) to keep it).
+Callback = Callable[[int, dict, tf.Variable], None]
+
+
+class Objective:
+    """Weighted content + style + TV loss for one content image and a list of style targets.
+
+    `objective(image)` -> {"total", "content", "style", "tv"}: float32 scalars, weighted.
+    Target features are computed once here, at construction (in eager mode or inside a graph).
+    """
+
+    def __init__(
+        self,
+        extractor: vgg.FeatureExtractor,
+        content: tf.Tensor,
+        styles: Sequence[tf.Tensor],
+        config: Config,
+        style_blend_weights: Sequence[float] | None = None,
+    ):
+        self.extractor = extractor
+        self.config = config
+        self.layer_weights = config.layer_weights()
+        blend = style_blend_weights or [1.0] * len(styles)
+        if len(blend) != len(styles):
+            raise ValueError(f"{len(blend)} blend weights for {len(styles)} styles")
+        content_features = extractor(content)
+        self.content_targets = {name: content_features[name] for name in config.content_layers}
+        self.style_targets = []
+        for style, weight in zip(styles, blend, strict=True):
+            features = extractor(style)
+            self.style_targets.append(
+                losses.StyleTarget.from_features({n: features[n] for n in config.style_layers}, weight)
+            )
+
+    def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+        cfg = self.config
+        features = self.extractor(image)
+        zero = tf.constant(0.0)
+        content = losses.content_loss(features, self.content_targets) if cfg.content_weight else zero
+        style = losses.style_loss(features, self.style_targets, self.layer_weights) if cfg.style_weight else zero
+        tv = losses.tv_loss(image) if cfg.tv_weight else zero
+        terms = {
+            "content": cfg.content_weight * content,
+            "style": cfg.style_weight * style,
+            "tv": cfg.tv_weight * tv,
+        }
+        return {"total": terms["content"] + terms["style"] + terms["tv"], **terms}
+
+
+class AdamState(NamedTuple):
+    """Adam's first and second moments (shaped like the image) and the step count (scalar)."""
+
+    m: tf.Tensor
+    v: tf.Tensor
+    t: tf.Tensor
+
+
+def adam_init(image: tf.Tensor) -> AdamState:
+    zeros = tf.zeros_like(image)
+    return AdamState(zeros, zeros, tf.constant(0.0))
+
+
+def adam_update(image, grad, state: AdamState, config: Config) -> tuple[tf.Tensor, AdamState]:
+    """One Adam step (Kingma & Ba 2015, Algorithm 1), then projection onto [0, 1].
+
+    Departure from the paper, which optimises with L-BFGS: Adam, as keras-io and the TF tutorial
+    do, because it is stateless enough to run in a graph loop and behaves the same on CPU, GPU and
+    TPU. Written out rather than keras.optimizers.Adam so the same update works on loop-carried
+    tensors (no optimizer variables) for the in-graph loop.
+    """
+    b1, b2 = config.beta_1, config.beta_2
+    t = state.t + 1.0
+    m = b1 * state.m + (1.0 - b1) * grad
+    v = b2 * state.v + (1.0 - b2) * tf.square(grad)
+    m_hat = m / (1.0 - tf.pow(b1, t))
+    v_hat = v / (1.0 - tf.pow(b2, t))
+    image = image - config.learning_rate * m_hat / (tf.sqrt(v_hat) + config.epsilon)
+    return tf.clip_by_value(image, 0.0, 1.0), AdamState(m, v, t)
+
+
+def make_update(objective: Objective, config: Config):
+    """(image, AdamState) -> (new image, new AdamState, terms); pure, no variables of its own.
+
+    `image` may be a tf.Variable or a tensor; the tape watches it either way.
+    """
+
+    def update(image, state: AdamState):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            terms = objective(image)
+        grad = tape.gradient(terms["total"], image)
+        new_image, new_state = adam_update(image, grad, state, config)
+        return new_image, new_state, terms
+
+    return update
+
+
+def initial_image(content: tf.Tensor, style: tf.Tensor, init: str, seed: int) -> tf.Tensor:
+    """The starting image, float32 [1, H, W, 3] in [0, 1], the content's size.
+
+    content: the content image; style: resized (bicubic, antialiased) to the content's size;
+    noise: uniform in [0, 1] from a stateless seeded generator (the paper's white noise).
+    """
+    content = tf.convert_to_tensor(content, tf.float32)
+    if init == "content":
+        return content
+    if init == "style":
+        size = tf.shape(content)[1:3]
+        resized = tf.image.resize(style, size, method="bicubic", antialias=True)
+        return tf.clip_by_value(resized, 0.0, 1.0)
+    if init == "noise":
+        return tf.random.stateless_uniform(tf.shape(content), seed=[seed, 0], dtype=tf.float32)
+    raise ValueError(f"unknown init {init!r}")
+
+
+class Stylizer:
+    """Optimises a tf.Variable image with a compiled GradientTape step; the loop is plain Python.
+
+    >>> stylizer = Stylizer(objective, initial_image(content, style, "content", 0), config)
+    >>> result = stylizer.run(300, callback)   # float32 numpy [1, H, W, 3] in [0, 1]
+    """
+
+    def __init__(self, objective: Objective, image: tf.Tensor, config: Config):
+        self.image = tf.Variable(image, name="image")
+        state = adam_init(self.image)
+        self._m = tf.Variable(state.m, trainable=False, name="adam_m")
+        self._v = tf.Variable(state.v, trainable=False, name="adam_v")
+        self._t = tf.Variable(state.t, trainable=False, name="adam_t")
+        self._update = make_update(objective, config)
+        self.steps_done = 0
+
+    @tf.function
+    def step(self) -> dict[str, tf.Tensor]:
+        """One compiled optimisation step; returns the loss terms at the image before the step."""
+        image, state, terms = self._update(self.image, AdamState(self._m, self._v, self._t))
+        self.image.assign(image)
+        self._m.assign(state.m)
+        self._v.assign(state.v)
+        self._t.assign(state.t)
+        return terms
+
+    def run(self, steps: int, callback: Callback | None = None) -> np.ndarray:
+        """Run `steps` steps; after each, call `callback`. Returns the image as numpy.
+
+        Raises NonFiniteLossError if the loss becomes NaN or infinite.
+        """
+        for _ in range(steps):
+            terms = {name: float(value) for name, value in self.step().items()}
+            self.steps_done += 1
+            if not math.isfinite(terms["total"]):
+                raise NonFiniteLossError(
+                    f"the loss became {terms['total']} at step {self.steps_done} "
+                    f"(content {terms['content']}, style {terms['style']}, tv {terms['tv']}); "
+                    "check the weights file, or lower --learning_rate and the loss weights"
+                )
+            if callback is not None:
+                callback(self.steps_done, terms, self.image)
+        return self.image.numpy()
+
+
+def stylize_in_graph(objective: Objective, image: tf.Tensor, steps, config: Config) -> tf.Tensor:
+    """The same update as Stylizer.step, `steps` times in a tf.while_loop; stateless.
+
+    No variables are read or written: the image and Adam's state are loop-carried tensors, so
+    concurrent calls of a traced function cannot disturb each other. Call inside a tf.function.
+    Returns float32 [1, H, W, 3] in [0, 1].
+    """
+    update = make_update(objective, config)
+
+    def body(i, image, m, v, t):
+        image, state, _ = update(image, AdamState(m, v, t))
+        return (i + 1, image, *state)
+
+    image = tf.convert_to_tensor(image, tf.float32)
+    loop_vars = (tf.constant(0), image, *adam_init(image))
+    result = tf.while_loop(lambda i, *_: i < steps, body, loop_vars)
+    return result[1]
+
+
+def build_extractor(config: Config) -> vgg.FeatureExtractor:
+    """The extractor for `config`'s network, weights and content + style layers."""
+    if config.weights == "none":
+        keras.utils.set_random_seed(config.seed)  # random init is seeded, for reproducible tests
+    return vgg.build_extractor(config.network, config.weights, config.content_layers + config.style_layers)
+
+
+def stylize(
+    content: np.ndarray,
+    style: np.ndarray | Sequence[np.ndarray],
+    config: Config | None = None,
+    *,
+    style_blend_weights: Sequence[float] | None = None,
+    extractor: vgg.FeatureExtractor | None = None,
+    callback: Callback | None = None,
+) -> np.ndarray:
+    """Stylise `content` with one style image (or several, blended). Returns float32 [1, H, W, 3].
+
+    content, style: float32 RGB [1, H, W, 3] in [0, 1] (images.load_image gives these); the output
+    has the content's size. Pass `extractor` to reuse a network across calls.
+    """
+    config = (config or Config()).validate()
+    styles = [style] if isinstance(style, np.ndarray) and style.ndim == 4 else list(style)
+    extractor = extractor or build_extractor(config)
+    content_t = tf.convert_to_tensor(content, tf.float32)
+    styles_t = [tf.convert_to_tensor(s, tf.float32) for s in styles]
+    objective = Objective(extractor, content_t, styles_t, config, style_blend_weights)
+    stylizer = Stylizer(objective, initial_image(content_t, styles_t[0], config.init, config.seed), config)
+    return stylizer.run(config.steps, callback)

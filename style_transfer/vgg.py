@@ -1,0 +1,129 @@
+"""VGG feature extractor: an image in, a dict of named activations out.
+
+Contract: `FeatureExtractor(image)` takes float32 RGB in [0, 1], NHWC [N, H, W, 3] (any H, W >= 1;
+tiny images just give 1x1 maps deep down) and returns {Keras layer name: float32 [N, h, w, C]}.
+Caffe-mode preprocessing (`keras.applications.vgg19.preprocess_input`: RGB -> BGR, ImageNet mean
+subtracted, 0..255 scale) happens inside, so callers never see it.
+
+The Keras model stops at the deepest requested layer: nothing after it is built or run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import keras
+import tensorflow as tf
+
+from style_transfer.errors import ConfigError, WeightsError
+
+_CONVS_PER_BLOCK = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
+
+
+def _layer_names(convs_per_block: Sequence[int]) -> tuple[str, ...]:
+    names = []
+    for block, convs in enumerate(convs_per_block, start=1):
+        names += [f"block{block}_conv{i}" for i in range(1, convs + 1)] + [f"block{block}_pool"]
+    return tuple(names)
+
+
+# Every layer an extractor can return, in network order (Keras' names).
+LAYER_NAMES = {network: _layer_names(convs) for network, convs in _CONVS_PER_BLOCK.items()}
+
+_CONSTRUCTORS = {"vgg16": keras.applications.VGG16, "vgg19": keras.applications.VGG19}
+_PREPROCESS = {
+    "vgg16": keras.applications.vgg16.preprocess_input,
+    "vgg19": keras.applications.vgg19.preprocess_input,
+}
+_WEIGHTS_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/{net}/"
+    "{net}_weights_tf_dim_ordering_tf_kernels_notop.h5"
+)
+
+
+def check_layers(network: str, layers: Sequence[str]) -> None:
+    """Raise ConfigError naming the valid layers if any of `layers` is not in `network`."""
+    if network not in LAYER_NAMES:
+        raise ConfigError(f"unknown network {network!r}; use one of {', '.join(LAYER_NAMES)}")
+    unknown = [name for name in layers if name not in LAYER_NAMES[network]]
+    if unknown:
+        raise ConfigError(
+            f"unknown {network} layer(s) {', '.join(unknown)}; valid layers are: " + ", ".join(LAYER_NAMES[network])
+        )
+
+
+def keras_cache_path(network: str) -> str:
+    """Where Keras keeps (and looks for) the downloaded ImageNet weights of `network`."""
+    try:  # Keras fixes its home ($KERAS_HOME or ~/.keras) when it is imported.
+        from keras.src.backend.config import keras_home
+
+        home = keras_home()
+    except ImportError:  # a Keras without that private accessor: same rule, read now
+        home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return os.path.join(home, "models", os.path.basename(_WEIGHTS_URL.format(net=network)))
+
+
+class FeatureExtractor:
+    """Callable: float32 RGB [N, H, W, 3] in [0, 1] -> {layer name: float32 [N, h, w, C]}."""
+
+    def __init__(self, model: keras.Model, network: str, layers: Sequence[str]):
+        self.model = model
+        self.network = network
+        self.layers = tuple(layers)
+        self._preprocess = _PREPROCESS[network]
+
+    def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+        # preprocess_input expects 0..255 RGB and returns BGR minus the ImageNet mean ("caffe").
+        x = self._preprocess(tf.convert_to_tensor(image, tf.float32) * 255.0)
+        features = self.model(x, training=False)
+        return {name: tf.cast(features[name], tf.float32) for name in self.layers}
+
+
+def build_extractor(
+    network: str = "vgg19", weights: str = "imagenet", layers: Sequence[str] = ("block4_conv2",)
+) -> FeatureExtractor:
+    """A frozen VGG feature extractor returning `layers` by name.
+
+    weights: "imagenet" (Keras downloads once into ~/.keras/models and reuses the cache), "none"
+    (random initialisation: for tests of mechanics only; seed it with keras.utils.set_random_seed)
+    or the path of a Keras weights file for the full `include_top=False` network.
+    """
+    layers = tuple(dict.fromkeys(layers))  # unique, order kept
+    if not layers:
+        raise ConfigError("no layers requested; name at least one content or style layer")
+    check_layers(network, layers)
+    base = _load_base(network, weights)
+    # Truncate: a functional model from the input to these outputs contains only the layers on
+    # the way to them, so nothing deeper than the deepest requested layer is computed.
+    outputs = {name: base.get_layer(name).output for name in layers}
+    model = keras.Model(base.input, outputs, name=f"{network}_features")
+    model.trainable = False
+    return FeatureExtractor(model, network, layers)
+
+
+def _load_base(network: str, weights: str) -> keras.Model:
+    constructor = _CONSTRUCTORS[network]
+    if weights == "none":
+        return constructor(include_top=False, weights=None, input_shape=(None, None, 3))
+    if weights == "imagenet":
+        try:
+            return constructor(include_top=False, weights="imagenet", input_shape=(None, None, 3))
+        except Exception as e:  # noqa: BLE001 - Keras raises a bare Exception on a failed download.
+            cache = keras_cache_path(network)
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise WeightsError(
+                f"ImageNet weights for {network} are not in the Keras cache ({cache}) and could not "
+                f"be downloaded ({reason}); download {_WEIGHTS_URL.format(net=network)} to {cache}, "
+                "or pass --weights=PATH to a Keras weights file"
+            ) from None
+    if not os.path.isfile(weights):
+        raise WeightsError(f"weights file {weights!r} does not exist; pass --weights=imagenet or a file path")
+    try:
+        return constructor(include_top=False, weights=weights, input_shape=(None, None, 3))
+    except Exception as e:  # noqa: BLE001 - Keras/h5py raise ValueError, OSError, KeyError... on a bad file.
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise WeightsError(
+            f"cannot load weights file {weights!r} into {network} ({reason[:300]}); pass a Keras "
+            f"{network} include_top=False weights file"
+        ) from None

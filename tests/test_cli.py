@@ -1,0 +1,225 @@
+"""The CLI end to end, in subprocesses, as a person runs it: results, progress, Ctrl-C, bad input."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.test_images import _png_header_only
+
+FAST = ["--weights=none", "--max_size=32", "--steps=3"]
+
+
+def run_cli(args, cwd, extra_env=None, timeout=300):
+    env = dict(os.environ)
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # let the CLI quieten TensorFlow as it does for users
+    env["KERAS_HOME"] = str(cwd / "keras_home")  # an empty Keras cache
+    env["https_proxy"] = env["HTTPS_PROXY"] = "http://127.0.0.1:9"  # and no way to download
+    env.update(extra_env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "style_transfer", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_clean_error(result, fragment):
+    """Exit 1, exactly one line on stderr naming the problem, no traceback."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("style-transfer: error: "), lines[0]
+    assert fragment in lines[0], lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_end_to_end_writes_png_and_intermediates(tmp_path, content_png, style_png):
+    out = tmp_path / "out.png"
+    args = ["--content", content_png, "--style", style_png, "--output", str(out), "--max_size=40", "--steps=4"]
+    result = run_cli([*args, "--weights=none", "--save_every=2", "--network=vgg16"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ""
+    with Image.open(out) as img:
+        assert img.format == "PNG" and img.size == (40, 30)
+        pixels = np.asarray(img)
+    with Image.open(content_png) as img:
+        content = np.asarray(img.resize((40, 30), Image.Resampling.LANCZOS))
+    assert not np.array_equal(pixels, content)  # it changed the image ...
+    assert np.abs(pixels.astype(float) - content).mean() < 40  # ... starting from the content
+    assert (tmp_path / "out_00002.png").is_file()
+    assert not (tmp_path / "out_00004.png").exists()  # the final step is the output itself
+    assert "step 4/4" in result.stdout and "style" in result.stdout and "ETA" in result.stdout
+    assert "Wrote" in result.stdout
+
+
+def test_jpeg_output_and_flags(tmp_path, content_png, style_png):
+    out = tmp_path / "out.jpg"
+    result = run_cli(
+        [
+            *FAST,
+            f"--content={content_png}",
+            f"--style={style_png}",
+            f"--output={out}",
+            "--init=noise",
+            "--seed=3",
+            "--content_layers=block3_conv2",
+            "--style_layers=block1_conv1:2,block2_conv1",
+            "--content_weight=2",
+            "--style_weight=0.5",
+            "--tv_weight=0",
+            "--learning_rate=0.1",
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as img:
+        assert img.format == "JPEG" and img.size == (32, 24)
+
+
+def test_bundled_sample_is_the_default(tmp_path):
+    result = run_cli(FAST, tmp_path)
+    assert result.returncode == 0, result.stderr
+    with Image.open(tmp_path / "stylized.png") as img:
+        assert img.size == (32, 21)  # Chelsea the cat is 451x300
+    assert "chelsea.png" in result.stdout and "starry_night.jpg" in result.stdout
+
+
+def test_no_flags_without_imagenet_weights_says_what_to_do(tmp_path):
+    """`style-transfer` with no flags needs ImageNet VGG19; offline and uncached it explains."""
+    console_script = shutil.which("style-transfer", path=os.path.dirname(sys.executable))
+    assert console_script, "the style-transfer console script is not installed"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env.update(KERAS_HOME=str(tmp_path / "keras_home"), https_proxy="http://127.0.0.1:9")
+    env["HTTPS_PROXY"] = env["https_proxy"]
+    result = subprocess.run([console_script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert_clean_error(result, "ImageNet weights for vgg19 are not in the Keras cache")
+    assert (
+        str(tmp_path / "keras_home" / "models" / "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5") in result.stderr
+    )
+    assert "--weights=PATH" in result.stderr
+    assert not (tmp_path / "stylized.png").exists()
+
+
+@pytest.fixture(scope="module")
+def nan_weights(tmp_path_factory):
+    """A VGG16 weights file whose every value is NaN: a corrupt download."""
+    import keras
+
+    model = keras.applications.VGG16(include_top=False, weights=None)
+    model.set_weights([np.full(w.shape, np.nan, np.float32) for w in model.get_weights()])
+    path = tmp_path_factory.mktemp("weights") / "nan.weights.h5"
+    model.save_weights(path)
+    return str(path)
+
+
+def _write(tmp_path, name, data: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def _truncated_png(tmp_path):
+    big = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
+    path = tmp_path / "full.png"
+    Image.fromarray(big).save(path)
+    data = path.read_bytes()
+    return _write(tmp_path, "truncated.png", data[: len(data) // 2])
+
+
+BAD_INPUTS = {
+    # name: (function (tmp_path, content, style) -> extra args, fragment of the error line)
+    "missing-file": (lambda t, c, s: [f"--content={t / 'nope.png'}"], "does not exist; check the path"),
+    "unreadable-directory": (lambda t, c, s: [f"--style={t}"], "is a directory"),
+    "not-an-image": (lambda t, c, s: [f"--content={_write(t, 'notes.png', b'hello')}"], "is not an image"),
+    "truncated": (lambda t, c, s: [f"--style={_truncated_png(t)}"], "is truncated or corrupt"),
+    "decompression-bomb": (
+        lambda t, c, s: [f"--content={_write(t, 'bomb.png', _png_header_only(20000, 20000))}"],
+        "over the limit",
+    ),
+    "empty-file": (lambda t, c, s: [f"--content={_write(t, 'empty.png', b'')}"], "is empty (0 bytes)"),
+    "zero-size": (
+        lambda t, c, s: [f"--content={_write(t, 'zero.png', _png_header_only(0, 5))}"],
+        "has zero size",
+    ),
+    "output-dir-missing": (lambda t, c, s: [f"--output={t / 'no' / 'out.png'}"], "does not exist; create it first"),
+    "output-is-input": (lambda t, c, s: [f"--output={c}"], "is an input image and would be overwritten"),
+    "output-extension": (lambda t, c, s: [f"--output={t / 'out.gif'}"], "use one of .png, .jpg, .jpeg"),
+    "unknown-layer": (
+        lambda t, c, s: ["--style_layers=block1_conv1,block9_conv9"],
+        "unknown vgg19 layer(s) block9_conv9; valid layers are: block1_conv1, block1_conv2",
+    ),
+    "bad-setting": (lambda t, c, s: ["--learning_rate=-1"], "learning_rate must be > 0"),
+    "weights-not-cached": (lambda t, c, s: ["--weights=imagenet"], "not in the Keras cache"),
+    "weights-file-missing": (lambda t, c, s: [f"--weights={t / 'none.h5'}"], "does not exist"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_gives_one_clear_line_and_no_output(case, tmp_path, content_png, style_png):
+    make_args, fragment = BAD_INPUTS[case]
+    out = tmp_path / "result.png"
+    args = [*FAST, f"--content={content_png}", f"--style={style_png}", f"--output={out}"]
+    result = run_cli([*args, *make_args(tmp_path, content_png, style_png)], tmp_path)
+    assert_clean_error(result, fragment)
+    assert not out.exists()
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    if case == "output-is-input":
+        with Image.open(content_png) as img:
+            img.load()  # still intact
+
+
+def test_non_finite_loss_is_reported(tmp_path, content_png, style_png, nan_weights):
+    out = tmp_path / "result.png"
+    args = [f"--content={content_png}", f"--style={style_png}", f"--output={out}", "--max_size=32"]
+    result = run_cli([*args, "--network=vgg16", f"--weights={nan_weights}", "--steps=3"], tmp_path)
+    assert_clean_error(result, "the loss became nan at step 1")
+    assert not out.exists()
+
+
+def test_ctrl_c_saves_the_current_image(tmp_path, content_png, style_png):
+    out = tmp_path / "out.png"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "style_transfer", "--weights=none", "--max_size=32", "--steps=1000000"]
+        + [f"--content={content_png}", f"--style={style_png}", f"--output={out}"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in process.stdout:  # wait until the optimisation has started
+            if "steps, writing" in line:
+                break
+        time.sleep(3)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "Interrupted at step" in stderr and f"saved the current image to {out}" in stderr
+    assert "Traceback" not in stderr
+    with Image.open(out) as img:
+        assert img.size == (32, 24)
+
+
+REQUIRED_FLAGS = (
+    "content style output max_size steps content_weight style_weight tv_weight content_layers "
+    "style_layers network weights learning_rate init seed save_every"
+).split()
+
+
+def test_help_lists_the_flags(tmp_path):
+    result = run_cli(["--help"], tmp_path)  # exits 1, as every absl program's --help does
+    for flag in REQUIRED_FLAGS:
+        assert f"--{flag}:" in result.stdout, flag

@@ -1,0 +1,106 @@
+"""losses.py against an independent numpy computation, and the normalisation properties."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from style_transfer import losses
+
+RNG = np.random.default_rng(0)
+
+
+def np_gram(f):  # f: [N, h, w, C]
+    n, h, w, c = f.shape
+    flat = f.reshape(n, h * w, c).astype(np.float64)
+    return np.matmul(flat.transpose(0, 2, 1), flat) / (h * w)
+
+
+def np_relative(x, target):
+    return ((x - target) ** 2).reshape(len(x), -1).sum(1) / (target**2).reshape(len(target), -1).sum(1)
+
+
+def features(*shape):
+    return np.maximum(RNG.standard_normal(shape), 0).astype(np.float32)  # ReLU-like
+
+
+def test_gram_matrix_matches_numpy():
+    f = features(2, 5, 7, 4)
+    np.testing.assert_allclose(losses.gram_matrix(f).numpy(), np_gram(f), rtol=1e-5)
+
+
+def test_content_loss_matches_numpy():
+    gen = {"a": features(1, 6, 6, 3), "b": features(1, 3, 3, 5)}
+    tgt = {"a": features(1, 6, 6, 3), "b": features(1, 3, 3, 5)}
+    expected = (np_relative(gen["a"], tgt["a"]) + np_relative(gen["b"], tgt["b"])) / 2
+    np.testing.assert_allclose(losses.content_loss(gen, tgt).numpy(), expected[0], rtol=1e-5)
+
+
+def test_style_loss_matches_numpy_with_layer_and_target_weights():
+    gen = {"a": features(1, 8, 8, 3), "b": features(1, 4, 4, 6)}
+    styles = [{"a": features(1, 5, 9, 3), "b": features(1, 3, 5, 6)} for _ in range(2)]
+    targets = [losses.StyleTarget.from_features(styles[0], 3.0), losses.StyleTarget.from_features(styles[1], 1.0)]
+    layer_weights = {"a": 1.0, "b": 4.0}
+    expected = 0.0
+    for style, t_weight in zip(styles, (0.75, 0.25), strict=True):
+        for name, l_weight in (("a", 0.2), ("b", 0.8)):
+            expected += t_weight * l_weight * np_relative(np_gram(gen[name]), np_gram(style[name]))[0]
+    np.testing.assert_allclose(losses.style_loss(gen, targets, layer_weights).numpy(), expected, rtol=1e-5)
+
+
+def test_tv_loss_matches_numpy():
+    image = RNG.random((2, 5, 6, 3)).astype(np.float32)
+    dy = np.diff(image, axis=1) ** 2
+    dx = np.diff(image, axis=2) ** 2
+    expected = np.mean([(dy[i].sum() + dx[i].sum()) / (5 * 6 * 3) for i in range(2)])
+    np.testing.assert_allclose(losses.tv_loss(image).numpy(), expected, rtol=1e-5)
+    assert losses.tv_loss(np.full((1, 4, 4, 3), 0.3, np.float32)).numpy() == 0.0
+    assert losses.tv_loss(np.zeros((1, 1, 1, 3), np.float32)).numpy() == 0.0  # no NaN
+
+
+def test_losses_are_zero_at_their_targets():
+    f = {"a": features(1, 4, 4, 3)}
+    assert losses.content_loss(f, f).numpy() == 0.0
+    target = losses.StyleTarget.from_features(f)
+    assert losses.style_loss(f, [target], {"a": 1.0}).numpy() == pytest.approx(0.0, abs=1e-7)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
+def test_losses_do_not_depend_on_activation_scale(scale):
+    """Normalisation: multiplying every activation by a constant (another network's scale)."""
+    gen = {"a": features(1, 6, 6, 3)}
+    tgt = {"a": features(1, 6, 6, 3)}
+    scaled = lambda d: {k: v * scale for k, v in d.items()}  # noqa: E731
+    base_content = losses.content_loss(gen, tgt).numpy()
+    np.testing.assert_allclose(losses.content_loss(scaled(gen), scaled(tgt)).numpy(), base_content, rtol=1e-4)
+    style = [losses.StyleTarget.from_features(tgt)]
+    base_style = losses.style_loss(gen, style, {"a": 1}).numpy()
+    scaled_style = [losses.StyleTarget.from_features(scaled(tgt))]
+    np.testing.assert_allclose(losses.style_loss(scaled(gen), scaled_style, {"a": 1}).numpy(), base_style, rtol=1e-4)
+
+
+def test_gram_and_style_loss_do_not_depend_on_image_size():
+    """A texture tiled 2x2 has the same Gram matrix as one tile (positions are averaged)."""
+    tile = features(1, 4, 5, 3)
+    tiled = np.tile(tile, (1, 2, 2, 1))
+    np.testing.assert_allclose(losses.gram_matrix(tiled).numpy(), losses.gram_matrix(tile).numpy(), rtol=1e-5)
+    target = losses.StyleTarget.from_features({"a": tile})
+    assert losses.style_loss({"a": tiled}, [target], {"a": 1.0}).numpy() == pytest.approx(0.0, abs=1e-6)
+
+
+def _style_loss_and_grad(batch, target):
+    batch = tf.constant(batch)
+    with tf.GradientTape() as tape:
+        tape.watch(batch)
+        loss = losses.style_loss({"x": batch}, [target], {"x": 1.0})
+    return loss.numpy(), tape.gradient(loss, batch).numpy()
+
+
+def test_batch_elements_are_independent():
+    """Loss of a batch = mean of per-image losses; each image's gradient ignores the others'."""
+    a, b = features(1, 4, 4, 3), features(1, 4, 4, 3)
+    target = losses.StyleTarget.from_features({"x": features(1, 4, 4, 3)})
+    loss_ab, grad_ab = _style_loss_and_grad(np.concatenate([a, b]), target)
+    loss_a, grad_a = _style_loss_and_grad(a, target)
+    loss_b, _ = _style_loss_and_grad(b, target)
+    np.testing.assert_allclose(loss_ab, (loss_a + loss_b) / 2, rtol=1e-5)
+    np.testing.assert_allclose(grad_ab[0] * 2, grad_a[0], rtol=1e-4, atol=1e-8)

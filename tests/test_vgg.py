@@ -1,0 +1,84 @@
+"""vgg.py: layer names, truncation, preprocessing inside, and weight-loading errors."""
+
+import keras
+import numpy as np
+import pytest
+from keras.src.utils import file_utils
+
+from style_transfer import vgg
+from style_transfer.errors import ConfigError, WeightsError
+
+
+@pytest.mark.parametrize("network", ["vgg16", "vgg19"])
+def test_layer_names_match_keras(network):
+    model = vgg._CONSTRUCTORS[network](include_top=False, weights=None)
+    keras_names = tuple(layer.name for layer in model.layers if layer.name.startswith("block"))
+    assert vgg.LAYER_NAMES[network] == keras_names
+
+
+def test_outputs_by_name_and_truncation():
+    keras.utils.set_random_seed(0)
+    layers = ("block3_conv1", "block1_conv1", "block2_conv2")
+    extractor = vgg.build_extractor("vgg19", "none", layers)
+    out = extractor(np.random.default_rng(0).random((1, 32, 40, 3)).astype(np.float32))
+    assert set(out) == set(layers)
+    assert out["block1_conv1"].shape == (1, 32, 40, 64)
+    assert out["block2_conv2"].shape == (1, 16, 20, 128)
+    assert out["block3_conv1"].shape == (1, 8, 10, 256)
+    assert all(v.dtype == "float32" for v in out.values())
+    # Nothing past the deepest requested layer is built.
+    names = [layer.name for layer in extractor.model.layers]
+    assert names[-1] == "block3_conv1"
+    assert "block3_conv2" not in names and "block5_conv1" not in names
+
+
+def test_preprocessing_is_caffe_mode_inside():
+    """extractor(rgb in [0, 1]) == conv1_1 applied by hand to BGR*255 - ImageNet mean."""
+    keras.utils.set_random_seed(1)
+    extractor = vgg.build_extractor("vgg16", "none", ["block1_conv1"])
+    image = np.random.default_rng(1).random((1, 5, 6, 3)).astype(np.float32)
+    kernel, bias = extractor.model.get_layer("block1_conv1").get_weights()
+    x = image[..., ::-1] * 255.0 - np.array([103.939, 116.779, 123.68], np.float32)
+    padded = np.pad(x[0], ((1, 1), (1, 1), (0, 0)))
+    expected = np.zeros((5, 6, 64), np.float32)
+    for i in range(5):
+        for j in range(6):
+            expected[i, j] = np.tensordot(padded[i : i + 3, j : j + 3], kernel, axes=3) + bias
+    expected = np.maximum(expected, 0)
+    np.testing.assert_allclose(extractor(image)["block1_conv1"].numpy()[0], expected, rtol=1e-4, atol=1e-3)
+
+
+def test_unknown_layer_lists_valid_ones():
+    with pytest.raises(ConfigError, match="unknown vgg16 layer.*block4_conv4.*valid layers are: block1_conv1"):
+        vgg.build_extractor("vgg16", "none", ["block1_conv1", "block4_conv4"])  # VGG19-only name
+
+
+def test_missing_weights_file():
+    with pytest.raises(WeightsError, match="does not exist"):
+        vgg.build_extractor("vgg19", "/nonexistent/weights.h5", ["block1_conv1"])
+
+
+def test_wrong_weights_file(tmp_path):
+    bad = tmp_path / "bad.weights.h5"
+    bad.write_bytes(b"not an hdf5 file")
+    with pytest.raises(WeightsError, match="cannot load weights file"):
+        vgg.build_extractor("vgg19", str(bad), ["block1_conv1"])
+
+
+def test_imagenet_not_cached_and_not_downloadable(monkeypatch):
+    """No cached file, no network: say where the file goes and how to pass one instead.
+
+    (The CLI test does the same for real, in a subprocess with an empty KERAS_HOME.)
+    """
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: offline")
+
+    monkeypatch.setattr(file_utils, "get_file", offline)
+    with pytest.raises(WeightsError) as error:
+        vgg.build_extractor("vgg19", "imagenet", ["block1_conv1"])
+    message = str(error.value)
+    assert vgg.keras_cache_path("vgg19") in message
+    assert vgg.keras_cache_path("vgg19").endswith("models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5")
+    assert "--weights=PATH" in message and "URL fetch failure" in message
+    assert "\n" not in message
