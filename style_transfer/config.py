@@ -46,15 +46,19 @@ class Config:
     # Relative weight of each style layer (same length as style_layers); empty means equal weights.
     style_layer_weights: tuple[float, ...] = ()
 
+    # Chosen by looking at results with ImageNet VGG16 weights at 128, 256, 512 and 1024 px
+    # (Starry Night and Matisse styles): style 1 gives a timid result, 3 a clear one with the
+    # content still recognisable; TV 2 removes the speckle without blurring brush strokes.
     content_weight: float = 1.0
-    style_weight: float = 1.0
-    tv_weight: float = 1.0
+    style_weight: float = 3.0
+    tv_weight: float = 2.0
 
     # Longer side of the output in pixels; the style image is scaled to the same longer side.
     max_size: int = 512
     steps: int = 300
-    # Adam on pixel values in [0, 1]; see optimize.py for the choice of betas.
-    learning_rate: float = 0.02
+    # Adam on pixel values in [0, 1]. 0.05 stylises 512 px in 200-300 steps; the TF tutorial's 0.02
+    # still looks half-done there after 200.
+    learning_rate: float = 0.05
     beta_1: float = 0.9
     beta_2: float = 0.999
     epsilon: float = 1e-8

@@ -1,0 +1,51 @@
+"""End to end with real ImageNet VGG16 weights (../shared/weights): does it actually stylise?
+
+Skipped, with the reason printed (pytest -rs), only where the weights file is absent.
+"""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from style_transfer import images, optimize
+from style_transfer.cli import SAMPLE_CONTENT, SAMPLE_STYLE
+from style_transfer.config import Config
+from tests.test_cli import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_real_weights_stylise_the_sample(vgg16_weights):
+    config = Config(network="vgg16", weights=vgg16_weights, max_size=192, steps=150)
+    content = images.load_image(SAMPLE_CONTENT, max_size=config.max_size)
+    style = images.load_image(SAMPLE_STYLE, max_size=config.max_size)
+    extractor = optimize.build_extractor(config)
+    history = []
+    result = optimize.stylize(
+        content, style, config, extractor=extractor, callback=lambda step, terms, image: history.append(terms)
+    )
+
+    objective = optimize.Objective(extractor, content, [style], config)
+    before, after = objective(content), objective(result)
+    # The style loss fell to at most 30 % of its starting value ...
+    assert float(after["style"]) <= 0.3 * float(before["style"]), (before, after)
+    # ... while the output stays closer to the photo than the painting itself is.
+    painting = images.resize(style, content.shape[1:3])
+    assert float(after["content"]) < float(objective(painting)["content"])
+    assert history[-1]["total"] < 0.5 * history[0]["total"]
+    # And it is a picture, not a blur or a flat field: contrast of the same order as the photo's.
+    assert 0.5 < result.std() / content.std() < 2.0
+
+
+def test_cli_with_a_real_weights_file(tmp_path, vgg16_weights):
+    out = tmp_path / "cat.png"
+    result = run_cli(
+        ["--network=vgg16", f"--weights={vgg16_weights}", "--max_size=128", "--steps=40", f"--output={out}"], tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ""
+    with Image.open(out) as img:
+        stylised = np.asarray(img, np.float32) / 255.0
+    content = images.load_image(SAMPLE_CONTENT, max_size=128)[0]
+    assert stylised.shape == content.shape
+    assert np.abs(stylised - content).mean() > 0.03  # visibly changed
