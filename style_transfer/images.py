@@ -35,7 +35,8 @@ def fit_size(height: int, width: int, max_size: int) -> tuple[int, int]:
 def _to_float_rgb(img: Image.Image) -> np.ndarray:
     """Any Pillow mode -> float32 [H, W, 3] in [0, 1].
 
-    - 16-bit greyscale (I;16*, I) keeps its precision (divided by 65535).
+    - 16-bit greyscale (I;16*, I) keeps its precision (divided by 65535); 16-bit RGB(A) PNGs are
+      reduced to 8 bits per channel by Pillow when it opens them.
     - Float greyscale (F) is taken to be in [0, 1] already; NaN becomes 0.
     - Transparency (LA, RGBA, PA, P with a transparent colour, ...) is composited onto white,
       which is what an image viewer shows for a transparent PNG on a page.

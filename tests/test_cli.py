@@ -223,3 +223,14 @@ def test_help_lists_the_flags(tmp_path):
     result = run_cli(["--help"], tmp_path)  # exits 1, as every absl program's --help does
     for flag in REQUIRED_FLAGS:
         assert f"--{flag}:" in result.stdout, flag
+
+
+def test_importing_the_package_does_not_import_tensorflow():
+    """The CLI rejects bad files before paying for TensorFlow; library names still resolve lazily."""
+    code = (
+        "import sys, style_transfer as st, style_transfer.cli; "
+        "assert 'tensorflow' not in sys.modules, 'tensorflow imported eagerly'; "
+        "assert callable(st.stylize) and 'tensorflow' in sys.modules"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

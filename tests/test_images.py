@@ -203,3 +203,21 @@ def test_check_output_path(tmp_path, content_png):
     with pytest.raises(ImageError, match="would be overwritten"):
         images.check_output_path(content_png, [content_png])
     assert sorted(os.listdir(tmp_path)) == ["content.png", "dir.png"]  # the probe file is gone
+
+
+def test_16_bit_rgb_png_is_accepted_at_8_bit_precision():
+    """Pillow reduces 48-bit RGB PNGs to 8 bits per channel (documented); values stay right."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = b"\0" + struct.pack(">6H", 65535, 1000, 0, 0, 32768, 65535)
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 1, 16, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    out = images.decode_image(png)
+    _check_contract(out, 1, 2)
+    np.testing.assert_allclose(out[0, 0], [[1, 1000 / 65535, 0], [0, 0.5, 1]], atol=1 / 255)
