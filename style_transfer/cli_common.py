@@ -7,10 +7,12 @@ CLI layer only: the library never reads FLAGS.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 
 from absl import app, flags
+from absl import logging as absl_logging
 
 from style_transfer.config import INITS, NETWORKS, Config
 from style_transfer.errors import ConfigError
@@ -75,9 +77,10 @@ def config_from_flags() -> Config:
 
 
 def import_tensorflow_quietly() -> None:
-    """Import TensorFlow without its C++ start-up chatter on stderr (oneDNN, CUDA probes).
+    """Import TensorFlow without its start-up chatter on stderr (oneDNN, CUDA probes) and with its
+    Python logger at WARNING (no INFO lines while saving models).
 
-    Set TF_CPP_MIN_LOG_LEVEL yourself to see it again.
+    Set TF_CPP_MIN_LOG_LEVEL yourself to see all of it again.
     """
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
         import tensorflow  # noqa: F401
@@ -89,10 +92,13 @@ def import_tensorflow_quietly() -> None:
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
+            import tensorflow
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+    tensorflow.get_logger().setLevel(logging.WARNING)
+    if not FLAGS["verbosity"].present:  # TF's INFO lines (saving models...) only on --verbosity=0
+        absl_logging.set_verbosity(absl_logging.WARNING)
 
 
 def run(main, module_name: str, doc: str) -> None:

@@ -1,0 +1,68 @@
+"""style-transfer-export: write a SavedModel for TF Serving.
+
+    style-transfer-export --name=starry --max_size=512 --steps=300
+
+writes saved_models/starry/<next version>/ with the VGG weights inside, a `serving_default`
+signature (content_bytes, style_bytes -> image_bytes, PNG) and warm-up requests. Every loss and
+optimiser flag of style-transfer applies and is baked into the export.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from absl import app, flags
+
+from style_transfer import cli_common
+from style_transfer.errors import StyleTransferError
+
+flags.DEFINE_string("export_dir", "saved_models", "Base folder; the model goes to EXPORT_DIR/NAME/VERSION/.")
+flags.DEFINE_string("name", "style_transfer", "Model name (TF Serving's --model_name).")
+flags.DEFINE_integer("version", None, "Integer version; default: one more than the highest already there.")
+flags.DEFINE_bool("warmup", True, "Write assets.extra/tf_serving_warmup_requests (one request at max_size).")
+
+FLAGS = flags.FLAGS
+
+
+def _folder_size(path: str) -> int:
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments {argv[1:]}; all options are --flags (see --help)")
+    try:
+        config = cli_common.config_from_flags()
+        cli_common.import_tensorflow_quietly()
+        from style_transfer import export, optimize, vgg
+
+        vgg.check_layers(config.network, config.content_layers + config.style_layers)
+        start = time.time()
+        path = export.export_saved_model(
+            config,
+            FLAGS.export_dir,
+            FLAGS.name,
+            FLAGS.version,
+            extractor=optimize.build_extractor(config),
+            warmup=FLAGS.warmup,
+        )
+    except StyleTransferError as e:
+        print(f"style-transfer-export: error: {e}", file=sys.stderr)
+        return 1
+    size = _folder_size(path) / 2**20
+    print(
+        f"Wrote {path} ({size:.1f} MiB, {config.network}, {config.max_size} px, {config.steps} steps) "
+        f"in {time.time() - start:.1f}s"
+    )
+    return 0
+
+
+def entry_point() -> None:
+    """Console script `style-transfer-export` (and `python -m style_transfer.export`)."""
+    cli_common.run(main, __name__, __doc__)
+
+
+if __name__ == "__main__":
+    entry_point()
