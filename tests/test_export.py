@@ -234,3 +234,12 @@ def test_export_command_line(tmp_path):
         f"style-transfer-export: error: {tmp_path / 'cli' / '1'} already exists; "
         "pass another --version (or none for the next free one)"
     ]
+
+
+def test_missing_serving_api_is_a_clear_error(tmp_path, monkeypatch, extractor):
+    monkeypatch.setitem(sys.modules, "tensorflow_serving", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "tensorflow_serving.apis", None)
+    with pytest.raises(StyleTransferError, match=r"pip install 'style_transfer\[serving\]', or export with --nowarmup"):
+        export.export_saved_model(CONFIG, str(tmp_path), "m", extractor=extractor)
+    assert os.listdir(tmp_path / "m") == []  # nothing half-written
+    assert os.path.isdir(export.export_saved_model(CONFIG, str(tmp_path), "m", extractor=extractor, warmup=False))
