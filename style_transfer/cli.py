@@ -13,6 +13,7 @@ import os
 import sys
 import time
 
+import numpy as np
 from absl import app, flags
 
 from style_transfer import cli_common, images
@@ -48,11 +49,13 @@ class Progress:
         self.bar = keras.utils.Progbar(steps, stateful_metrics=["total", "content", "style", "tv"], unit_name="step")
         self.every = max(1, steps // 20)
         self.start = time.time()
+        self.step, self.latest = 0, None  # the last step reported and its image (for Ctrl-C)
 
     def __call__(self, step: int, terms: dict, image) -> None:
+        self.step, self.latest = step, image
         if self.interactive:
             self.bar.update(step, [(name, value) for name, value in terms.items()])
-        elif step % self.every == 0 or step == self.steps:
+        elif step % self.every == 0 or step in (1, self.steps):
             elapsed = time.time() - self.start
             eta = elapsed / step * (self.steps - step)
             losses = " ".join(f"{name} {value:.4g}" for name, value in terms.items())
@@ -81,22 +84,29 @@ def run(output: str) -> int:
 
     vgg.check_layers(config.network, config.content_layers + config.style_layers)
     extractor = optimize.build_extractor(config)
-    objective = optimize.Objective(extractor, content, [style], config)
-    stylizer = optimize.Stylizer(objective, optimize.initial_image(content, style, config.init, config.seed), config)
-    print(f"{config.network} ({config.weights}), {config.steps} steps, writing {output}", flush=True)
+    steps = optimize.total_steps(config)
+    scales = f" at {config.scales} scales" if config.scales > 1 else ""
+    print(
+        f"{config.network} ({config.weights}, {config.precision}), {steps} steps{scales}, writing {output}", flush=True
+    )
+    progress = Progress(steps, output, FLAGS.save_every)
     start = time.time()
     try:
-        stylizer.run(config.steps, Progress(config.steps, output, FLAGS.save_every))
+        result = optimize.stylize(content, style, config, extractor=extractor, callback=progress)
     except KeyboardInterrupt:
-        images.save_image(output, stylizer.image.numpy())
+        if progress.latest is None:
+            raise
+        # The current image may be from a coarser scale: bring it to the output's size.
+        current = images.resize(np.array(progress.latest), content.shape[1:3])
+        images.save_image(output, current)
         print(
-            f"\nInterrupted at step {stylizer.steps_done} of {config.steps}: saved the current image to {output}",
+            f"\nInterrupted at step {progress.step} of {steps}: saved the current image to {output}",
             file=sys.stderr,
         )
         return 130
-    images.save_image(output, stylizer.image.numpy())
+    images.save_image(output, result)
     elapsed = time.time() - start
-    print(f"\nWrote {output} in {elapsed:.1f}s ({elapsed / max(1, config.steps):.3f} s/step)", flush=True)
+    print(f"\nWrote {output} in {elapsed:.1f}s ({elapsed / max(1, steps):.3f} s/step)", flush=True)
     return 0
 
 

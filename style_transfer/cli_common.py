@@ -14,7 +14,7 @@ import sys
 from absl import app, flags
 from absl import logging as absl_logging
 
-from style_transfer.config import INITS, NETWORKS, Config
+from style_transfer.config import INITS, NETWORKS, PRECISIONS, Config
 from style_transfer.errors import ConfigError
 
 _D = Config()  # every flag default below comes from here
@@ -38,6 +38,9 @@ flags.DEFINE_float("learning_rate", _D.learning_rate, "Adam learning rate, in pi
 flags.DEFINE_enum("init", _D.init, INITS, "Starting image.")
 flags.DEFINE_integer("seed", _D.seed, "Random seed (noise init, random weights).")
 flags.DEFINE_integer("max_input_pixels", _D.max_input_pixels, "Refuse input images with more pixels than this.")
+flags.DEFINE_integer("scales", _D.scales, "Coarse to fine: sizes, sqrt(2) apart, ending at max_size; steps at each.")
+flags.DEFINE_enum("precision", _D.precision, PRECISIONS, "Precision of the VGG features; losses stay float32.")
+flags.DEFINE_bool("jit_compile", _D.jit_compile, "XLA-compile the step (for GPU/TPU; slower on CPU).")
 
 FLAGS = flags.FLAGS
 
@@ -73,6 +76,9 @@ def config_from_flags() -> Config:
         init=FLAGS.init,
         seed=FLAGS.seed,
         max_input_pixels=FLAGS.max_input_pixels,
+        scales=FLAGS.scales,
+        precision=FLAGS.precision,
+        jit_compile=FLAGS.jit_compile,
     ).validate()
 
 

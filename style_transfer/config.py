@@ -13,6 +13,7 @@ from style_transfer.errors import ConfigError
 
 NETWORKS = ("vgg19", "vgg16")
 INITS = ("content", "style", "noise")
+PRECISIONS = ("float32", "bfloat16", "float16")
 
 # Gatys et al. (2016), section 2: content from conv4_2, style from conv1_1 ... conv5_1.
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
@@ -65,10 +66,28 @@ class Config:
     init: str = "content"
     seed: int = 0
 
+    # Coarse to fine: optimise at `scales` sizes, each sqrt(2) larger than the last and the last
+    # max_size, `steps` steps at each; each result, upsampled, starts the next size. 1 = one size.
+    scales: int = 1
+    # Precision of the VGG features ("mixed" with float32 weights); Gram matrices, losses, the image
+    # and Adam always stay float32. float16 uses a static loss scale (optimize.py).
+    precision: str = "float32"
+    # XLA-compile the step. Off by default: it helps on GPU/TPU, on CPU it measured ~4x slower.
+    jit_compile: bool = False
+
     max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
 
     def replace(self, **changes) -> Config:
         return dataclasses.replace(self, **changes)
+
+    def scale_factors(self, height: int, width: int) -> list[float]:
+        """Factor of each scale relative to the final size, coarse to fine; the last is 1.
+
+        sqrt(2)^-k, but never below 16 px on the longer side. optimize.stylize_graph computes the
+        same numbers with TF ops; keep the two in step.
+        """
+        floor = 16 / max(height, width)
+        return [max(2.0 ** (-k / 2), floor) for k in range(self.scales - 1, -1, -1)]
 
     def layer_weights(self) -> dict[str, float]:
         """Style layer name -> relative weight (not yet normalised)."""
@@ -98,6 +117,10 @@ class Config:
             raise ConfigError(f"max_size must be between 16 and 8192 pixels, got {self.max_size}")
         if self.steps < 0:
             raise ConfigError(f"steps must be >= 0, got {self.steps}")
+        if not 1 <= self.scales <= 8:
+            raise ConfigError(f"scales must be between 1 and 8, got {self.scales}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"unknown precision {self.precision!r}; use one of {', '.join(PRECISIONS)}")
         if self.max_input_pixels <= 0:
             raise ConfigError(f"max_input_pixels must be > 0, got {self.max_input_pixels}")
         if not self.content_layers and self.content_weight > 0:

@@ -61,14 +61,7 @@ def decode_and_resize(data: tf.Tensor, max_size: int, max_pixels: int) -> tf.Ten
         message=f"image has more than {max_pixels} pixels",
     )
     scale = max_size / tf.cast(tf.maximum(height, width), tf.float64)
-    size = tf.maximum(1, tf.cast(tf.round(tf.cast(tf.stack([height, width]), tf.float64) * scale), tf.int32))
-
-    def resize():
-        resized = tf.image.resize(image, size, method="lanczos3", antialias=True)
-        return tf.clip_by_value(resized, 0.0, 1.0)
-
-    image = tf.cond(tf.reduce_all(size == tf.stack([height, width])), lambda: image, resize)
-    return image[None]
+    return optimize.resize(image[None], optimize.scaled_size_tf(tf.stack([height, width]), scale))
 
 
 def encode_png(image: tf.Tensor) -> tf.Tensor:
@@ -87,10 +80,7 @@ class StyleTransferModule(tf.Module):
         self._config = config
 
     def _stylize(self, content: tf.Tensor, style: tf.Tensor) -> tf.Tensor:
-        cfg = self._config
-        objective = optimize.Objective(self._extractor, content, [style], cfg)
-        start = optimize.initial_image(content, style, cfg.init, cfg.seed)
-        return optimize.stylize_in_graph(objective, start, cfg.steps, cfg)
+        return optimize.stylize_graph(self._extractor, content, [style], self._config)
 
     @tf.function(
         input_signature=[

@@ -81,19 +81,29 @@ class FeatureExtractor:
 
 
 def build_extractor(
-    network: str = "vgg19", weights: str = "imagenet", layers: Sequence[str] = ("block4_conv2",)
+    network: str = "vgg19",
+    weights: str = "imagenet",
+    layers: Sequence[str] = ("block4_conv2",),
+    precision: str = "float32",
 ) -> FeatureExtractor:
     """A frozen VGG feature extractor returning `layers` by name.
 
     weights: "imagenet" (Keras downloads once into ~/.keras/models and reuses the cache), "none"
     (random initialisation: for tests of mechanics only; seed it with keras.utils.set_random_seed)
     or the path of a Keras weights file for the full `include_top=False` network.
+    precision: "float32", or "bfloat16" / "float16" for Keras' mixed policies (float32 weights,
+    convolutions in the reduced type); the returned features are always cast to float32.
     """
     layers = tuple(dict.fromkeys(layers))  # unique, order kept
     if not layers:
         raise ConfigError("no layers requested; name at least one content or style layer")
     check_layers(network, layers)
-    base = _load_base(network, weights)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32" if precision == "float32" else f"mixed_{precision}")
+    try:
+        base = _load_base(network, weights)
+    finally:
+        keras.config.set_dtype_policy(previous)
     # Truncate: a functional model from the input to these outputs contains only the layers on
     # the way to them, so nothing deeper than the deepest requested layer is computed.
     outputs = {name: base.get_layer(name).output for name in layers}

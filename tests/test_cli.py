@@ -198,10 +198,10 @@ def test_ctrl_c_saves_the_current_image(tmp_path, content_png, style_png):
         text=True,
     )
     try:
-        for line in process.stdout:  # wait until the optimisation has started
-            if "steps, writing" in line:
+        for line in process.stdout:  # wait until the first step is done
+            if line.startswith("step 1/"):
                 break
-        time.sleep(3)
+        time.sleep(1)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
     finally:

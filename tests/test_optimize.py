@@ -158,3 +158,69 @@ def test_stylize_validates_config():
 
 def teardown_module():
     keras.backend.clear_session()
+
+
+def test_scale_factors():
+    factors = Config(scales=3).scale_factors(170, 256)
+    np.testing.assert_allclose(factors, [0.5, 2**-0.5, 1.0])
+    assert Config(scales=1).scale_factors(170, 256) == [1.0]
+    assert Config(scales=3).scale_factors(10, 20) == [0.8, 0.8, 1.0]  # never below 16 px
+
+
+def test_multiscale_runs_coarse_to_fine(extractor):
+    seen = []
+    config = CONFIG.replace(scales=3, steps=2)
+    content = _image(32, 40, 3)
+    out = optimize.stylize(
+        content, STYLE, config, extractor=extractor, callback=lambda step, t, image: seen.append((step, image.shape))
+    )
+    # 32x40 times sqrt(2)^-2, sqrt(2)^-1 and 1 (rounded half to even), two steps at each.
+    sizes = [(16, 20)] * 2 + [(23, 28)] * 2 + [(32, 40)] * 2
+    assert seen == [(step, (1, h, w, 3)) for step, (h, w) in enumerate(sizes, start=1)]
+    assert optimize.total_steps(config) == 6
+    assert out.shape == content.shape
+
+
+def test_in_graph_multiscale_matches_stylize(extractor):
+    config = CONFIG.replace(scales=2, steps=3)
+    eager = optimize.stylize(CONTENT, STYLE, config, extractor=extractor)
+    graph = tf.function(lambda c, s: optimize.stylize_graph(extractor, c, [s], config))(CONTENT, STYLE)
+    np.testing.assert_allclose(graph.numpy(), eager, atol=1e-4)
+
+
+def _features_and_grad(config, image):
+    extractor = optimize.build_extractor(config)
+    objective = _objective(extractor, config)
+    update = optimize.make_update(objective, config)
+    x = tf.constant(image)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = objective(x)["total"]
+    plain_grad = tape.gradient(total, x).numpy()
+    new_image, _, _ = update(x, optimize.adam_init(x))
+    return extractor(x), plain_grad, new_image.numpy()
+
+
+def _cosine(a, b):
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float16"])
+def test_reduced_precision_features_and_gradients_agree_with_float32(precision):
+    image = _image(16, 20, 7)
+    f32, g32, step32 = _features_and_grad(CONFIG, image)
+    low, glow, steplow = _features_and_grad(CONFIG.replace(precision=precision), image)
+    for name in f32:
+        assert low[name].dtype == tf.float32  # features are handed on in float32
+        rel = np.linalg.norm(low[name] - f32[name]) / np.linalg.norm(f32[name])
+        assert rel < 0.03, (name, rel)
+    assert _cosine(glow, g32) > 0.99
+    # The update (float16: with loss scaling) moves the image the same way as float32's.
+    assert _cosine(steplow - image, step32 - image) > 0.95
+
+
+def test_jit_compiled_step_matches(extractor):
+    objective = _objective(extractor)
+    plain = optimize.Stylizer(objective, CONTENT, CONFIG).run(2)
+    compiled = optimize.Stylizer(objective, CONTENT, CONFIG.replace(jit_compile=True)).run(2)
+    np.testing.assert_allclose(compiled, plain, atol=1e-4)
