@@ -17,6 +17,7 @@ import numpy as np
 from absl import app, flags
 
 from style_transfer import cli_common, images
+from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE
 from style_transfer.errors import StyleTransferError
 
 DEFAULT_OUTPUT = "stylized.png"
@@ -27,10 +28,6 @@ flags.DEFINE_string("output", DEFAULT_OUTPUT, "Output image, .png or .jpg; writt
 flags.DEFINE_integer("save_every", 0, "Also write the image every N steps as OUTPUT_<step>.EXT; 0 = never.")
 
 FLAGS = flags.FLAGS
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-SAMPLE_CONTENT = os.path.join(_PACKAGE_DIR, "data", "chelsea.png")
-SAMPLE_STYLE = os.path.join(_PACKAGE_DIR, "data", "starry_night.jpg")
 
 
 def intermediate_path(output: str, step: int) -> str:
@@ -84,7 +81,7 @@ def run(output: str) -> int:
 
     vgg.check_layers(config.network, config.content_layers + config.style_layers)
     extractor = optimize.build_extractor(config)
-    steps = optimize.total_steps(config)
+    steps = config.steps
     scales = f" at {config.scales} scales" if config.scales > 1 else ""
     print(
         f"{config.network} ({config.weights}, {config.precision}), {steps} steps{scales}, writing {output}", flush=True

@@ -20,7 +20,7 @@ from style_transfer.errors import ConfigError
 _D = Config()  # every flag default below comes from here
 
 flags.DEFINE_integer("max_size", _D.max_size, "Longer side of the output (and of the style image), in pixels.")
-flags.DEFINE_integer("steps", _D.steps, "Optimisation steps.")
+flags.DEFINE_integer("steps", _D.steps, "Optimisation steps, in all (over all scales).")
 flags.DEFINE_float("content_weight", _D.content_weight, "Weight of the (normalised) content loss.")
 flags.DEFINE_float("style_weight", _D.style_weight, "Weight of the (normalised) style loss.")
 flags.DEFINE_float("tv_weight", _D.tv_weight, "Weight of the total-variation (smoothness) loss.")
@@ -38,8 +38,15 @@ flags.DEFINE_float("learning_rate", _D.learning_rate, "Adam learning rate, in pi
 flags.DEFINE_enum("init", _D.init, INITS, "Starting image.")
 flags.DEFINE_integer("seed", _D.seed, "Random seed (noise init, random weights).")
 flags.DEFINE_integer("max_input_pixels", _D.max_input_pixels, "Refuse input images with more pixels than this.")
-flags.DEFINE_integer("scales", _D.scales, "Coarse to fine: sizes, sqrt(2) apart, ending at max_size; steps at each.")
-flags.DEFINE_enum("precision", _D.precision, PRECISIONS, "Precision of the VGG features; losses stay float32.")
+flags.DEFINE_integer(
+    "scales", _D.scales, "Coarse to fine: sizes, sqrt(2) apart, ending at max_size; --steps split between them."
+)
+flags.DEFINE_enum(
+    "precision",
+    _D.precision,
+    PRECISIONS,
+    "VGG feature precision (auto: bfloat16 where the hardware has it); losses stay float32.",
+)
 flags.DEFINE_bool("jit_compile", _D.jit_compile, "XLA-compile the step (for GPU/TPU; slower on CPU).")
 
 FLAGS = flags.FLAGS

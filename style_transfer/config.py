@@ -13,7 +13,7 @@ from style_transfer.errors import ConfigError
 
 NETWORKS = ("vgg19", "vgg16")
 INITS = ("content", "style", "noise")
-PRECISIONS = ("float32", "bfloat16", "float16")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 
 # Gatys et al. (2016), section 2: content from conv4_2, style from conv1_1 ... conv5_1.
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
@@ -24,6 +24,11 @@ DEFAULT_STYLE_LAYERS = (
     "block4_conv1",
     "block5_conv1",
 )
+
+# The bundled sample (licences in data/README.md): what the CLI stylises when given no images.
+_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+SAMPLE_CONTENT = os.path.join(_DATA, "chelsea.png")
+SAMPLE_STYLE = os.path.join(_DATA, "starry_night.jpg")
 
 # Pillow's own decompression-bomb threshold is 89.5 MP (it only warns below 2x that); we refuse
 # anything larger than this before decoding a single pixel.
@@ -56,7 +61,7 @@ class Config:
 
     # Longer side of the output in pixels; the style image is scaled to the same longer side.
     max_size: int = 512
-    steps: int = 300
+    steps: int = 300  # in all, over all scales
     # Adam on pixel values in [0, 1]. 0.05 stylises 512 px in 200-300 steps; the TF tutorial's 0.02
     # still looks half-done there after 200.
     learning_rate: float = 0.05
@@ -67,11 +72,13 @@ class Config:
     seed: int = 0
 
     # Coarse to fine: optimise at `scales` sizes, each sqrt(2) larger than the last and the last
-    # max_size, `steps` steps at each; each result, upsampled, starts the next size. 1 = one size.
-    scales: int = 1
+    # max_size, the `steps` split evenly between them; each result, upsampled, starts the next
+    # size. 1 = one size. Measured at 512 px (docs/benchmarks.md): 2 scales reach the same loss as
+    # one in ~0.85x the time and give larger, more painterly strokes.
+    scales: int = 2
     # Precision of the VGG features ("mixed" with float32 weights); Gram matrices, losses, the image
-    # and Adam always stay float32. float16 uses a static loss scale (optimize.py).
-    precision: str = "float32"
+    # and Adam always stay float32. "auto": bfloat16 where the hardware has it (optimize.py).
+    precision: str = "auto"
     # XLA-compile the step. Off by default: it helps on GPU/TPU, on CPU it measured ~4x slower.
     jit_compile: bool = False
 
@@ -80,14 +87,36 @@ class Config:
     def replace(self, **changes) -> Config:
         return dataclasses.replace(self, **changes)
 
+    def min_side(self) -> int:
+        """Smallest image side, in pixels, at which every requested layer still has 1x1 features.
+
+        Each VGG pooling halves the size (rounding down): block5_conv1 sits after 4 of them, so
+        it needs 2^4 = 16 px; block4_pool needs 2^4 too.
+        """
+        need = 1
+        for name in self.content_layers + self.style_layers:
+            block = int(name[5]) if name[:5] == "block" and name[5:6].isdigit() else 1
+            need = max(need, 2 ** (block if name.endswith("_pool") else block - 1))
+        return need
+
     def scale_factors(self, height: int, width: int) -> list[float]:
         """Factor of each scale relative to the final size, coarse to fine; the last is 1.
 
-        sqrt(2)^-k, but never below 16 px on the longer side. optimize.stylize_graph computes the
-        same numbers with TF ops; keep the two in step.
+        sqrt(2)^-k, but never so small that the shorter side falls below min_side().
+        optimize.stylize_graph computes the same numbers with TF ops; keep the two in step.
         """
-        floor = 16 / max(height, width)
-        return [max(2.0 ** (-k / 2), floor) for k in range(self.scales - 1, -1, -1)]
+        floor = self.min_side() / min(height, width)
+        return [min(1.0, max(2.0 ** (-k / 2), floor)) for k in range(self.scales - 1, -1, -1)]
+
+    def style_factor(self, factor: float, height: int, width: int) -> float:
+        """The factor for a style image at a scale: the content's, raised if the style would fall
+        below min_side() (a long, thin painting)."""
+        return max(factor, self.min_side() / min(height, width))
+
+    def steps_per_scale(self) -> list[int]:
+        """`steps` split evenly over the scales, coarse to fine; the remainder goes to the last."""
+        share = self.steps // self.scales
+        return [share] * (self.scales - 1) + [self.steps - share * (self.scales - 1)]
 
     def layer_weights(self) -> dict[str, float]:
         """Style layer name -> relative weight (not yet normalised)."""

@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from style_transfer import losses, vgg
 from style_transfer.config import Config
-from style_transfer.errors import NonFiniteLossError
+from style_transfer.errors import ConfigError, NonFiniteLossError
 
 # callback(step, terms, image): step counts from 1; terms are floats {"total", "content", "style",
 # "tv"} (weighted, total = sum of the others); image is the live tf.Variable [1, H, W, 3] (copy it
@@ -120,7 +120,7 @@ def make_update(objective: Objective, config: Config):
 
     `image` may be a tf.Variable or a tensor; the tape watches it either way.
     """
-    loss_scale = FLOAT16_LOSS_SCALE if config.precision == "float16" else 1.0
+    loss_scale = FLOAT16_LOSS_SCALE if resolved_precision(config) == "float16" else 1.0
 
     def update(image, state: AdamState):
         with tf.GradientTape() as tape:
@@ -216,12 +216,50 @@ def stylize_in_graph(objective: Objective, image: tf.Tensor, steps, config: Conf
     return result[1]
 
 
+def auto_precision(cpu_flags: set[str] | None = None, gpu_capabilities: list | None = None) -> str:
+    """The precision "auto" stands for on this machine (arguments: for tests).
+
+    bfloat16 where the hardware computes it natively: TPUs, NVIDIA GPUs of compute capability 8.0+
+    (Ampere on), CPUs with AVX512_BF16 or AMX (measured here: 1.75x faster per step than float32,
+    gradient cosine 0.99). float16 on NVIDIA Volta/Turing (7.x: tensor cores, no bfloat16).
+    float32 elsewhere: emulated bfloat16 or float16 is slower than float32 (float16 measured 7x
+    slower on a CPU).
+    """
+    if cpu_flags is None and gpu_capabilities is None:
+        if tf.config.list_logical_devices("TPU"):
+            return "bfloat16"
+        gpu_capabilities = [
+            tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
+            for gpu in tf.config.list_physical_devices("GPU")
+        ]
+        cpu_flags = _cpu_flags()
+    if gpu_capabilities:
+        capability = min(tuple(c) for c in gpu_capabilities)
+        return "bfloat16" if capability >= (8, 0) else "float16" if capability >= (7, 0) else "float32"
+    return "bfloat16" if cpu_flags & {"avx512_bf16", "amx_bf16"} else "float32"
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def resolved_precision(config: Config) -> str:
+    return auto_precision() if config.precision == "auto" else config.precision
+
+
 def build_extractor(config: Config) -> vgg.FeatureExtractor:
     """The extractor for `config`'s network, weights, precision and content + style layers."""
     if config.weights == "none":
         keras.utils.set_random_seed(config.seed)  # random init is seeded, for reproducible tests
     layers = config.content_layers + config.style_layers
-    return vgg.build_extractor(config.network, config.weights, layers, config.precision)
+    return vgg.build_extractor(config.network, config.weights, layers, resolved_precision(config))
 
 
 def resize(image: tf.Tensor, size) -> tf.Tensor:
@@ -236,11 +274,6 @@ def resize(image: tf.Tensor, size) -> tf.Tensor:
         return tf.clip_by_value(tf.image.resize(image, size, method="lanczos3", antialias=True), 0.0, 1.0)
 
     return tf.cond(tf.reduce_all(tf.shape(image)[1:3] == size), lambda: image, resampled)
-
-
-def total_steps(config: Config) -> int:
-    """Steps that stylize() runs: `steps` at each scale."""
-    return config.steps * config.scales
 
 
 def stylize(
@@ -258,24 +291,30 @@ def stylize(
     has the content's size. Pass `extractor` to reuse a network across calls. With config.scales > 1
     it runs coarse to fine: at each size the content is downscaled, the style images are scaled by
     the same factor, and the previous result, upsampled, is the starting image; `callback` numbers
-    steps across all scales (optimize.total_steps), and its image has the current scale's size.
+    steps 1 ... config.steps across all scales, and its image has the current scale's size.
     """
     config = (config or Config()).validate()
     styles = [style] if isinstance(style, np.ndarray) and style.ndim == 4 else list(style)
+    height, width = content.shape[1:3]
+    if min(height, width) < config.min_side():
+        raise ConfigError(
+            f"the content image is {width}x{height} px; the deepest layer requested needs at least "
+            f"{config.min_side()} px on each side: raise max_size or use shallower layers"
+        )
     extractor = extractor or build_extractor(config)
     content_t = tf.convert_to_tensor(content, tf.float32)
     styles_t = [tf.convert_to_tensor(s, tf.float32) for s in styles]
-    height, width = content.shape[1:3]
-    image = None
-    for k, factor in enumerate(config.scale_factors(height, width)):
+    image, done = None, 0
+    for factor, steps in zip(config.scale_factors(height, width), config.steps_per_scale(), strict=True):
         content_k = resize(content_t, _scaled((height, width), factor))
-        styles_k = [resize(s, _scaled(s.shape[1:3], factor)) for s in styles_t]
+        styles_k = [resize(s, _scaled(s.shape[1:3], config.style_factor(factor, *s.shape[1:3]))) for s in styles_t]
         objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
         if image is None:
             start = initial_image(content_k, styles_k[0], config.init, config.seed)
         else:
             start = resize(image, content_k.shape[1:3])
-        image = Stylizer(objective, start, config).run(config.steps, callback, step_offset=k * config.steps)
+        image = Stylizer(objective, start, config).run(steps, callback, step_offset=done)
+        done += steps
     return image
 
 
@@ -297,18 +336,27 @@ def stylize_graph(
     tf.function (SavedModel signatures do). Returns float32 [1, H, W, 3].
     """
     hw = tf.shape(content)[1:3]
-    floor = 16.0 / tf.cast(tf.reduce_max(hw), tf.float64)
+    min_side = tf.constant(config.min_side(), tf.float64)
+    tf.debugging.assert_greater_equal(
+        tf.reduce_min(hw), config.min_side(), message=f"images need at least {config.min_side()} px on each side"
+    )
+
+    def floor(size):  # as Config.scale_factors / style_factor
+        return min_side / tf.cast(tf.reduce_min(size), tf.float64)
+
     image = None
-    for k in range(config.scales - 1, -1, -1):
-        factor = tf.maximum(tf.constant(2.0 ** (-k / 2), tf.float64), floor)
+    for k, steps in zip(range(config.scales - 1, -1, -1), config.steps_per_scale(), strict=True):
+        factor = tf.minimum(tf.constant(1.0, tf.float64), tf.maximum(tf.constant(2.0 ** (-k / 2), tf.float64), floor(hw)))
         content_k = resize(content, scaled_size_tf(hw, factor))
-        styles_k = [resize(s, scaled_size_tf(tf.shape(s)[1:3], factor)) for s in styles]
+        styles_k = [
+            resize(s, scaled_size_tf(tf.shape(s)[1:3], tf.maximum(factor, floor(tf.shape(s)[1:3])))) for s in styles
+        ]
         objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
         if image is None:
             start = initial_image(content_k, styles_k[0], config.init, config.seed)
         else:
             start = resize(image, tf.shape(content_k)[1:3])
-        image = stylize_in_graph(objective, start, config.steps, config)
+        image = stylize_in_graph(objective, start, steps, config)
     return image
 
 

@@ -158,6 +158,7 @@ BAD_INPUTS = {
         "unknown vgg19 layer(s) block9_conv9; valid layers are: block1_conv1, block1_conv2",
     ),
     "bad-setting": (lambda t, c, s: ["--learning_rate=-1"], "learning_rate must be > 0"),
+    "too-small-for-the-layers": (lambda t, c, s: ["--max_size=16"], "needs at least 16 px on each side"),
     "weights-not-cached": (lambda t, c, s: ["--weights=imagenet"], "not in the Keras cache"),
     "weights-file-missing": (lambda t, c, s: [f"--weights={t / 'none.h5'}"], "does not exist"),
 }

@@ -19,7 +19,7 @@ from style_transfer.config import Config
 from style_transfer.errors import StyleTransferError
 from tests.conftest import gradient_image
 
-CONFIG = Config(network="vgg16", weights="none", max_size=32, steps=4, seed=0)
+CONFIG = Config(network="vgg16", weights="none", max_size=32, steps=4, seed=0, scales=1, precision="float32")
 
 
 def _png(height, width, seed) -> bytes:

@@ -18,6 +18,8 @@ CONFIG = Config(
     max_size=32,
     steps=5,
     learning_rate=0.05,
+    scales=1,
+    precision="float32",
 )
 
 
@@ -164,12 +166,16 @@ def test_scale_factors():
     factors = Config(scales=3).scale_factors(170, 256)
     np.testing.assert_allclose(factors, [0.5, 2**-0.5, 1.0])
     assert Config(scales=1).scale_factors(170, 256) == [1.0]
-    assert Config(scales=3).scale_factors(10, 20) == [0.8, 0.8, 1.0]  # never below 16 px
+    # Never below 16 px on the shorter side (block5_conv1 sits after 4 poolings).
+    assert Config(scales=3).min_side() == 16
+    assert Config(scales=3).scale_factors(20, 40) == [0.8, 0.8, 1.0]
+    assert Config(scales=3, style_layers=("block2_conv1",), content_layers=("block3_pool",)).min_side() == 8
+    assert Config().style_factor(0.5, 20, 200) == 0.8  # a thin style image is kept at 16 px
 
 
 def test_multiscale_runs_coarse_to_fine(extractor):
     seen = []
-    config = CONFIG.replace(scales=3, steps=2)
+    config = CONFIG.replace(scales=3, steps=6)
     content = _image(32, 40, 3)
     out = optimize.stylize(
         content, STYLE, config, extractor=extractor, callback=lambda step, t, image: seen.append((step, image.shape))
@@ -177,12 +183,12 @@ def test_multiscale_runs_coarse_to_fine(extractor):
     # 32x40 times sqrt(2)^-2, sqrt(2)^-1 and 1 (rounded half to even), two steps at each.
     sizes = [(16, 20)] * 2 + [(23, 28)] * 2 + [(32, 40)] * 2
     assert seen == [(step, (1, h, w, 3)) for step, (h, w) in enumerate(sizes, start=1)]
-    assert optimize.total_steps(config) == 6
+    assert Config(scales=3, steps=7).steps_per_scale() == [2, 2, 3]
     assert out.shape == content.shape
 
 
 def test_in_graph_multiscale_matches_stylize(extractor):
-    config = CONFIG.replace(scales=2, steps=3)
+    config = CONFIG.replace(scales=2, steps=5)
     eager = optimize.stylize(CONTENT, STYLE, config, extractor=extractor)
     graph = tf.function(lambda c, s: optimize.stylize_graph(extractor, c, [s], config))(CONTENT, STYLE)
     np.testing.assert_allclose(graph.numpy(), eager, atol=1e-4)
@@ -224,3 +230,20 @@ def test_jit_compiled_step_matches(extractor):
     plain = optimize.Stylizer(objective, CONTENT, CONFIG).run(2)
     compiled = optimize.Stylizer(objective, CONTENT, CONFIG.replace(jit_compile=True)).run(2)
     np.testing.assert_allclose(compiled, plain, atol=1e-4)
+
+
+def test_auto_precision():
+    assert optimize.auto_precision({"avx2", "avx512f", "avx512_bf16"}, []) == "bfloat16"
+    assert optimize.auto_precision({"avx2", "amx_bf16"}, []) == "bfloat16"
+    assert optimize.auto_precision({"avx2", "avx512f"}, []) == "float32"
+    assert optimize.auto_precision(set(), [(9, 0)]) == "bfloat16"  # H100
+    assert optimize.auto_precision(set(), [(7, 5)]) == "float16"  # T4
+    assert optimize.auto_precision(set(), [(8, 0), (7, 0)]) == "float16"  # the weakest GPU decides
+    assert optimize.auto_precision(set(), [(6, 1)]) == "float32"
+    assert optimize.resolved_precision(Config(precision="bfloat16")) == "bfloat16"
+    assert optimize.resolved_precision(Config(precision="auto")) in ("float32", "bfloat16", "float16")
+
+
+def test_too_small_content_is_a_clear_error(extractor):
+    with pytest.raises(ValueError, match="needs at least 16 px on each side"):
+        optimize.stylize(_image(10, 40, 1), STYLE, Config(weights="none", steps=1), extractor=None)

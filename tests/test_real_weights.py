@@ -8,8 +8,7 @@ import pytest
 from PIL import Image
 
 from style_transfer import images, optimize
-from style_transfer.cli import SAMPLE_CONTENT, SAMPLE_STYLE
-from style_transfer.config import Config
+from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE, Config
 from tests.test_cli import run_cli
 
 pytestmark = pytest.mark.slow
