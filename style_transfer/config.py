@@ -79,7 +79,7 @@ class Config:
     # Precision of the VGG features ("mixed" with float32 weights); Gram matrices, losses, the image
     # and Adam always stay float32. "auto": bfloat16 where the hardware has it (optimize.py).
     precision: str = "auto"
-    # XLA-compile the step. Off by default: it helps on GPU/TPU, on CPU it measured ~4x slower.
+    # XLA-compile the step. Off by default: meant for GPU/TPU; on CPU measured 1.4x slower per step.
     jit_compile: bool = False
 
     max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS

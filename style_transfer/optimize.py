@@ -346,7 +346,9 @@ def stylize_graph(
 
     image = None
     for k, steps in zip(range(config.scales - 1, -1, -1), config.steps_per_scale(), strict=True):
-        factor = tf.minimum(tf.constant(1.0, tf.float64), tf.maximum(tf.constant(2.0 ** (-k / 2), tf.float64), floor(hw)))
+        factor = tf.minimum(
+            tf.constant(1.0, tf.float64), tf.maximum(tf.constant(2.0 ** (-k / 2), tf.float64), floor(hw))
+        )
         content_k = resize(content, scaled_size_tf(hw, factor))
         styles_k = [
             resize(s, scaled_size_tf(tf.shape(s)[1:3], tf.maximum(factor, floor(tf.shape(s)[1:3])))) for s in styles
