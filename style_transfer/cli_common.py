@@ -14,7 +14,7 @@ import sys
 from absl import app, flags
 from absl import logging as absl_logging
 
-from style_transfer.config import INITS, NETWORKS, PRECISIONS, Config
+from style_transfer.config import INITS, NETWORKS, OPTIMIZERS, PRECISIONS, Config
 from style_transfer.errors import ConfigError
 
 _D = Config()  # every flag default below comes from here
@@ -47,6 +47,8 @@ flags.DEFINE_enum(
     PRECISIONS,
     "VGG feature precision (auto: bfloat16 where the hardware has it); losses stay float32.",
 )
+flags.DEFINE_enum("optimizer", _D.optimizer, OPTIMIZERS, "adam, or lbfgs (the paper's; no line search, capped steps).")
+flags.DEFINE_integer("lbfgs_memory", _D.lbfgs_memory, "L-BFGS: how many past steps it remembers.")
 flags.DEFINE_bool("jit_compile", _D.jit_compile, "XLA-compile the step (for GPU/TPU; slower on CPU).")
 
 FLAGS = flags.FLAGS
@@ -86,6 +88,8 @@ def config_from_flags() -> Config:
         scales=FLAGS.scales,
         precision=FLAGS.precision,
         jit_compile=FLAGS.jit_compile,
+        optimizer=FLAGS.optimizer,
+        lbfgs_memory=FLAGS.lbfgs_memory,
     ).validate()
 
 

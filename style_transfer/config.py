@@ -14,6 +14,7 @@ from style_transfer.errors import ConfigError
 NETWORKS = ("vgg19", "vgg16")
 INITS = ("content", "style", "noise")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+OPTIMIZERS = ("adam", "lbfgs")
 
 # Gatys et al. (2016), section 2: content from conv4_2, style from conv1_1 ... conv5_1.
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
@@ -62,6 +63,9 @@ class Config:
     # Longer side of the output in pixels; the style image is scaled to the same longer side.
     max_size: int = 512
     steps: int = 300  # in all, over all scales
+    # "adam" or "lbfgs" (the paper's; see optimize.lbfgs_update), and L-BFGS's memory (pairs kept).
+    optimizer: str = "adam"
+    lbfgs_memory: int = 10
     # Adam on pixel values in [0, 1]. 0.05 stylises 512 px in 200-300 steps; the TF tutorial's 0.02
     # still looks half-done there after 200.
     learning_rate: float = 0.05
@@ -127,6 +131,10 @@ class Config:
         """Raise ConfigError (one line, what is wrong and what to do) or return self."""
         if self.network not in NETWORKS:
             raise ConfigError(f"unknown network {self.network!r}; use one of {', '.join(NETWORKS)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; use one of {', '.join(OPTIMIZERS)}")
+        if not 1 <= self.lbfgs_memory <= 100:
+            raise ConfigError(f"lbfgs_memory must be between 1 and 100, got {self.lbfgs_memory}")
         if self.init not in INITS:
             raise ConfigError(f"unknown init {self.init!r}; use one of {', '.join(INITS)}")
         if not self.weights:

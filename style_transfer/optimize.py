@@ -2,7 +2,8 @@
 
 Contract: images are float32 RGB in [0, 1], NHWC, [1, H, W, 3] (a batch of N works the same way).
 
-One pure update, `make_update(objective, config)`: (image, AdamState) -> (image, AdamState, terms).
+One pure update, `make_update(objective, config)`: (image, state) -> (image, state, terms), where
+state is the optimiser's (Adam's moments, or L-BFGS's memory) as a NamedTuple of tensors.
 It serves both
 - `Stylizer`: the image and Adam's moments live in tf.Variables, a `tf.function`-compiled `step()`
   runs the update and assigns; a plain Python loop calls it and reports progress to a callback;
@@ -115,20 +116,80 @@ def adam_update(image, grad, state: AdamState, config: Config) -> tuple[tf.Tenso
 FLOAT16_LOSS_SCALE = 2.0**12
 
 
-def make_update(objective: Objective, config: Config):
-    """(image, AdamState) -> (new image, new AdamState, terms); pure, no variables of its own.
+class LbfgsState(NamedTuple):
+    """L-BFGS memory: the last m position and gradient differences, oldest first (zeros = empty)."""
 
-    `image` may be a tf.Variable or a tensor; the tape watches it either way.
+    s: tf.Tensor  # [m, N, H, W, 3]
+    y: tf.Tensor  # [m, N, H, W, 3]
+    rho: tf.Tensor  # [m], 1 / (y . s), 0 for an empty slot
+    x: tf.Tensor  # the previous image
+    g: tf.Tensor  # the previous gradient
+    t: tf.Tensor  # steps taken (scalar)
+
+
+def lbfgs_init(image: tf.Tensor, memory: int) -> LbfgsState:
+    zeros = tf.zeros_like(image)
+    history = tf.zeros(tf.concat([[memory], tf.shape(image)], axis=0))
+    return LbfgsState(history, history, tf.zeros([memory]), zeros, zeros, tf.constant(0.0))
+
+
+def lbfgs_update(image, grad, state: LbfgsState, config: Config) -> tuple[tf.Tensor, LbfgsState]:
+    """One L-BFGS step (Nocedal & Wright, Algorithm 7.4), then projection onto [0, 1].
+
+    The paper's optimiser. Departures, to keep it a fixed-cost, in-graph step: no line search
+    (like torch.optim.LBFGS's default, which jcjohnson/neural-style uses), the step's largest pixel
+    change is capped at `learning_rate` * 10, the first step is steepest descent scaled the same
+    way, and a pair whose curvature y.s is not positive (e.g. after the projection) is skipped.
+    """
+    dot = lambda a, b: tf.reduce_sum(a * b)  # noqa: E731
+    # Remember the pair from the previous step.
+    s_new, y_new = image - state.x, grad - state.g
+    curvature = dot(s_new, y_new)
+    accept = tf.logical_and(state.t > 0, curvature > 1e-12)
+    s_hist = tf.where(accept, tf.concat([state.s[1:], s_new[None]], 0), state.s)
+    y_hist = tf.where(accept, tf.concat([state.y[1:], y_new[None]], 0), state.y)
+    rho = tf.where(accept, tf.concat([state.rho[1:], [1.0 / tf.maximum(curvature, 1e-12)]], 0), state.rho)
+    # Two-loop recursion: r = H g, with H0 = (s.y / y.y) I from the newest pair.
+    memory = s_hist.shape[0]
+    q, alphas = grad, [None] * memory
+    for i in reversed(range(memory)):  # newest first
+        alphas[i] = rho[i] * dot(s_hist[i], q)
+        q = q - alphas[i] * y_hist[i]
+    newest_yy = dot(y_hist[-1], y_hist[-1])
+    gamma = tf.where(rho[-1] > 0, 1.0 / tf.maximum(rho[-1] * newest_yy, 1e-30), 1.0)
+    r = gamma * q
+    for i in range(memory):  # oldest first
+        beta = rho[i] * dot(y_hist[i], r)
+        r = r + s_hist[i] * (alphas[i] - beta)
+    # Cap the largest pixel change (this also sizes the first, steepest-descent step).
+    max_change = 10.0 * config.learning_rate
+    step = r * tf.minimum(1.0, max_change / tf.maximum(tf.reduce_max(tf.abs(r)), 1e-30))
+    step = tf.where(rho[-1] > 0, step, r * (max_change / tf.maximum(tf.reduce_max(tf.abs(r)), 1e-30)))
+    new_image = tf.clip_by_value(image - step, 0.0, 1.0)
+    return new_image, LbfgsState(s_hist, y_hist, rho, tf.convert_to_tensor(image), grad, state.t + 1.0)
+
+
+def init_state(image: tf.Tensor, config: Config):
+    """The optimiser's initial state for `image` (a NamedTuple of tensors)."""
+    return lbfgs_init(image, config.lbfgs_memory) if config.optimizer == "lbfgs" else adam_init(image)
+
+
+def make_update(objective: Objective, config: Config):
+    """(image, state) -> (new image, new state, terms); pure, no variables of its own.
+
+    state: the optimiser's (init_state). `image` may be a tf.Variable or a tensor; the tape
+    watches it either way.
     """
     loss_scale = FLOAT16_LOSS_SCALE if resolved_precision(config) == "float16" else 1.0
+    apply = lbfgs_update if config.optimizer == "lbfgs" else adam_update
 
-    def update(image, state: AdamState):
+    def update(image, state):
         with tf.GradientTape() as tape:
             tape.watch(image)
             terms = objective(image)
             scaled = terms["total"] * loss_scale
         grad = tape.gradient(scaled, image) / loss_scale
-        new_image, new_state = adam_update(image, grad, state, config)
+        new_image, new_state = apply(image, grad, state, config)
         return new_image, new_state, terms
 
     return update
@@ -161,21 +222,18 @@ class Stylizer:
 
     def __init__(self, objective: Objective, image: tf.Tensor, config: Config):
         self.image = tf.Variable(image, name="image")
-        state = adam_init(self.image)
-        self._m = tf.Variable(state.m, trainable=False, name="adam_m")
-        self._v = tf.Variable(state.v, trainable=False, name="adam_v")
-        self._t = tf.Variable(state.t, trainable=False, name="adam_t")
+        initial = init_state(tf.convert_to_tensor(image, tf.float32), config)
+        self._state = type(initial)(*(tf.Variable(t, trainable=False) for t in initial))
         self._update = make_update(objective, config)
         self.steps_done = 0
         # One compiled optimisation step; returns the loss terms at the image before the step.
         self.step = tf.function(self._step, jit_compile=config.jit_compile)
 
     def _step(self) -> dict[str, tf.Tensor]:
-        image, state, terms = self._update(self.image, AdamState(self._m, self._v, self._t))
+        image, state, terms = self._update(self.image, type(self._state)(*(v.read_value() for v in self._state)))
         self.image.assign(image)
-        self._m.assign(state.m)
-        self._v.assign(state.v)
-        self._t.assign(state.t)
+        for variable, value in zip(self._state, state, strict=True):
+            variable.assign(value)
         return terms
 
     def run(self, steps: int, callback: Callback | None = None, step_offset: int = 0) -> np.ndarray:
@@ -206,14 +264,13 @@ def stylize_in_graph(objective: Objective, image: tf.Tensor, steps, config: Conf
     """
     update = make_update(objective, config)
 
-    def body(i, image, m, v, t):
-        image, state, _ = update(image, AdamState(m, v, t))
-        return (i + 1, image, *state)
+    def body(i, image, state):
+        image, state, _ = update(image, state)
+        return i + 1, image, state
 
     image = tf.convert_to_tensor(image, tf.float32)
-    loop_vars = (tf.constant(0), image, *adam_init(image))
-    result = tf.while_loop(lambda i, *_: i < steps, body, loop_vars)
-    return result[1]
+    _, image, _ = tf.while_loop(lambda i, *_: i < steps, body, (tf.constant(0), image, init_state(image, config)))
+    return image
 
 
 def auto_precision(cpu_flags: set[str] | None = None, gpu_capabilities: list | None = None) -> str:

@@ -77,6 +77,10 @@ def test_jpeg_output_and_flags(tmp_path, content_png, style_png):
             "--style_weight=0.5",
             "--tv_weight=0",
             "--learning_rate=0.1",
+            "--optimizer=lbfgs",
+            "--lbfgs_memory=4",
+            "--scales=3",
+            "--precision=float32",
         ],
         tmp_path,
     )
@@ -216,7 +220,7 @@ def test_ctrl_c_saves_the_current_image(tmp_path, content_png, style_png):
 
 REQUIRED_FLAGS = (
     "content style output max_size steps content_weight style_weight tv_weight content_layers "
-    "style_layers network weights learning_rate init seed save_every"
+    "style_layers network weights learning_rate init seed save_every scales precision jit_compile optimizer"
 ).split()
 
 

@@ -247,3 +247,64 @@ def test_auto_precision():
 def test_too_small_content_is_a_clear_error(extractor):
     with pytest.raises(ValueError, match="needs at least 16 px on each side"):
         optimize.stylize(_image(10, 40, 1), STYLE, Config(weights="none", steps=1), extractor=None)
+
+
+def _two_loop_numpy(grad, pairs):
+    """Reference L-BFGS direction H g (Nocedal & Wright, Algorithm 7.4); pairs oldest first."""
+    q, alphas = grad.astype(np.float64), []
+    for s, y in reversed(pairs):
+        alpha = (s * q).sum() / (y * s).sum()
+        q = q - alpha * y
+        alphas.append(alpha)
+    s, y = pairs[-1]
+    r = q * (s * y).sum() / (y * y).sum()
+    for (s, y), alpha in zip(pairs, reversed(alphas), strict=True):
+        beta = (y * r).sum() / (y * s).sum()
+        r = r + s * (alpha - beta)
+    return r
+
+
+def test_lbfgs_direction_matches_numpy():
+    rng = np.random.default_rng(0)
+    shape, memory = (1, 3, 4, 3), 3
+    image = np.full(shape, 0.5, np.float32)
+    # A convex quadratic's curvature pairs: y = A s with A diagonal and positive.
+    diag = rng.uniform(0.5, 2.0, shape).astype(np.float32)
+    pairs = [(s, diag * s) for s in (rng.standard_normal(shape).astype(np.float32) * 1e-3 for _ in range(3))]
+    state = optimize.lbfgs_init(tf.constant(image), memory)
+    # Two pairs already remembered, the third arrives with this step (image - x, grad - g).
+    grad = rng.standard_normal(shape).astype(np.float32) * 1e-3
+    s_hist = np.stack([np.zeros(shape, np.float32), pairs[0][0], pairs[1][0]])
+    y_hist = np.stack([np.zeros(shape, np.float32), pairs[0][1], pairs[1][1]])
+    rho = np.array([0.0] + [1 / (s * y).sum() for s, y in pairs[:2]], np.float32)
+    state = state._replace(
+        s=tf.constant(s_hist), y=tf.constant(y_hist), rho=tf.constant(rho),
+        x=tf.constant(image - pairs[2][0]), g=tf.constant(grad - pairs[2][1]), t=tf.constant(2.0),
+    )  # fmt: skip
+    config = Config(learning_rate=10.0)  # a cap far above this step: the raw direction is taken
+    new_image, new_state = optimize.lbfgs_update(tf.constant(image), tf.constant(grad), state, config)
+    expected = image - _two_loop_numpy(grad, pairs)
+    np.testing.assert_allclose(new_image.numpy(), expected, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(new_state.s.numpy()[-1], pairs[2][0], atol=1e-7)  # the oldest pair went
+    assert float(new_state.t) == 3.0
+
+
+def test_lbfgs_step_is_capped_and_projected():
+    image = tf.fill([1, 2, 2, 3], 0.5)
+    grad = tf.constant(np.linspace(-1, 1, 12, dtype=np.float32).reshape(1, 2, 2, 3))
+    config = Config(learning_rate=0.01)
+    new_image, _ = optimize.lbfgs_update(image, grad, optimize.lbfgs_init(image, 4), config)
+    assert np.abs(new_image.numpy() - 0.5).max() == pytest.approx(0.1)  # 10 x learning_rate
+    new_image, _ = optimize.lbfgs_update(image, grad, optimize.lbfgs_init(image, 4), Config(learning_rate=1.0))
+    assert new_image.numpy().min() >= 0.0 and new_image.numpy().max() <= 1.0
+
+
+def test_lbfgs_lowers_the_loss_and_runs_in_graph(extractor):
+    config = CONFIG.replace(optimizer="lbfgs", lbfgs_memory=5)
+    objective = _objective(extractor, config)
+    start = optimize.initial_image(CONTENT, STYLE, "noise", 0)
+    seen = []
+    eager = optimize.Stylizer(objective, start, config).run(15, lambda step, terms, image: seen.append(terms["total"]))
+    assert seen[-1] < 0.7 * seen[0]
+    graph = tf.function(lambda image: optimize.stylize_in_graph(objective, image, 15, config))(start)
+    np.testing.assert_allclose(graph.numpy(), eager, atol=1e-4)
