@@ -240,12 +240,15 @@ def quality_section(rows: list[str]) -> None:
         "an upper bound. The tutorial's epsilon of 0.1 is large next to the gradients of normalised",
         "losses (mean |gradient| ~0.007 per pixel here), which is why its steps barely move the image.",
         "",
-        "| baseline after 400 steps | ours (defaults) |",
+        f"| baseline after {FLAGS.baseline_steps} steps | ours (defaults) |",
         "| --- | --- |",
         "| ![baseline](images/benchmark_baseline.png) | ![ours](images/benchmark_ours.png) |",
     ]
-    images.save_image(os.path.join(REPO, "docs", "images", "benchmark_baseline.png"), baseline_image)
-    images.save_image(os.path.join(REPO, "docs", "images", "benchmark_ours.png"), ours_image)
+    if FLAGS.output:  # the report's pictures, beside it
+        pictures = os.path.join(os.path.dirname(FLAGS.output), "images")
+        os.makedirs(pictures, exist_ok=True)
+        images.save_image(os.path.join(pictures, "benchmark_baseline.png"), baseline_image)
+        images.save_image(os.path.join(pictures, "benchmark_ours.png"), ours_image)
     print("\n".join(rows[-16:]), flush=True)
 
 
