@@ -1,14 +1,15 @@
-"""The optimisation: image -> features -> losses -> gradient -> Adam -> image.
+"""The optimisation: image -> features -> losses -> gradient -> Adam or L-BFGS -> image.
 
 Contract: images are float32 RGB in [0, 1], NHWC, [1, H, W, 3] (a batch of N works the same way).
 
 One pure update, `make_update(objective, config)`: (image, state) -> (image, state, terms), where
 state is the optimiser's (Adam's moments, or L-BFGS's memory) as a NamedTuple of tensors.
 It serves both
-- `Stylizer`: the image and Adam's moments live in tf.Variables, a `tf.function`-compiled `step()`
-  runs the update and assigns; a plain Python loop calls it and reports progress to a callback;
-- `stylize_in_graph`: the same update inside a `tf.while_loop` with the image and Adam's state as
+- `Stylizer`: the image and the optimiser's state live in tf.Variables, a `tf.function`-compiled
+  `step()` runs the update and assigns; a plain Python loop calls it and reports to a callback;
+- `stylize_in_graph`: the same update inside a `tf.while_loop` with the image and the state as
   loop-carried tensors: stateless, for exported SavedModels and thread-safe serving.
+`stylize` and `stylize_graph` run either one coarse to fine over `config.scales` sizes.
 
 The core never prints: progress goes to `callback(step, terms, image)`.
 """
