@@ -77,9 +77,8 @@ def run(output: str) -> int:
     )
 
     cli_common.import_tensorflow_quietly()
-    from style_transfer import optimize, vgg
+    from style_transfer import optimize
 
-    vgg.check_layers(config.network, config.content_layers + config.style_layers)
     extractor = optimize.build_extractor(config)
     steps = config.steps
     scales = f" at {config.scales} scales" if config.scales > 1 else ""

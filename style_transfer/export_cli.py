@@ -36,9 +36,8 @@ def main(argv: list[str]) -> int:
     try:
         config = cli_common.config_from_flags()
         cli_common.import_tensorflow_quietly()
-        from style_transfer import export, optimize, vgg
+        from style_transfer import export, optimize
 
-        vgg.check_layers(config.network, config.content_layers + config.style_layers)
         start = time.time()
         path = export.export_saved_model(
             config,

@@ -16,6 +16,7 @@ The core never prints: progress goes to `callback(step, terms, image)`.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
@@ -164,9 +165,9 @@ def lbfgs_update(image, grad, state: LbfgsState, config: Config) -> tuple[tf.Ten
         r = r + s_hist[i] * (alphas[i] - beta)
     # Cap the largest pixel change (this also sizes the first, steepest-descent step).
     max_change = 10.0 * config.learning_rate
-    step = r * tf.minimum(1.0, max_change / tf.maximum(tf.reduce_max(tf.abs(r)), 1e-30))
-    step = tf.where(rho[-1] > 0, step, r * (max_change / tf.maximum(tf.reduce_max(tf.abs(r)), 1e-30)))
-    new_image = tf.clip_by_value(image - step, 0.0, 1.0)
+    to_cap = max_change / tf.maximum(tf.reduce_max(tf.abs(r)), 1e-30)
+    factor = tf.where(rho[-1] > 0, tf.minimum(1.0, to_cap), to_cap)  # no history yet: always to the cap
+    new_image = tf.clip_by_value(image - factor * r, 0.0, 1.0)
     return new_image, LbfgsState(s_hist, y_hist, rho, tf.convert_to_tensor(image), grad, state.t + 1.0)
 
 
@@ -308,8 +309,13 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
+@functools.cache
+def _machine_precision() -> str:
+    return auto_precision()  # devices and CPU flags do not change within a process
+
+
 def resolved_precision(config: Config) -> str:
-    return auto_precision() if config.precision == "auto" else config.precision
+    return _machine_precision() if config.precision == "auto" else config.precision
 
 
 def build_extractor(config: Config) -> vgg.FeatureExtractor:
