@@ -1,5 +1,5 @@
-"""What both command lines share: the flags of every Config field (defaults read from Config),
-turning them back into a Config, a quiet TensorFlow import, and running an absl main.
+"""What both command lines share: the flags, generated from Config's fields (name, default, help,
+choices), turning them back into a Config, a quiet TensorFlow import, and running an absl main.
 
 CLI layer only: the library never reads FLAGS.
 """
@@ -7,51 +7,61 @@ CLI layer only: the library never reads FLAGS.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import sys
+import typing
 
 from absl import app, flags
 from absl import logging as absl_logging
 
-from style_transfer.config import INITS, NETWORKS, OPTIMIZERS, PRECISIONS, Config
+from style_transfer.config import Config
 from style_transfer.errors import ConfigError
 
-_D = Config()  # every flag default below comes from here
-
-flags.DEFINE_integer("max_size", _D.max_size, "Longer side of the output (and of the style image), in pixels.")
-flags.DEFINE_integer("steps", _D.steps, "Optimisation steps, in all (over all scales).")
-flags.DEFINE_float("content_weight", _D.content_weight, "Weight of the (normalised) content loss.")
-flags.DEFINE_float("style_weight", _D.style_weight, "Weight of the (normalised) style loss.")
-flags.DEFINE_float("tv_weight", _D.tv_weight, "Weight of the total-variation (smoothness) loss.")
-flags.DEFINE_list("content_layers", list(_D.content_layers), "Content layers, by Keras name.")
-flags.DEFINE_list(
-    "style_layers",
-    list(_D.style_layers),
-    "Style layers, by Keras name, each optionally with a relative weight: block1_conv1:2,block2_conv1.",
-)
-flags.DEFINE_enum("network", _D.network, NETWORKS, "Feature network.")
-flags.DEFINE_string(
-    "weights", _D.weights, "'imagenet' (Keras download, cached in ~/.keras/models), 'none' (random), or a path."
-)
-flags.DEFINE_float("learning_rate", _D.learning_rate, "Adam learning rate, in pixel units ([0, 1] range).")
-flags.DEFINE_enum("init", _D.init, INITS, "Starting image.")
-flags.DEFINE_integer("seed", _D.seed, "Random seed (noise init, random weights).")
-flags.DEFINE_integer("max_input_pixels", _D.max_input_pixels, "Refuse input images with more pixels than this.")
-flags.DEFINE_integer(
-    "scales", _D.scales, "Coarse to fine: sizes, sqrt(2) apart, ending at max_size; --steps split between them."
-)
-flags.DEFINE_enum(
-    "precision",
-    _D.precision,
-    PRECISIONS,
-    "VGG feature precision (auto: bfloat16 where the hardware has it); losses stay float32.",
-)
-flags.DEFINE_enum("optimizer", _D.optimizer, OPTIMIZERS, "adam, or lbfgs (the paper's; no line search, capped steps).")
-flags.DEFINE_integer("lbfgs_memory", _D.lbfgs_memory, "L-BFGS: how many past steps it remembers.")
-flags.DEFINE_bool("jit_compile", _D.jit_compile, "XLA-compile the step (for GPU/TPU; slower on CPU).")
-
 FLAGS = flags.FLAGS
+
+
+def flag_fields(config_cls: type = Config) -> list[dataclasses.Field]:
+    """The fields of `config_cls` that are flags: all but those with metadata {"flag": False}."""
+    return [field for field in dataclasses.fields(config_cls) if field.metadata.get("flag", True)]
+
+
+def _field_types(config_cls: type) -> dict[str, typing.Any]:
+    # `from __future__ import annotations` leaves field.type a string: resolve the annotations.
+    return typing.get_type_hints(config_cls)
+
+
+def define_config_flags(flag_values: flags.FlagValues = FLAGS, config_cls: type = Config) -> None:
+    """Define one flag per field of `config_cls` (see flag_fields): same name, the default of
+    `config_cls()`, the help of the field's metadata, and a type from its annotation."""
+    defaults, types = config_cls(), _field_types(config_cls)
+    for field in flag_fields(config_cls):
+        name, kind, default = field.name, types[field.name], getattr(defaults, field.name)
+        help_text, choices = field.metadata.get("help"), field.metadata.get("choices")
+        if not help_text:
+            raise TypeError(f"{config_cls.__name__}.{name} has no metadata 'help' for its flag")
+        if choices is not None and kind is not str:
+            raise TypeError(f"{config_cls.__name__}.{name}: 'choices' need a str field, not {kind}")
+        args = dict(name=name, help=help_text, flag_values=flag_values)
+        if kind is bool:
+            flags.DEFINE_bool(default=default, **args)
+        elif kind is int:
+            flags.DEFINE_integer(default=default, **args)
+        elif kind is float:
+            flags.DEFINE_float(default=default, **args)
+        elif kind is str and choices is not None:
+            flags.DEFINE_enum(default=default, enum_values=list(choices), **args)
+        elif kind is str:
+            flags.DEFINE_string(default=default, **args)
+        elif kind in (tuple[str, ...], tuple[float, ...]):
+            # A comma-separated list; float entries are converted (and checked) by config_from_flags.
+            flags.DEFINE_list(default=[str(value) for value in default], **args)
+        else:
+            raise TypeError(f"{config_cls.__name__}.{name}: no flag type for {kind}; add one in cli_common.py")
+
+
+define_config_flags()
 
 
 def parse_style_layers(entries: list[str]) -> tuple[tuple[str, ...], tuple[float, ...]]:
@@ -68,29 +78,30 @@ def parse_style_layers(entries: list[str]) -> tuple[tuple[str, ...], tuple[float
     return tuple(names), tuple(weights) if explicit else ()
 
 
-def config_from_flags() -> Config:
-    style_layers, layer_weights = parse_style_layers(FLAGS.style_layers)
-    return Config(
-        network=FLAGS.network,
-        weights=FLAGS.weights,
-        content_layers=tuple(name.strip() for name in FLAGS.content_layers),
-        style_layers=style_layers,
-        style_layer_weights=layer_weights,
-        content_weight=FLAGS.content_weight,
-        style_weight=FLAGS.style_weight,
-        tv_weight=FLAGS.tv_weight,
-        max_size=FLAGS.max_size,
-        steps=FLAGS.steps,
-        learning_rate=FLAGS.learning_rate,
-        init=FLAGS.init,
-        seed=FLAGS.seed,
-        max_input_pixels=FLAGS.max_input_pixels,
-        scales=FLAGS.scales,
-        precision=FLAGS.precision,
-        jit_compile=FLAGS.jit_compile,
-        optimizer=FLAGS.optimizer,
-        lbfgs_memory=FLAGS.lbfgs_memory,
-    ).validate()
+def _from_flag(name: str, kind: typing.Any, value: typing.Any) -> typing.Any:
+    if kind == tuple[str, ...]:
+        return tuple(entry.strip() for entry in value)
+    if kind == tuple[float, ...]:
+        try:
+            return tuple(float(entry) for entry in value)
+        except ValueError:
+            raise ConfigError(f"--{name} takes numbers separated by commas, got {','.join(value)!r}") from None
+    return value
+
+
+def config_from_flags(flag_values: flags.FlagValues = FLAGS, config_cls: type = Config) -> Config:
+    """The validated `config_cls` of the parsed flags (fields that are not flags keep their defaults).
+
+    --style_layers=NAME[:WEIGHT],... sets both style_layers and style_layer_weights.
+    """
+    types = _field_types(config_cls)
+    values = {
+        field.name: _from_flag(field.name, types[field.name], flag_values[field.name].value)
+        for field in flag_fields(config_cls)
+    }
+    if "style_layers" in values:
+        values["style_layers"], values["style_layer_weights"] = parse_style_layers(flag_values["style_layers"].value)
+    return config_cls(**values).validate()
 
 
 def import_tensorflow_quietly() -> None:

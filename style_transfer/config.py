@@ -42,51 +42,99 @@ class Config:
 
     Loss weights are relative to normalised losses (see `losses.py`), so the same values work for
     VGG19 and VGG16, for ImageNet weights from Keras or from a file, and at any image size.
+
+    Every field is also a command-line flag of the same name (cli_common.py makes them from these
+    fields): its metadata holds the flag's "help", "choices" (a tuple: the flag takes only those)
+    and, for a field that is not a flag of its own, "flag": False.
     """
 
     # Network: "vgg19" (the paper's) or "vgg16"; weights: "imagenet" (Keras' download and cache,
     # ~/.keras/models), "none" (random init, for tests only) or the path of a Keras weights file.
-    network: str = "vgg19"
-    weights: str = "imagenet"
-    content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
-    style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
+    network: str = dataclasses.field(default="vgg19", metadata={"help": "Feature network.", "choices": NETWORKS})
+    weights: str = dataclasses.field(
+        default="imagenet",
+        metadata={"help": "'imagenet' (Keras download, cached in ~/.keras/models), 'none' (random), or a path."},
+    )
+    content_layers: tuple[str, ...] = dataclasses.field(
+        default=DEFAULT_CONTENT_LAYERS, metadata={"help": "Content layers, by Keras name."}
+    )
+    style_layers: tuple[str, ...] = dataclasses.field(
+        default=DEFAULT_STYLE_LAYERS,
+        metadata={
+            "help": "Style layers, by Keras name, each optionally with a relative weight: block1_conv1:2,block2_conv1."
+        },
+    )
     # Relative weight of each style layer (same length as style_layers); empty means equal weights.
-    style_layer_weights: tuple[float, ...] = ()
+    # Not a flag of its own: --style_layers=NAME:WEIGHT,... sets it.
+    style_layer_weights: tuple[float, ...] = dataclasses.field(
+        default=(),
+        metadata={
+            "help": "Relative weight of each style layer (one per style layer); empty: equal weights.",
+            "flag": False,
+        },
+    )
 
     # Chosen by looking at results with ImageNet VGG16 weights at 128, 256, 512 and 1024 px
     # (Starry Night and Matisse styles): style 1 gives a timid result, 3 a clear one with the
     # content still recognisable; TV 2 removes the speckle without blurring brush strokes.
-    content_weight: float = 1.0
-    style_weight: float = 3.0
-    tv_weight: float = 2.0
+    content_weight: float = dataclasses.field(
+        default=1.0, metadata={"help": "Weight of the (normalised) content loss."}
+    )
+    style_weight: float = dataclasses.field(default=3.0, metadata={"help": "Weight of the (normalised) style loss."})
+    tv_weight: float = dataclasses.field(
+        default=2.0, metadata={"help": "Weight of the total-variation (smoothness) loss."}
+    )
 
     # Longer side of the output in pixels; the style image is scaled to the same longer side.
-    max_size: int = 512
-    steps: int = 300  # in all, over all scales
+    max_size: int = dataclasses.field(
+        default=512, metadata={"help": "Longer side of the output (and of the style image), in pixels."}
+    )
+    steps: int = dataclasses.field(default=300, metadata={"help": "Optimisation steps, in all (over all scales)."})
     # "adam" or "lbfgs" (the paper's; see optimize.lbfgs_update), and L-BFGS's memory (pairs kept).
-    optimizer: str = "adam"
-    lbfgs_memory: int = 10
+    optimizer: str = dataclasses.field(
+        default="adam",
+        metadata={"help": "adam, or lbfgs (the paper's; no line search, capped steps).", "choices": OPTIMIZERS},
+    )
+    lbfgs_memory: int = dataclasses.field(default=10, metadata={"help": "L-BFGS: how many past steps it remembers."})
     # Adam on pixel values in [0, 1]. 0.05 stylises 512 px in 200-300 steps; the TF tutorial's 0.02
     # still looks half-done there after 200.
-    learning_rate: float = 0.05
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    epsilon: float = 1e-8
-    init: str = "content"
-    seed: int = 0
+    learning_rate: float = dataclasses.field(
+        default=0.05, metadata={"help": "Adam learning rate, in pixel units ([0, 1] range)."}
+    )
+    # Adam's other settings: library only, not flags.
+    beta_1: float = dataclasses.field(default=0.9, metadata={"help": "Adam's first-moment decay.", "flag": False})
+    beta_2: float = dataclasses.field(default=0.999, metadata={"help": "Adam's second-moment decay.", "flag": False})
+    epsilon: float = dataclasses.field(
+        default=1e-8, metadata={"help": "Adam's epsilon (added to the root of the second moment).", "flag": False}
+    )
+    init: str = dataclasses.field(default="content", metadata={"help": "Starting image.", "choices": INITS})
+    seed: int = dataclasses.field(default=0, metadata={"help": "Random seed (noise init, random weights)."})
 
     # Coarse to fine: optimise at `scales` sizes, each sqrt(2) larger than the last and the last
     # max_size, the `steps` split evenly between them; each result, upsampled, starts the next
     # size. 1 = one size. Measured at 512 px (docs/defaults.md): 2 scales take 0.78x the time of
     # one, for a loss 0.02 higher and larger, more painterly strokes; 3 scales lose too much.
-    scales: int = 2
+    scales: int = dataclasses.field(
+        default=2,
+        metadata={"help": "Coarse to fine: sizes, sqrt(2) apart, ending at max_size; --steps split between them."},
+    )
     # Precision of the VGG features ("mixed" with float32 weights); Gram matrices, losses, the image
     # and Adam always stay float32. "auto": bfloat16 where the hardware has it (optimize.py).
-    precision: str = "auto"
+    precision: str = dataclasses.field(
+        default="auto",
+        metadata={
+            "help": "VGG feature precision (auto: bfloat16 where the hardware has it); losses stay float32.",
+            "choices": PRECISIONS,
+        },
+    )
     # XLA-compile the step. Off by default: meant for GPU/TPU; on CPU measured 1.4x slower per step.
-    jit_compile: bool = False
+    jit_compile: bool = dataclasses.field(
+        default=False, metadata={"help": "XLA-compile the step (for GPU/TPU; slower on CPU)."}
+    )
 
-    max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
+    max_input_pixels: int = dataclasses.field(
+        default=DEFAULT_MAX_INPUT_PIXELS, metadata={"help": "Refuse input images with more pixels than this."}
+    )
 
     def replace(self, **changes) -> Config:
         return dataclasses.replace(self, **changes)

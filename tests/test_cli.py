@@ -225,8 +225,10 @@ REQUIRED_FLAGS = (
 
 
 def test_help_lists_the_flags(tmp_path):
+    from style_transfer.cli_common import flag_fields  # absl only, no TensorFlow
+
     result = run_cli(["--help"], tmp_path)  # exits 1, as every absl program's --help does
-    for flag in REQUIRED_FLAGS:
+    for flag in REQUIRED_FLAGS + [field.name for field in flag_fields()]:
         assert f"--{flag}:" in result.stdout or f"--[no]{flag}:" in result.stdout, flag
 
 

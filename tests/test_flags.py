@@ -1,0 +1,150 @@
+"""The shared flags are generated from Config's fields: one flag per field, its default and help.
+
+In-process, on absl's global FLAGS (saved and restored around each test) or on a private FlagValues.
+"""
+
+import dataclasses
+import typing
+
+import pytest
+from absl import flags
+from absl.testing import flagsaver
+
+from style_transfer import cli_common
+from style_transfer.config import Config
+from style_transfer.errors import ConfigError
+
+FLAGS = flags.FLAGS
+FLAG_TYPES = {
+    bool: "bool",
+    int: "int",
+    float: "float",
+    str: "string",
+    tuple[str, ...]: "comma separated list of strings",
+}
+NOT_FLAGS = {"style_layer_weights", "beta_1", "beta_2", "epsilon"}  # metadata {"flag": False}
+
+
+@pytest.fixture
+def global_flags():
+    """absl's global FLAGS, unparsed (all defaults); its state before comes back afterwards."""
+    was_parsed = FLAGS.is_parsed()
+    saved = flagsaver.save_flag_values()
+    FLAGS.unparse_flags()
+    try:
+        yield FLAGS
+    finally:
+        FLAGS.unparse_flags()
+        flagsaver.restore_flag_values(saved)
+        if was_parsed:
+            FLAGS.mark_as_parsed()
+
+
+def test_every_config_field_is_a_flag_unless_it_opts_out():
+    names = {field.name for field in dataclasses.fields(Config)}
+    flag_names = {field.name for field in cli_common.flag_fields()}
+    assert flag_names == names - NOT_FLAGS
+    for name in NOT_FLAGS:
+        assert name not in FLAGS, name
+
+
+def test_each_flag_has_the_config_default_help_and_type(global_flags):
+    defaults, types = Config(), typing.get_type_hints(Config)
+    for field in cli_common.flag_fields():
+        assert field.name in FLAGS, field.name
+        flag = FLAGS[field.name]
+        default = getattr(defaults, field.name)
+        value = tuple(flag.value) if isinstance(default, tuple) else flag.value
+        assert value == default, field.name
+        assert flag.help.endswith(field.metadata["help"]), field.name  # enums: "<a|b>: " first
+        choices = field.metadata.get("choices")
+        if choices:
+            assert flag.flag_type() == "string enum" and tuple(flag.parser.enum_values) == choices, field.name
+        else:
+            assert flag.flag_type() == FLAG_TYPES[types[field.name]], field.name
+
+
+def test_no_flags_give_the_default_config(global_flags):
+    global_flags(["prog"])
+    assert cli_common.config_from_flags() == Config()
+
+
+def test_parsed_flags_become_the_config(global_flags):
+    global_flags(
+        [
+            "prog",
+            "--steps=7",
+            "--content_weight=2.5",
+            "--network=vgg16",
+            "--jit_compile",
+            "--content_layers= block3_conv2 ,block4_conv2",
+            "--style_layers=block1_conv1:2, block2_conv1",
+            "--optimizer=lbfgs",
+            "--weights=none",
+        ]
+    )
+    config = cli_common.config_from_flags()
+    assert config == Config().replace(
+        steps=7,
+        content_weight=2.5,
+        network="vgg16",
+        jit_compile=True,
+        content_layers=("block3_conv2", "block4_conv2"),
+        style_layers=("block1_conv1", "block2_conv1"),
+        style_layer_weights=(2.0, 1.0),
+        optimizer="lbfgs",
+        weights="none",
+    )
+    global_flags(["prog", "--style_layers=block1_conv1,block2_conv1"])  # no NAME:WEIGHT: equal weights
+    assert cli_common.config_from_flags().style_layer_weights == ()
+
+
+def test_enum_flags_refuse_other_values(global_flags):
+    with pytest.raises(flags.IllegalFlagValueError):
+        global_flags(["prog", "--network=resnet"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Extended(Config):
+    """Config with new fields: they need nothing but their metadata to become flags."""
+
+    extra_count: int = dataclasses.field(default=4, metadata={"help": "A new integer."})
+    extra_mode: str = dataclasses.field(default="b", metadata={"help": "A new choice.", "choices": ("a", "b")})
+    extra_scales: tuple[float, ...] = dataclasses.field(default=(0.5, 1.0), metadata={"help": "New numbers."})
+    extra_on: bool = dataclasses.field(default=True, metadata={"help": "A new switch."})
+    extra_hidden: int = dataclasses.field(default=1, metadata={"flag": False})
+
+
+def test_a_new_config_field_becomes_a_flag():
+    flag_values = flags.FlagValues()
+    cli_common.define_config_flags(flag_values, Extended)
+    assert flag_values["extra_count"].default == 4 and flag_values["extra_count"].help == "A new integer."
+    assert flag_values["extra_mode"].flag_type() == "string enum"
+    assert "extra_hidden" not in flag_values
+
+    flag_values(["prog"])
+    assert cli_common.config_from_flags(flag_values, Extended) == Extended()
+
+    flag_values.unparse_flags()
+    flag_values(["prog", "--extra_count=9", "--extra_mode=a", "--extra_scales=2, 3", "--noextra_on", "--steps=7"])
+    config = cli_common.config_from_flags(flag_values, Extended)
+    assert config == Extended(extra_count=9, extra_mode="a", extra_scales=(2.0, 3.0), extra_on=False, steps=7)
+
+    flag_values.unparse_flags()
+    flag_values(["prog", "--extra_scales=2,x"])
+    with pytest.raises(ConfigError, match="--extra_scales takes numbers"):
+        cli_common.config_from_flags(flag_values, Extended)
+
+
+def test_a_field_without_help_or_with_an_unknown_type_is_refused():
+    @dataclasses.dataclass(frozen=True)
+    class NoHelp(Config):
+        extra: int = 3
+
+    @dataclasses.dataclass(frozen=True)
+    class OddType(Config):
+        extra: dict = dataclasses.field(default=None, metadata={"help": "A mapping."})
+
+    for config_cls, message in ((NoHelp, "no metadata 'help'"), (OddType, "no flag type")):
+        with pytest.raises(TypeError, match=message):
+            cli_common.define_config_flags(flags.FlagValues(), config_cls)
