@@ -35,8 +35,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from style_transfer import images, optimize, vgg  # noqa: E402
+from style_transfer import devices, images, multiscale, optimize, vgg  # noqa: E402
 from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE, Config  # noqa: E402
+from style_transfer.objective import Objective  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_WEIGHTS = os.path.join(REPO, "..", "shared", "weights", "vgg16_imagenet_notop.weights.h5")
@@ -59,7 +60,7 @@ FLAGS = flags.FLAGS
 class TutorialBaseline:
     """keras.optimizers.Adam(0.02, beta_1=0.99, epsilon=0.1) on a tf.Variable image, clipped."""
 
-    def __init__(self, objective: optimize.Objective, image):
+    def __init__(self, objective: Objective, image):
         self.objective = objective
         self.image = tf.Variable(image)
         self.optimizer = keras.optimizers.Adam(learning_rate=0.02, beta_1=0.99, epsilon=0.1)
@@ -141,7 +142,7 @@ def random_pair(size: int):
 
 def seconds_per_step(kind: str, config: Config, extractor, size: int, steps: int) -> float:
     content, style = random_pair(size)
-    objective = optimize.Objective(extractor, content, [style], config)
+    objective = Objective(extractor, content, [style], config)
     runner = (
         TutorialBaseline(objective, content) if kind == "baseline" else optimize.Stylizer(objective, content, config)
     )
@@ -193,11 +194,11 @@ def quality_section(rows: list[str]) -> None:
     content = images.load_image(SAMPLE_CONTENT, max_size=size)
     style = images.load_image(SAMPLE_STYLE, max_size=size)
     eval_extractor = optimize.build_extractor(evaluation)
-    evaluate = optimize.Objective(eval_extractor, content, [style], evaluation)
+    evaluate = Objective(eval_extractor, content, [style], evaluation)
     score = lambda image: float(evaluate(tf.constant(image))["total"])  # noqa: E731
 
     start = time.perf_counter()
-    baseline = TutorialBaseline(optimize.Objective(eval_extractor, content, [style], evaluation), content)
+    baseline = TutorialBaseline(Objective(eval_extractor, content, [style], evaluation), content)
     baseline_image = baseline.run(FLAGS.baseline_steps)
     baseline_seconds = time.perf_counter() - start
     target = score(baseline_image)
@@ -216,7 +217,7 @@ def quality_section(rows: list[str]) -> None:
                 reached = (step, t0 - start - excluded)
             excluded += time.perf_counter() - t0
 
-    ours_image = optimize.stylize(content, style, ours, extractor=extractor, callback=watch)
+    ours_image = multiscale.stylize(content, style, ours, extractor=extractor, callback=watch)
     ours_seconds = time.perf_counter() - start - excluded
     final = score(ours_image)
     reached_text = (
@@ -290,7 +291,7 @@ def main(argv):
         "",
         "Produced by `python benchmarks/benchmark.py` (see its docstring for what is measured and how).",
         f"Our defaults: {ours.network}, Adam lr {ours.learning_rate}, {ours.steps} steps over {ours.scales} "
-        f"scale(s), precision {ours.precision} (here: {optimize.resolved_precision(ours)}).",
+        f"scale(s), precision {ours.precision} (here: {devices.resolved_precision(ours)}).",
         "",
         "## Seconds per step (VGG19, random weights)",
         "",

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 from absl import app, flags  # noqa: E402
 
-from style_transfer import images, optimize  # noqa: E402
+from style_transfer import devices, images, multiscale, objective, optimize  # noqa: E402
 from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE, Config  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,7 +45,7 @@ def main(argv):
     content = images.load_image(SAMPLE_CONTENT, max_size=FLAGS.size)
     style = images.load_image(SAMPLE_STYLE, max_size=FLAGS.size)
     extractors = {p: optimize.build_extractor(base.replace(precision=p)) for p in ("float32", "bfloat16")}
-    evaluate = optimize.Objective(extractors["float32"], content, [style], base.replace(precision="float32"))
+    evaluate = objective.Objective(extractors["float32"], content, [style], base.replace(precision="float32"))
     rows = [
         "# Choosing the defaults",
         "",
@@ -58,9 +58,9 @@ def main(argv):
     ]
     for i, (name, changes) in enumerate(CANDIDATES.items()):
         config = base.replace(**changes)
-        precision = optimize.resolved_precision(config)
+        precision = devices.resolved_precision(config)
         start = time.perf_counter()
-        result = optimize.stylize(content, style, config, extractor=extractors[precision])
+        result = multiscale.stylize(content, style, config, extractor=extractors[precision])
         seconds = time.perf_counter() - start
         score = float(evaluate(result)["total"])
         picture = f"images/defaults_{i}.png"

@@ -1,7 +1,9 @@
 """Neural style transfer (Gatys et al.) for TensorFlow/Keras.
 
 Data flow, one module each: images (files <-> float32 RGB [1, H, W, 3] in [0, 1]) -> vgg (named
-features) -> losses (content, Gram style, TV) -> optimize (compiled GradientTape step and loop).
+features) -> losses (content, Gram style, TV) -> objective (weighted loss terms) -> optimizers (Adam,
+L-BFGS updates) -> optimize (compiled GradientTape step and loops) -> multiscale (coarse to fine).
+devices picks the precision this machine runs best.
 
     import style_transfer as st
     content = st.load_image("photo.jpg", max_size=512)
@@ -28,9 +30,9 @@ from style_transfer.images import decode_image, encode_image, load_image, save_i
 __version__ = "0.1.0"
 
 _LAZY = {
-    "stylize": "style_transfer.optimize",
+    "stylize": "style_transfer.multiscale",
     "Stylizer": "style_transfer.optimize",
-    "Objective": "style_transfer.optimize",
+    "Objective": "style_transfer.objective",
     "initial_image": "style_transfer.optimize",
     "build_extractor": "style_transfer.vgg",
     "StyleTarget": "style_transfer.losses",

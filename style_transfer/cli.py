@@ -77,7 +77,7 @@ def run(output: str) -> int:
     )
 
     cli_common.import_tensorflow_quietly()
-    from style_transfer import optimize
+    from style_transfer import multiscale, optimize
 
     extractor = optimize.build_extractor(config)
     steps = config.steps
@@ -88,7 +88,7 @@ def run(output: str) -> int:
     progress = Progress(steps, output, FLAGS.save_every)
     start = time.time()
     try:
-        result = optimize.stylize(content, style, config, extractor=extractor, callback=progress)
+        result = multiscale.stylize(content, style, config, extractor=extractor, callback=progress)
     except KeyboardInterrupt:
         if progress.latest is None:
             raise

@@ -90,7 +90,7 @@ class Config:
         default=512, metadata={"help": "Longer side of the output (and of the style image), in pixels."}
     )
     steps: int = dataclasses.field(default=300, metadata={"help": "Optimisation steps, in all (over all scales)."})
-    # "adam" or "lbfgs" (the paper's; see optimize.lbfgs_update), and L-BFGS's memory (pairs kept).
+    # "adam" or "lbfgs" (the paper's; see optimizers.lbfgs_update), and L-BFGS's memory (pairs kept).
     optimizer: str = dataclasses.field(
         default="adam",
         metadata={"help": "adam, or lbfgs (the paper's; no line search, capped steps).", "choices": OPTIMIZERS},
@@ -119,7 +119,7 @@ class Config:
         metadata={"help": "Coarse to fine: sizes, sqrt(2) apart, ending at max_size; --steps split between them."},
     )
     # Precision of the VGG features ("mixed" with float32 weights); Gram matrices, losses, the image
-    # and Adam always stay float32. "auto": bfloat16 where the hardware has it (optimize.py).
+    # and Adam always stay float32. "auto": bfloat16 where the hardware has it (devices.py).
     precision: str = dataclasses.field(
         default="auto",
         metadata={
@@ -155,7 +155,7 @@ class Config:
         """Factor of each scale relative to the final size, coarse to fine; the last is 1.
 
         sqrt(2)^-k, but never so small that the shorter side falls below min_side().
-        optimize.stylize_graph computes the same numbers with TF ops; keep the two in step.
+        multiscale.stylize_graph computes the same numbers with TF ops; keep the two in step.
         """
         floor = self.min_side() / min(height, width)
         return [min(1.0, max(2.0 ** (-k / 2), floor)) for k in range(self.scales - 1, -1, -1)]

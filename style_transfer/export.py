@@ -9,9 +9,9 @@ Signatures of an exported model:
 - `stylize_images`: content, style: float32 RGB [0, 1], NHWC [1, H, W, 3] -> image: float32
   [1, H, W, 3], sizes used as given; for in-graph use.
 
-Both run `optimize.stylize_in_graph`: the image and Adam's state are loop-carried tensors and no
-variable is written, so concurrent requests cannot disturb each other. No XLA (`jit_compile`): TF
-Serving's GPU builds cannot run it.
+Both run `multiscale.stylize_graph`, hence `optimize.stylize_in_graph`: the image and the
+optimiser's state are loop-carried tensors and no variable is written, so concurrent requests
+cannot disturb each other. No XLA (`jit_compile`): TF Serving's GPU builds cannot run it.
 
 Known trap (Keras 3): a Keras model held by a tf.Module reloads with tf.saved_model.load but fails
 under saved_model_cli and TF Serving ("Could not find variable ..."), because Keras 3 variables are
@@ -33,7 +33,7 @@ if __name__ == "__main__":  # python -m style_transfer.export: the CLI, which im
 
 import tensorflow as tf  # noqa: E402
 
-from style_transfer import images, optimize  # noqa: E402
+from style_transfer import images, multiscale, optimize  # noqa: E402
 from style_transfer.config import Config  # noqa: E402
 from style_transfer.errors import StyleTransferError  # noqa: E402
 
@@ -61,7 +61,7 @@ def decode_and_resize(data: tf.Tensor, max_size: int, max_pixels: int) -> tf.Ten
         message=f"image has more than {max_pixels} pixels",
     )
     scale = max_size / tf.cast(tf.maximum(height, width), tf.float64)
-    return optimize.resize(image[None], optimize.scaled_size_tf(tf.stack([height, width]), scale))
+    return multiscale.resize(image[None], multiscale.scaled_size_tf(tf.stack([height, width]), scale))
 
 
 def encode_png(image: tf.Tensor) -> tf.Tensor:
@@ -80,7 +80,7 @@ class StyleTransferModule(tf.Module):
         self._config = config
 
     def _stylize(self, content: tf.Tensor, style: tf.Tensor) -> tf.Tensor:
-        return optimize.stylize_graph(self._extractor, content, [style], self._config)
+        return multiscale.stylize_graph(self._extractor, content, [style], self._config)
 
     @tf.function(
         input_signature=[

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from style_transfer import export, images, optimize, rest
+from style_transfer import export, images, multiscale, optimize, rest
 from style_transfer.config import Config
 from style_transfer.errors import StyleTransferError
 from tests.conftest import gradient_image
@@ -52,7 +52,7 @@ def _library_result(extractor, content_png=CONTENT_PNG, style_png=STYLE_PNG):
     style = images.decode_image(style_png)
     content = images.resize(content, images.fit_size(content.shape[1], content.shape[2], CONFIG.max_size))
     style = images.resize(style, images.fit_size(style.shape[1], style.shape[2], CONFIG.max_size))
-    return optimize.stylize(content, style, CONFIG, extractor=extractor)
+    return multiscale.stylize(content, style, CONFIG, extractor=extractor)
 
 
 def _serve(signature, contents, styles):
@@ -147,7 +147,9 @@ def test_fresh_process_matches_the_library(exported, extractor, tmp_path):
 def test_float_signature_matches_the_library(exported, extractor):
     content, style = images.decode_image(CONTENT_PNG), images.decode_image(STYLE_PNG)
     served = tf.saved_model.load(exported).signatures["stylize_images"](content=content, style=style)["image"]
-    np.testing.assert_allclose(served.numpy(), optimize.stylize(content, style, CONFIG, extractor=extractor), atol=1e-4)
+    np.testing.assert_allclose(
+        served.numpy(), multiscale.stylize(content, style, CONFIG, extractor=extractor), atol=1e-4
+    )
 
 
 def test_resizing_in_graph_is_close_to_the_library(serving, extractor):

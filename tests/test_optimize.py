@@ -1,13 +1,15 @@
-"""optimize.py: Adam against numpy, the step lowers the loss, determinism, the in-graph loop."""
+"""objective.py, optimize.py, multiscale.py, devices.py: the loss terms, the step lowers the loss,
+determinism, the in-graph loops, coarse to fine, precision."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from style_transfer import optimize
+from style_transfer import devices, multiscale, optimize, optimizers
 from style_transfer.config import Config
 from style_transfer.errors import NonFiniteLossError
+from style_transfer.objective import Objective
 from tests.conftest import gradient_image
 
 CONFIG = Config(
@@ -37,25 +39,7 @@ def extractor():
 
 
 def _objective(extractor, config=CONFIG):
-    return optimize.Objective(extractor, tf.constant(CONTENT), [tf.constant(STYLE)], config)
-
-
-def test_adam_update_matches_numpy():
-    cfg = Config(learning_rate=0.1, beta_1=0.8, beta_2=0.9, epsilon=1e-3)
-    rng = np.random.default_rng(0)
-    x = rng.random((1, 3, 4, 3)).astype(np.float32)
-    state = optimize.adam_init(tf.constant(x))
-    m = v = np.zeros_like(x, np.float64)
-    ref = x.astype(np.float64)
-    image = tf.constant(x)
-    for t in range(1, 4):
-        g = rng.standard_normal(x.shape).astype(np.float32)
-        image, state = optimize.adam_update(image, tf.constant(g), state, cfg)
-        m = 0.8 * m + 0.2 * g
-        v = 0.9 * v + 0.1 * g.astype(np.float64) ** 2
-        ref = np.clip(ref - 0.1 * (m / (1 - 0.8**t)) / (np.sqrt(v / (1 - 0.9**t)) + 1e-3), 0, 1)
-        np.testing.assert_allclose(image.numpy(), ref, rtol=1e-5, atol=1e-6)
-    assert float(state.t) == 3.0
+    return Objective(extractor, tf.constant(CONTENT), [tf.constant(STYLE)], config)
 
 
 def test_objective_terms_are_weighted_and_sum_to_total(extractor):
@@ -92,10 +76,10 @@ def test_callback_gets_terms_and_the_live_image(extractor):
 
 
 def test_runs_are_deterministic(extractor):
-    first = optimize.stylize(CONTENT, STYLE, CONFIG.replace(init="noise", seed=3), extractor=extractor)
-    second = optimize.stylize(CONTENT, STYLE, CONFIG.replace(init="noise", seed=3), extractor=extractor)
+    first = multiscale.stylize(CONTENT, STYLE, CONFIG.replace(init="noise", seed=3), extractor=extractor)
+    second = multiscale.stylize(CONTENT, STYLE, CONFIG.replace(init="noise", seed=3), extractor=extractor)
     np.testing.assert_array_equal(first, second)
-    other_seed = optimize.stylize(CONTENT, STYLE, CONFIG.replace(init="noise", seed=4), extractor=extractor)
+    other_seed = multiscale.stylize(CONTENT, STYLE, CONFIG.replace(init="noise", seed=4), extractor=extractor)
     assert not np.array_equal(first, other_seed)
 
 
@@ -130,11 +114,9 @@ def test_in_graph_loop_matches_the_variable_loop(extractor):
 
 def test_stylize_blends_several_styles(extractor):
     other = _image(12, 12, 5)
-    objective = optimize.Objective(
-        extractor, tf.constant(CONTENT), [tf.constant(STYLE), tf.constant(other)], CONFIG, [3.0, 1.0]
-    )
+    objective = Objective(extractor, tf.constant(CONTENT), [tf.constant(STYLE), tf.constant(other)], CONFIG, [3.0, 1.0])
     assert [t.weight for t in objective.style_targets] == [3.0, 1.0]
-    out = optimize.stylize(CONTENT, [STYLE, other], CONFIG, style_blend_weights=[3.0, 1.0], extractor=extractor)
+    out = multiscale.stylize(CONTENT, [STYLE, other], CONFIG, style_blend_weights=[3.0, 1.0], extractor=extractor)
     assert out.shape == CONTENT.shape
 
 
@@ -150,12 +132,12 @@ class _NaNExtractor:
 
 def test_non_finite_loss_raises(extractor):
     with pytest.raises(NonFiniteLossError, match="loss became nan at step 1"):
-        optimize.stylize(CONTENT, STYLE, CONFIG, extractor=_NaNExtractor(extractor))
+        multiscale.stylize(CONTENT, STYLE, CONFIG, extractor=_NaNExtractor(extractor))
 
 
 def test_stylize_validates_config():
     with pytest.raises(ValueError, match="learning_rate"):
-        optimize.stylize(CONTENT, STYLE, CONFIG.replace(learning_rate=0.0))
+        multiscale.stylize(CONTENT, STYLE, CONFIG.replace(learning_rate=0.0))
 
 
 def teardown_module():
@@ -173,11 +155,20 @@ def test_scale_factors():
     assert Config().style_factor(0.5, 20, 200) == 0.8  # a thin style image is kept at 16 px
 
 
+def test_scaled_sizes_round_alike_in_python_and_tf():
+    for size, factor in [((32, 40), 2**-0.5), ((5, 7), 0.5), ((170, 256), 0.5), ((1, 3), 0.1), ((16, 20), 1.0)]:
+        expected = multiscale.scaled_size(size, factor)
+        got = multiscale.scaled_size_tf(tf.constant(size), tf.constant(factor, tf.float64)).numpy()
+        assert tuple(int(x) for x in got) == expected, (size, factor)
+    assert multiscale.scaled_size((5, 7), 0.5) == (2, 4)  # 2.5 and 3.5: half to even
+    assert multiscale.scaled_size((1, 3), 0.1) == (1, 1)  # never below 1 px
+
+
 def test_multiscale_runs_coarse_to_fine(extractor):
     seen = []
     config = CONFIG.replace(scales=3, steps=6)
     content = _image(32, 40, 3)
-    out = optimize.stylize(
+    out = multiscale.stylize(
         content, STYLE, config, extractor=extractor, callback=lambda step, t, image: seen.append((step, image.shape))
     )
     # 32x40 times sqrt(2)^-2, sqrt(2)^-1 and 1 (rounded half to even), two steps at each.
@@ -189,8 +180,8 @@ def test_multiscale_runs_coarse_to_fine(extractor):
 
 def test_in_graph_multiscale_matches_stylize(extractor):
     config = CONFIG.replace(scales=2, steps=5)
-    eager = optimize.stylize(CONTENT, STYLE, config, extractor=extractor)
-    graph = tf.function(lambda c, s: optimize.stylize_graph(extractor, c, [s], config))(CONTENT, STYLE)
+    eager = multiscale.stylize(CONTENT, STYLE, config, extractor=extractor)
+    graph = tf.function(lambda c, s: multiscale.stylize_graph(extractor, c, [s], config))(CONTENT, STYLE)
     np.testing.assert_allclose(graph.numpy(), eager, atol=1e-4)
 
 
@@ -203,7 +194,7 @@ def _features_and_grad(config, image):
         tape.watch(x)
         total = objective(x)["total"]
     plain_grad = tape.gradient(total, x).numpy()
-    new_image, _, _ = update(x, optimize.adam_init(x))
+    new_image, _, _ = update(x, optimizers.adam_init(x))
     return extractor(x), plain_grad, new_image.numpy()
 
 
@@ -233,70 +224,20 @@ def test_jit_compiled_step_matches(extractor):
 
 
 def test_auto_precision():
-    assert optimize.auto_precision({"avx2", "avx512f", "avx512_bf16"}, []) == "bfloat16"
-    assert optimize.auto_precision({"avx2", "amx_bf16"}, []) == "bfloat16"
-    assert optimize.auto_precision({"avx2", "avx512f"}, []) == "float32"
-    assert optimize.auto_precision(set(), [(9, 0)]) == "bfloat16"  # H100
-    assert optimize.auto_precision(set(), [(7, 5)]) == "float16"  # T4
-    assert optimize.auto_precision(set(), [(8, 0), (7, 0)]) == "float16"  # the weakest GPU decides
-    assert optimize.auto_precision(set(), [(6, 1)]) == "float32"
-    assert optimize.resolved_precision(Config(precision="bfloat16")) == "bfloat16"
-    assert optimize.resolved_precision(Config(precision="auto")) in ("float32", "bfloat16", "float16")
+    assert devices.auto_precision({"avx2", "avx512f", "avx512_bf16"}, []) == "bfloat16"
+    assert devices.auto_precision({"avx2", "amx_bf16"}, []) == "bfloat16"
+    assert devices.auto_precision({"avx2", "avx512f"}, []) == "float32"
+    assert devices.auto_precision(set(), [(9, 0)]) == "bfloat16"  # H100
+    assert devices.auto_precision(set(), [(7, 5)]) == "float16"  # T4
+    assert devices.auto_precision(set(), [(8, 0), (7, 0)]) == "float16"  # the weakest GPU decides
+    assert devices.auto_precision(set(), [(6, 1)]) == "float32"
+    assert devices.resolved_precision(Config(precision="bfloat16")) == "bfloat16"
+    assert devices.resolved_precision(Config(precision="auto")) in ("float32", "bfloat16", "float16")
 
 
 def test_too_small_content_is_a_clear_error(extractor):
     with pytest.raises(ValueError, match="needs at least 16 px on each side"):
-        optimize.stylize(_image(10, 40, 1), STYLE, Config(weights="none", steps=1), extractor=None)
-
-
-def _two_loop_numpy(grad, pairs):
-    """Reference L-BFGS direction H g (Nocedal & Wright, Algorithm 7.4); pairs oldest first."""
-    q, alphas = grad.astype(np.float64), []
-    for s, y in reversed(pairs):
-        alpha = (s * q).sum() / (y * s).sum()
-        q = q - alpha * y
-        alphas.append(alpha)
-    s, y = pairs[-1]
-    r = q * (s * y).sum() / (y * y).sum()
-    for (s, y), alpha in zip(pairs, reversed(alphas), strict=True):
-        beta = (y * r).sum() / (y * s).sum()
-        r = r + s * (alpha - beta)
-    return r
-
-
-def test_lbfgs_direction_matches_numpy():
-    rng = np.random.default_rng(0)
-    shape, memory = (1, 3, 4, 3), 3
-    image = np.full(shape, 0.5, np.float32)
-    # A convex quadratic's curvature pairs: y = A s with A diagonal and positive.
-    diag = rng.uniform(0.5, 2.0, shape).astype(np.float32)
-    pairs = [(s, diag * s) for s in (rng.standard_normal(shape).astype(np.float32) * 1e-3 for _ in range(3))]
-    state = optimize.lbfgs_init(tf.constant(image), memory)
-    # Two pairs already remembered, the third arrives with this step (image - x, grad - g).
-    grad = rng.standard_normal(shape).astype(np.float32) * 1e-3
-    s_hist = np.stack([np.zeros(shape, np.float32), pairs[0][0], pairs[1][0]])
-    y_hist = np.stack([np.zeros(shape, np.float32), pairs[0][1], pairs[1][1]])
-    rho = np.array([0.0] + [1 / (s * y).sum() for s, y in pairs[:2]], np.float32)
-    state = state._replace(
-        s=tf.constant(s_hist), y=tf.constant(y_hist), rho=tf.constant(rho),
-        x=tf.constant(image - pairs[2][0]), g=tf.constant(grad - pairs[2][1]), t=tf.constant(2.0),
-    )  # fmt: skip
-    config = Config(learning_rate=10.0)  # a cap far above this step: the raw direction is taken
-    new_image, new_state = optimize.lbfgs_update(tf.constant(image), tf.constant(grad), state, config)
-    expected = image - _two_loop_numpy(grad, pairs)
-    np.testing.assert_allclose(new_image.numpy(), expected, rtol=1e-4, atol=1e-7)
-    np.testing.assert_allclose(new_state.s.numpy()[-1], pairs[2][0], atol=1e-7)  # the oldest pair went
-    assert float(new_state.t) == 3.0
-
-
-def test_lbfgs_step_is_capped_and_projected():
-    image = tf.fill([1, 2, 2, 3], 0.5)
-    grad = tf.constant(np.linspace(-1, 1, 12, dtype=np.float32).reshape(1, 2, 2, 3))
-    config = Config(learning_rate=0.01)
-    new_image, _ = optimize.lbfgs_update(image, grad, optimize.lbfgs_init(image, 4), config)
-    assert np.abs(new_image.numpy() - 0.5).max() == pytest.approx(0.1)  # 10 x learning_rate
-    new_image, _ = optimize.lbfgs_update(image, grad, optimize.lbfgs_init(image, 4), Config(learning_rate=1.0))
-    assert new_image.numpy().min() >= 0.0 and new_image.numpy().max() <= 1.0
+        multiscale.stylize(_image(10, 40, 1), STYLE, Config(weights="none", steps=1), extractor=None)
 
 
 def test_lbfgs_lowers_the_loss_and_runs_in_graph(extractor):

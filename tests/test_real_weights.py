@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from style_transfer import images, optimize
+from style_transfer import images, multiscale, optimize
 from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE, Config
+from style_transfer.objective import Objective
 from tests.test_cli import run_cli
 
 pytestmark = pytest.mark.slow
@@ -20,11 +21,11 @@ def test_real_weights_stylise_the_sample(vgg16_weights):
     style = images.load_image(SAMPLE_STYLE, max_size=config.max_size)
     extractor = optimize.build_extractor(config)
     history = []
-    result = optimize.stylize(
+    result = multiscale.stylize(
         content, style, config, extractor=extractor, callback=lambda step, terms, image: history.append(terms)
     )
 
-    objective = optimize.Objective(extractor, content, [style], config)
+    objective = Objective(extractor, content, [style], config)
     before, after = objective(content), objective(result)
     # The style loss fell to at most 30 % of its starting value ...
     assert float(after["style"]) <= 0.3 * float(before["style"]), (before, after)

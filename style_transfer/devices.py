@@ -1,0 +1,64 @@
+"""What this machine runs best: the precision "auto" stands for, and float16's loss scale.
+
+Contract: a Config in, the name of the precision the VGG extractor computes in out ("float32",
+"bfloat16" or "float16"); images, features, losses, gradients and the optimiser's state stay
+float32 whichever it is. Looks at the devices TensorFlow sees and the CPU's flags (once per
+process); builds no model.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import tensorflow as tf
+
+from style_transfer.config import Config
+
+# float16 gradients inside VGG are tiny and partly flush to zero: the loss is multiplied by this
+# before differentiation and the gradient divided by it after (static loss scaling). Measured at
+# 512 px with ImageNet VGG16: gradient cosine to float32 0.949 unscaled, 0.999 with 2^12. The
+# normalised losses are O(1), so a fixed scale suffices; a non-finite result stops the run.
+FLOAT16_LOSS_SCALE = 2.0**12
+
+
+def auto_precision(cpu_flags: set[str] | None = None, gpu_capabilities: list | None = None) -> str:
+    """The precision "auto" stands for on this machine (arguments: for tests).
+
+    bfloat16 where the hardware computes it natively: TPUs, NVIDIA GPUs of compute capability 8.0+
+    (Ampere on), CPUs with AVX512_BF16 or AMX (measured here: 1.75x faster per step than float32,
+    gradient cosine 0.99). float16 on NVIDIA Volta/Turing (7.x: tensor cores, no bfloat16).
+    float32 elsewhere: emulated bfloat16 or float16 is slower than float32 (float16 measured 7x
+    slower on a CPU).
+    """
+    if cpu_flags is None and gpu_capabilities is None:
+        if tf.config.list_logical_devices("TPU"):
+            return "bfloat16"
+        gpu_capabilities = [
+            tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
+            for gpu in tf.config.list_physical_devices("GPU")
+        ]
+        cpu_flags = _cpu_flags()
+    if gpu_capabilities:
+        capability = min(tuple(c) for c in gpu_capabilities)
+        return "bfloat16" if capability >= (8, 0) else "float16" if capability >= (7, 0) else "float32"
+    return "bfloat16" if cpu_flags & {"avx512_bf16", "amx_bf16"} else "float32"
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+@functools.cache
+def _machine_precision() -> str:
+    return auto_precision()  # devices and CPU flags do not change within a process
+
+
+def resolved_precision(config: Config) -> str:
+    return _machine_precision() if config.precision == "auto" else config.precision

@@ -1,0 +1,63 @@
+"""The objective: image -> VGG features -> losses -> weighted loss terms.
+
+Contract: images are float32 RGB in [0, 1], NHWC, [1, H, W, 3] (a batch of N works the same way).
+The extractor (vgg.py) maps an image to named float32 features; losses.py turns features into
+float32 scalars. `Objective(extractor, content, styles, config)(image)` -> {"total", "content",
+"style", "tv"}: float32 scalars, already multiplied by config's weights (total = sum of the other
+three); differentiable in `image`, no variables of its own. The loops (optimize.py) differentiate
+it and hand the gradient to the optimisers (optimizers.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import tensorflow as tf
+
+from style_transfer import losses, vgg
+from style_transfer.config import Config
+
+
+class Objective:
+    """Weighted content + style + TV loss for one content image and a list of style targets.
+
+    `objective(image)` -> {"total", "content", "style", "tv"}: float32 scalars, weighted.
+    Target features are computed once here, at construction (in eager mode or inside a graph).
+    """
+
+    def __init__(
+        self,
+        extractor: vgg.FeatureExtractor,
+        content: tf.Tensor,
+        styles: Sequence[tf.Tensor],
+        config: Config,
+        style_blend_weights: Sequence[float] | None = None,
+    ):
+        self.extractor = extractor
+        self.config = config
+        self.layer_weights = config.layer_weights()
+        blend = style_blend_weights or [1.0] * len(styles)
+        if len(blend) != len(styles):
+            raise ValueError(f"{len(blend)} blend weights for {len(styles)} styles")
+        content_features = extractor(content)
+        self.content_targets = {name: content_features[name] for name in config.content_layers}
+        self.style_targets = []
+        for style, weight in zip(styles, blend, strict=True):
+            features = extractor(style)
+            self.style_targets.append(
+                losses.StyleTarget.from_features({n: features[n] for n in config.style_layers}, weight)
+            )
+
+    def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
+        cfg = self.config
+        features = self.extractor(image)
+        zero = tf.constant(0.0)
+        content = losses.content_loss(features, self.content_targets) if cfg.content_weight else zero
+        style = losses.style_loss(features, self.style_targets, self.layer_weights) if cfg.style_weight else zero
+        tv = losses.tv_loss(image) if cfg.tv_weight else zero
+        terms = {
+            "content": cfg.content_weight * content,
+            "style": cfg.style_weight * style,
+            "tv": cfg.tv_weight * tv,
+        }
+        return {"total": terms["content"] + terms["style"] + terms["tv"], **terms}
