@@ -9,6 +9,7 @@ process); builds no model.
 from __future__ import annotations
 
 import functools
+import os
 
 import tensorflow as tf
 
@@ -62,3 +63,32 @@ def _machine_precision() -> str:
 
 def resolved_precision(config: Config) -> str:
     return _machine_precision() if config.precision == "auto" else config.precision
+
+
+def describe_machine() -> str:
+    """One line for reports: CPU model and family, cores, SIMD flags that matter here, GPUs, versions."""
+    import platform
+
+    import keras
+
+    model, family = "unknown CPU", ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model == "unknown CPU":
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("cpu family") and not family:
+                    family = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    simd = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in _cpu_flags()]
+    gpus = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        capability = ".".join(map(str, details.get("compute_capability", ("?",))))
+        gpus.append(f"{details.get('device_name', gpu.name)} (compute capability {capability})")
+    return (
+        f"{model} (family {family or '?'}), {os.cpu_count()} cores, {', '.join(simd) or 'no AVX2'}; "
+        f"{'GPU: ' + ', '.join(gpus) if gpus else 'no GPU'}; Python {platform.python_version()}, "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
+    )

@@ -43,7 +43,7 @@ def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     return tf.einsum("nhwc,nhwd->ncd", features, features) / positions
 
 
-def _relative_error(x: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+def relative_error(x: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
     """||x - target||^2 / ||target||^2 per batch element: [N, ...] -> [N]. Departure 2."""
     axes = tf.range(1, tf.rank(x))
     error = tf.reduce_sum(tf.square(x - target), axis=axes)
@@ -56,7 +56,7 @@ def content_loss(features: Mapping[str, tf.Tensor], targets: Mapping[str, tf.Ten
 
     targets: {layer: [1 or N, h, w, C]}, the content image's features at the same size.
     """
-    per_layer = [_relative_error(tf.cast(features[name], tf.float32), t) for name, t in targets.items()]
+    per_layer = [relative_error(tf.cast(features[name], tf.float32), t) for name, t in targets.items()]
     return tf.reduce_mean(tf.add_n(per_layer) / len(per_layer))
 
 
@@ -93,7 +93,7 @@ def style_loss(
         for name, weight in layer_weights.items():
             share = (target.weight / target_total) * (weight / layer_total)
             if share:
-                per_image += share * _relative_error(grams[name], target.grams[name])
+                per_image += share * relative_error(grams[name], target.grams[name])
     return tf.reduce_mean(per_image)
 
 

@@ -3,8 +3,8 @@
 Contract: content and style images are float32 RGB in [0, 1], NHWC [1, H, W, 3], of any sizes;
 the result is float32 [1, H, W, 3] in [0, 1], the content's size. At each scale the content is
 downscaled by that scale's factor (at most 1, never below config.min_side() px on the shorter
-side), the style images by the same factor (also kept to min_side), and the previous result,
-upsampled, is the starting image. Resizing is Lanczos, antialiased, clipped to [0, 1].
+side), the style images by the same factor (also kept to min_side), and `handover` makes the
+starting image from the coarser result. Resizing is Lanczos, antialiased, clipped to [0, 1].
 - `stylize`: numpy in and out, a tf.Variable loop per scale (optimize.Stylizer), with a callback;
 - `stylize_graph`: its in-graph twin on tensors (optimize.stylize_in_graph): stateless, for
   SavedModels. `scaled_size` (Python ints) and `scaled_size_tf` (int32 tensors) round sizes the
@@ -38,6 +38,20 @@ def resize(image: tf.Tensor, size) -> tf.Tensor:
     return tf.cond(tf.reduce_all(tf.shape(image)[1:3] == size), lambda: image, resampled)
 
 
+def handover(result: tf.Tensor, content: tf.Tensor, next_content: tf.Tensor, keep_detail: bool) -> tf.Tensor:
+    """The starting image of the next, finer scale, [1, h, w, 3] at next_content's size.
+
+    result, content: the coarser scale's result and its content image (same size). keep_detail:
+    next_content + upsampled(result - content), so the photo's detail above the coarse scale's
+    resolution comes back; else the upsampled result (plain coarse to fine).
+    """
+    size = tf.shape(next_content)[1:3]
+    if not keep_detail:
+        return resize(result, size)
+    change = tf.image.resize(result - content, size, method="lanczos3", antialias=True)
+    return tf.clip_by_value(next_content + change, 0.0, 1.0)
+
+
 def stylize(
     content: np.ndarray,
     style: np.ndarray | Sequence[np.ndarray],
@@ -66,16 +80,22 @@ def stylize(
     extractor = extractor or optimize.build_extractor(config)
     content_t = tf.convert_to_tensor(content, tf.float32)
     styles_t = [tf.convert_to_tensor(s, tf.float32) for s in styles]
-    image, done = None, 0
-    for factor, steps in zip(config.scale_factors(height, width), config.steps_per_scale(), strict=True):
+    image, previous, done = None, None, 0
+    plan = list(zip(config.scale_factors(height, width), config.steps_per_scale(), strict=True))
+    for k, (factor, steps) in enumerate(plan):
         content_k = resize(content_t, scaled_size((height, width), factor))
         styles_k = [resize(s, scaled_size(s.shape[1:3], config.style_factor(factor, *s.shape[1:3]))) for s in styles_t]
         objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
         if image is None:
             start = optimize.initial_image(content_k, styles_k[0], config.init, config.seed)
         else:
-            start = resize(image, content_k.shape[1:3])
-        image = optimize.Stylizer(objective, start, config).run(steps, callback, step_offset=done)
+            start = handover(image, previous, content_k, config.keep_detail)
+        previous = content_k
+        # jit_compile="auto" is measured at the final scale, where most of the time goes; the
+        # coarser ones (and a final scale too short to repay a compile) run without XLA.
+        probe = k == len(plan) - 1 and steps >= 4 * (1 + optimize.JIT_PROBE_STEPS)
+        jit = False if config.jit_compile == "auto" and not probe else None
+        image = optimize.Stylizer(objective, start, config, jit=jit).run(steps, callback, step_offset=done)
         done += steps
     return image
 
@@ -106,10 +126,10 @@ def stylize_graph(
     def floor(size):  # as Config.scale_factors / style_factor
         return min_side / tf.cast(tf.reduce_min(size), tf.float64)
 
-    image = None
+    image, previous = None, None
     for k, steps in zip(range(config.scales - 1, -1, -1), config.steps_per_scale(), strict=True):
         factor = tf.minimum(
-            tf.constant(1.0, tf.float64), tf.maximum(tf.constant(2.0 ** (-k / 2), tf.float64), floor(hw))
+            tf.constant(1.0, tf.float64), tf.maximum(tf.constant(config.scale_ratio ** (-k), tf.float64), floor(hw))
         )
         content_k = resize(content, scaled_size_tf(hw, factor))
         styles_k = [
@@ -119,7 +139,8 @@ def stylize_graph(
         if image is None:
             start = optimize.initial_image(content_k, styles_k[0], config.init, config.seed)
         else:
-            start = resize(image, tf.shape(content_k)[1:3])
+            start = handover(image, previous, content_k, config.keep_detail)
+        previous = content_k
         image = optimize.stylize_in_graph(objective, start, steps, config)
     return image
 

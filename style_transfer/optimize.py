@@ -19,6 +19,7 @@ The core never prints: progress goes to `callback(step, terms, image)`.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 
 import keras
@@ -75,21 +76,37 @@ def initial_image(content: tf.Tensor, style: tf.Tensor, init: str, seed: int) ->
     raise ValueError(f"unknown init {init!r}")
 
 
+# jit_compile="auto": one untimed step each way (tracing; XLA compiling), then this many timed
+# steps each way, alternating; every one of them is a real step of the run.
+JIT_PROBE_STEPS = 2
+
+
 class Stylizer:
     """Optimises a tf.Variable image with a compiled GradientTape step; the loop is plain Python.
 
     >>> stylizer = Stylizer(objective, initial_image(content, style, "content", 0), config)
     >>> result = stylizer.run(300, callback)   # float32 numpy [1, H, W, 3] in [0, 1]
+
+    jit: True / False force XLA on or off; None follows config.jit_compile, where "auto" runs the
+    first steps alternately with and without XLA (the same update on the same variables) and keeps
+    the faster for the rest: `self.jit` is then the choice and `self.probe_seconds` the timings.
     """
 
-    def __init__(self, objective: Objective, image: tf.Tensor, config: Config):
+    def __init__(self, objective: Objective, image: tf.Tensor, config: Config, jit: bool | None = None):
         self.image = tf.Variable(image, name="image")
         initial = optimizers.init_state(tf.convert_to_tensor(image, tf.float32), config)
         self._state = type(initial)(*(tf.Variable(t, trainable=False) for t in initial))
         self._update = make_update(objective, config)
         self.steps_done = 0
-        # One compiled optimisation step; returns the loss terms at the image before the step.
-        self.step = tf.function(self._step, jit_compile=config.jit_compile)
+        if jit is None and config.jit_compile != "auto":
+            jit = config.jit_compile == "true"
+        self.jit = jit  # None until the probe has chosen
+        self.probe_seconds: dict[bool, list[float]] = {False: [], True: []}
+        # The compiled optimisation step, with and/or without XLA; returns the loss terms at the
+        # image before the step.
+        self._compiled = {
+            flag: tf.function(self._step, jit_compile=flag) for flag in ((False, True) if jit is None else (jit,))
+        }
 
     def _step(self) -> dict[str, tf.Tensor]:
         image, state, terms = self._update(self.image, type(self._state)(*(v.read_value() for v in self._state)))
@@ -98,14 +115,27 @@ class Stylizer:
             variable.assign(value)
         return terms
 
+    def step(self) -> dict[str, float]:
+        """One optimisation step; the loss terms (floats) at the image before it."""
+        self.steps_done += 1
+        if self.jit is not None:
+            return {name: float(value) for name, value in self._compiled[self.jit]().items()}
+        flag = self.steps_done % 2 == 0  # without XLA first, then alternating
+        start = time.perf_counter()
+        terms = {name: float(value) for name, value in self._compiled[flag]().items()}
+        if self.steps_done > 2:  # the first step each way traces / compiles: not timed
+            self.probe_seconds[flag].append(time.perf_counter() - start)
+        if len(self.probe_seconds[True]) == JIT_PROBE_STEPS:
+            self.jit = min(self.probe_seconds[True]) < min(self.probe_seconds[False])
+        return terms
+
     def run(self, steps: int, callback: Callback | None = None, step_offset: int = 0) -> np.ndarray:
         """Run `steps` steps; after each, call `callback` (steps numbered from step_offset + 1).
 
         Returns the image as numpy. Raises NonFiniteLossError if the loss becomes NaN or infinite.
         """
         for _ in range(steps):
-            terms = {name: float(value) for name, value in self.step().items()}
-            self.steps_done += 1
+            terms = self.step()
             if not math.isfinite(terms["total"]):
                 raise NonFiniteLossError(
                     f"the loss became {terms['total']} at step {step_offset + self.steps_done} "

@@ -22,6 +22,7 @@ CONFIG = Config(
     learning_rate=0.05,
     scales=1,
     precision="float32",
+    jit_compile="false",  # "auto" compiles with XLA to time it: tested on its own below
 )
 
 
@@ -146,13 +147,41 @@ def teardown_module():
 
 def test_scale_factors():
     factors = Config(scales=3).scale_factors(170, 256)
-    np.testing.assert_allclose(factors, [0.5, 2**-0.5, 1.0])
+    np.testing.assert_allclose(factors, [0.25, 0.5, 1.0])  # scale_ratio 2
+    np.testing.assert_allclose(Config(scales=3, scale_ratio=2**0.5).scale_factors(170, 256), [0.5, 2**-0.5, 1.0])
     assert Config(scales=1).scale_factors(170, 256) == [1.0]
     # Never below 16 px on the shorter side (block5_conv1 sits after 4 poolings).
     assert Config(scales=3).min_side() == 16
     assert Config(scales=3).scale_factors(20, 40) == [0.8, 0.8, 1.0]
     assert Config(scales=3, style_layers=("block2_conv1",), content_layers=("block3_pool",)).min_side() == 8
     assert Config().style_factor(0.5, 20, 200) == 0.8  # a thin style image is kept at 16 px
+
+
+def test_steps_per_scale():
+    assert Config(scales=1, steps=7).steps_per_scale() == [7]
+    assert Config(scales=2, steps=200, coarse_share=0.7).steps_per_scale() == [140, 60]
+    assert Config(scales=3, steps=7, coarse_share=0.5).steps_per_scale() == [2, 2, 3]  # remainder to the last
+    assert Config(scales=3, steps=100, coarse_share=0.0).steps_per_scale() == [0, 0, 100]
+    assert sum(Config(scales=4, steps=301, coarse_share=0.7).steps_per_scale()) == 301
+    for bad in (dict(scale_ratio=1.0), dict(scale_ratio=5.0), dict(coarse_share=1.0), dict(coarse_share=-0.1)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            Config(**bad).validate()
+
+
+def test_handover_keeps_the_photos_detail():
+    rng = np.random.default_rng(0)
+    fine = tf.constant(rng.random((1, 32, 40, 3), np.float32))
+    coarse = multiscale.resize(fine, (16, 20))
+    result = tf.clip_by_value(coarse + 0.1, 0.0, 1.0)  # a coarse-scale "stylisation": brighter
+    kept = multiscale.handover(result, coarse, fine, keep_detail=True).numpy()
+    plain = multiscale.handover(result, coarse, fine, keep_detail=False).numpy()
+    assert kept.shape == plain.shape == (1, 32, 40, 3)
+    # Detail: the photo's high frequencies survive the hand-over only with keep_detail ...
+    detail = lambda x: np.abs(np.diff(x, axis=2)).mean()  # noqa: E731
+    assert detail(kept) > 0.9 * detail(fine.numpy()) > detail(plain)
+    # ... and the coarse change (+0.1 where not clipped) is carried over either way.
+    inside = (fine.numpy() > 0.15) & (fine.numpy() < 0.85)
+    assert abs((kept - fine.numpy())[inside].mean() - 0.1) < 0.02
 
 
 def test_scaled_sizes_round_alike_in_python_and_tf():
@@ -166,7 +195,7 @@ def test_scaled_sizes_round_alike_in_python_and_tf():
 
 def test_multiscale_runs_coarse_to_fine(extractor):
     seen = []
-    config = CONFIG.replace(scales=3, steps=6)
+    config = CONFIG.replace(scales=3, steps=6, scale_ratio=2**0.5, coarse_share=2 / 3)
     content = _image(32, 40, 3)
     out = multiscale.stylize(
         content, STYLE, config, extractor=extractor, callback=lambda step, t, image: seen.append((step, image.shape))
@@ -174,7 +203,6 @@ def test_multiscale_runs_coarse_to_fine(extractor):
     # 32x40 times sqrt(2)^-2, sqrt(2)^-1 and 1 (rounded half to even), two steps at each.
     sizes = [(16, 20)] * 2 + [(23, 28)] * 2 + [(32, 40)] * 2
     assert seen == [(step, (1, h, w, 3)) for step, (h, w) in enumerate(sizes, start=1)]
-    assert Config(scales=3, steps=7).steps_per_scale() == [2, 2, 3]
     assert out.shape == content.shape
 
 
@@ -219,8 +247,42 @@ def test_reduced_precision_features_and_gradients_agree_with_float32(precision):
 def test_jit_compiled_step_matches(extractor):
     objective = _objective(extractor)
     plain = optimize.Stylizer(objective, CONTENT, CONFIG).run(2)
-    compiled = optimize.Stylizer(objective, CONTENT, CONFIG.replace(jit_compile=True)).run(2)
+    compiled = optimize.Stylizer(objective, CONTENT, CONFIG.replace(jit_compile="true")).run(2)
     np.testing.assert_allclose(compiled, plain, atol=1e-4)
+
+
+def test_jit_auto_probes_both_ways_then_keeps_the_faster(extractor):
+    objective = _objective(extractor)
+    plain = optimize.Stylizer(objective, CONTENT, CONFIG).run(8)
+    auto = optimize.Stylizer(objective, CONTENT, CONFIG.replace(jit_compile="auto"))
+    assert auto.jit is None
+    result = auto.run(8)
+    # One untimed step each way, then JIT_PROBE_STEPS timed ones each way, then the choice.
+    assert [len(auto.probe_seconds[flag]) for flag in (False, True)] == [optimize.JIT_PROBE_STEPS] * 2
+    expected = min(auto.probe_seconds[True]) < min(auto.probe_seconds[False])
+    assert auto.jit is expected
+    np.testing.assert_allclose(result, plain, atol=1e-4)  # the same update, whichever ran it
+    # Forced either way: no probe, one compiled function.
+    for mode, flag in (("true", True), ("false", False)):
+        forced = optimize.Stylizer(objective, CONTENT, CONFIG.replace(jit_compile=mode))
+        assert forced.jit is flag and list(forced._compiled) == [flag]
+
+
+def test_multiscale_probes_jit_only_at_a_long_enough_final_scale(extractor, monkeypatch):
+    made = []
+    original = optimize.Stylizer.__init__
+
+    def spy(self, objective, image, config, jit=None):
+        made.append(jit)
+        original(self, objective, image, config, jit)
+
+    monkeypatch.setattr(optimize.Stylizer, "__init__", spy)
+    config = CONFIG.replace(jit_compile="auto", scales=2, steps=40)
+    multiscale.stylize(_image(32, 32, 1), STYLE, config, extractor=extractor)
+    assert made == [False, None]  # coarse scale without XLA, the final one measured
+    made.clear()
+    multiscale.stylize(_image(32, 32, 1), STYLE, config.replace(steps=6), extractor=extractor)
+    assert made == [False, False]  # too few final steps to repay a compile
 
 
 def test_auto_precision():
