@@ -7,7 +7,7 @@
 Uses the real ImageNet VGG16 weights (../shared/weights) and the photos and paintings in
 ../shared/samples/{content,style}. For each configuration it writes a contact sheet (a row per
 photo: the photo, then its result with each painting; the paintings head the columns) to
-docs/images/gallery_<config>_<size>.png, and a table of seconds and the two figures of
+docs/images/<report name>_<config>_<size>.jpg, and a table of seconds and the two figures of
 style_transfer/quality.py per pair:
 - content figure: relative VGG feature error against the photo at block3_conv3 and block5_conv2,
   layers the content loss does not use (lower = more of the photo kept);
@@ -57,6 +57,8 @@ flags.DEFINE_integer("size", 256, "Longer side of every result, in pixels.")
 flags.DEFINE_list("configs", ["defaults"], f"Configurations to run, of: {', '.join(PRESETS)}.")
 flags.DEFINE_string("vgg16_weights", os.path.join(SHARED, "weights", "vgg16_imagenet_notop.weights.h5"), "Weights.")
 flags.DEFINE_string("samples", os.path.join(SHARED, "samples"), "Folder with content/ and style/ images.")
+flags.DEFINE_integer("steps", None, "Override every configuration's steps (quick runs); default: theirs.")
+flags.DEFINE_list("contents", [], "Only the photos with these file stems (e.g. chelsea); default: all.")
 flags.DEFINE_string("output", None, "Markdown report; default docs/gallery.md (docs/gallery_SIZE.md if not 256).")
 FLAGS = flags.FLAGS
 
@@ -75,11 +77,12 @@ def _stem(path: str) -> str:
 
 
 def _cell(image: np.ndarray, label: str = "") -> Image.Image:
-    """float32 [1, H, W, 3] -> a CELL x CELL tile, the image fitted and centred on white."""
+    """float32 [1, H, W, 3] -> a CELL x CELL tile: the image fitted and centred on white above a
+    strip for the label (left empty without one), so labelled and plain tiles line up."""
     tile = Image.new("RGB", (CELL, CELL), "white")
     picture = Image.fromarray(np.round(np.clip(image[0], 0, 1) * 255).astype(np.uint8))
-    picture.thumbnail((CELL, CELL - 14 if label else CELL), Image.Resampling.LANCZOS)
-    tile.paste(picture, ((CELL - picture.width) // 2, (CELL - 14 - picture.height) // 2 if label else 0))
+    picture.thumbnail((CELL, CELL - 14), Image.Resampling.LANCZOS)
+    tile.paste(picture, ((CELL - picture.width) // 2, (CELL - 14 - picture.height) // 2))
     if label:
         ImageDraw.Draw(tile).text((4, CELL - 13), label, fill="black")
     return tile
@@ -98,12 +101,18 @@ def main(argv):
     unknown = [name for name in FLAGS.configs if name not in PRESETS]
     if unknown:
         raise app.UsageError(f"unknown configs {unknown}; use {', '.join(PRESETS)}")
-    contents = _files(os.path.join(FLAGS.samples, "content"))
+    contents = [
+        p for p in _files(os.path.join(FLAGS.samples, "content")) if _stem(p) in FLAGS.contents or not FLAGS.contents
+    ]
+    if not contents:
+        raise app.UsageError(f"no photo named {FLAGS.contents} in {FLAGS.samples}/content")
     styles = _files(os.path.join(FLAGS.samples, "style"))
     size = FLAGS.size
     output = FLAGS.output or os.path.join(REPO, "docs", "gallery.md" if size == 256 else f"gallery_{size}.md")
     base = Config(network="vgg16", weights=FLAGS.vgg16_weights, max_size=size)
     configs = {name: base.replace(**PRESETS[name]) for name in FLAGS.configs}
+    if FLAGS.steps is not None:
+        configs = {name: config.replace(steps=FLAGS.steps) for name, config in configs.items()}
     extractors = {}  # one per precision
     judge_extractor = quality.build_judge_extractor("vgg16", FLAGS.vgg16_weights)
     started = time.perf_counter()
@@ -142,20 +151,23 @@ def main(argv):
 
     pictures = os.path.join(os.path.dirname(output), "images")
     os.makedirs(pictures, exist_ok=True)
+    stem = _stem(output)  # each report's sheets beside it, named after it
     for name in configs:
-        _sheet(sheets[name]).save(os.path.join(pictures, f"gallery_{name}_{size}.png"), optimize=True)
-    report = _report(table, configs, size, time.perf_counter() - started)
+        _sheet(sheets[name]).save(os.path.join(pictures, f"{stem}_{name}_{size}.jpg"), quality=90)
+    report = _report(table, configs, size, stem, time.perf_counter() - started)
     print(report)
     with open(output, "w") as f:
         f.write(report)
 
 
-def _report(table, configs, size, seconds) -> str:
+def _report(table, configs, size, stem, seconds) -> str:
     names = list(configs)
     lines = [
         f"# Gallery, {size} px",
         "",
-        f"`python benchmarks/gallery.py --size={size} --configs={','.join(names)}` on: {devices.describe_machine()}.",
+        f"`python benchmarks/gallery.py --size={size} --configs={','.join(names)}"
+        + (f" --contents={','.join(FLAGS.contents)}" if FLAGS.contents else "")
+        + f"` on: {devices.describe_machine()}.",
         "Real ImageNet VGG16 weights; every photo x every painting in ../shared/samples.",
         "",
         "Figures (style_transfer/quality.py), lower is better on both: **content** = relative VGG feature",
@@ -166,7 +178,7 @@ def _report(table, configs, size, seconds) -> str:
         "",
     ]
     for name in names:
-        lines += [f"![{name}](images/gallery_{name}_{size}.png)", ""]
+        lines += [f"![{name}](images/{stem}_{name}_{size}.jpg)", ""]
         changes = ", ".join(f"{k}={v}" for k, v in PRESETS[name].items()) or "Config() as it is"
         lines += [f"`{name}`: {changes}.", ""]
     head = "| pair | photo (c / s) | painting (c / s) | " + " | ".join(f"{n}: s, content, style" for n in names)

@@ -10,6 +10,7 @@ failure, one line saying what is wrong and what to do (exit status 1; 130 after 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 
@@ -38,23 +39,38 @@ def intermediate_path(output: str, step: int) -> str:
 class Progress:
     """The callback the library reports to: a Keras progress bar on a terminal, log lines otherwise."""
 
-    def __init__(self, steps: int, output: str, save_every: int):
+    def __init__(self, steps: int, output: str, save_every: int, step_costs: list[float] | None = None):
+        import itertools
+
         import keras
 
         self.steps, self.output, self.save_every = steps, output, save_every
+        # Work done after each step, for the ETA: a coarse-scale step costs about its share of the
+        # final size's pixels (step_costs), so the average time per step so far would mislead.
+        self.work = [0.0, *itertools.accumulate(step_costs or [1.0] * steps)]
         self.interactive = sys.stdout.isatty()
         self.bar = keras.utils.Progbar(steps, stateful_metrics=["total", "content", "style", "tv"], unit_name="step")
         self.every = max(1, steps // 20)
         self.start = time.time()
         self.step, self.latest = 0, None  # the last step reported and its image (for Ctrl-C)
+        self.stop_requested = False
+
+    def request_stop(self, signum=None, frame=None) -> None:
+        """SIGINT handler while optimising: stop after the current step, between two steps, so
+        Ctrl-C never lands inside TensorFlow's runtime; a second Ctrl-C stops at once."""
+        if self.stop_requested:
+            raise KeyboardInterrupt
+        self.stop_requested = True
 
     def __call__(self, step: int, terms: dict, image) -> None:
         self.step, self.latest = step, image
+        if self.stop_requested:
+            raise KeyboardInterrupt
         if self.interactive:
             self.bar.update(step, [(name, value) for name, value in terms.items()])
         elif step % self.every == 0 or step in (1, self.steps):
             elapsed = time.time() - self.start
-            eta = elapsed / step * (self.steps - step)
+            eta = elapsed / self.work[step] * (self.work[-1] - self.work[step])
             losses = " ".join(f"{name} {value:.4g}" for name, value in terms.items())
             print(f"step {step}/{self.steps}  {losses}  {elapsed / step:.2f} s/step  ETA {eta:.0f}s", flush=True)
         if self.save_every and step % self.save_every == 0 and step != self.steps:
@@ -77,16 +93,28 @@ def run(output: str) -> int:
     )
 
     cli_common.import_tensorflow_quietly()
-    from style_transfer import multiscale, optimize
+    from style_transfer import devices, multiscale, optimize
 
     extractor = optimize.build_extractor(config)
     steps = config.steps
-    scales = f" at {config.scales} scales" if config.scales > 1 else ""
-    print(
-        f"{config.network} ({config.weights}, {config.precision}), {steps} steps{scales}, writing {output}", flush=True
+    height, width = content.shape[1:3]
+    factors, steps_per_scale = config.scale_factors(height, width), config.steps_per_scale()
+    plan = ", ".join(
+        f"{w}x{h}: {n}"
+        for (h, w), n in zip(
+            (multiscale.scaled_size((height, width), f) for f in factors), steps_per_scale, strict=True
+        )
     )
-    progress = Progress(steps, output, FLAGS.save_every)
+    precision = devices.resolved_precision(config)
+    print(
+        f"{config.network} ({config.weights}), {precision} features, XLA {config.jit_compile}; "
+        f"{steps} steps ({plan}); writing {output}",
+        flush=True,
+    )
+    costs = [factor**2 for factor, n in zip(factors, steps_per_scale, strict=True) for _ in range(n)]
+    progress = Progress(steps, output, FLAGS.save_every, costs)
     start = time.time()
+    previous_handler = signal.signal(signal.SIGINT, progress.request_stop)
     try:
         result = multiscale.stylize(content, style, config, extractor=extractor, callback=progress)
     except KeyboardInterrupt:
@@ -100,6 +128,8 @@ def run(output: str) -> int:
             file=sys.stderr,
         )
         return 130
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
     images.save_image(output, result)
     elapsed = time.time() - start
     print(f"\nWrote {output} in {elapsed:.1f}s ({elapsed / max(1, steps):.3f} s/step)", flush=True)

@@ -52,6 +52,13 @@ def handover(result: tf.Tensor, content: tf.Tensor, next_content: tf.Tensor, kee
     return tf.clip_by_value(next_content + change, 0.0, 1.0)
 
 
+def _starting_image(result, previous_content, content, styles, config: Config) -> tf.Tensor:
+    """The first scale's starting image (config.init), or the hand-over from the coarser result."""
+    if result is None:
+        return optimize.initial_image(content, styles[0], config.init, config.seed)
+    return handover(result, previous_content, content, config.keep_detail)
+
+
 def stylize(
     content: np.ndarray,
     style: np.ndarray | Sequence[np.ndarray],
@@ -86,10 +93,7 @@ def stylize(
         content_k = resize(content_t, scaled_size((height, width), factor))
         styles_k = [resize(s, scaled_size(s.shape[1:3], config.style_factor(factor, *s.shape[1:3]))) for s in styles_t]
         objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
-        if image is None:
-            start = optimize.initial_image(content_k, styles_k[0], config.init, config.seed)
-        else:
-            start = handover(image, previous, content_k, config.keep_detail)
+        start = _starting_image(image, previous, content_k, styles_k, config)
         previous = content_k
         # jit_compile="auto" is measured at the final scale, where most of the time goes; the
         # coarser ones (and a final scale too short to repay a compile) run without XLA.
@@ -136,10 +140,7 @@ def stylize_graph(
             resize(s, scaled_size_tf(tf.shape(s)[1:3], tf.maximum(factor, floor(tf.shape(s)[1:3])))) for s in styles
         ]
         objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
-        if image is None:
-            start = optimize.initial_image(content_k, styles_k[0], config.init, config.seed)
-        else:
-            start = handover(image, previous, content_k, config.keep_detail)
+        start = _starting_image(image, previous, content_k, styles_k, config)
         previous = content_k
         image = optimize.stylize_in_graph(objective, start, steps, config)
     return image

@@ -44,9 +44,10 @@ class Objective:
         self.style_targets = []
         for style, weight in zip(styles, blend, strict=True):
             features = extractor(style)
-            self.style_targets.append(
-                losses.StyleTarget.from_features({n: features[n] for n in config.style_layers}, weight)
-            )
+            target = losses.StyleTarget.from_features({n: features[n] for n in config.style_layers}, weight)
+            if config.style_normalization == "photo":
+                target = target.normalize_by(content_features)
+            self.style_targets.append(target)
 
     def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
         cfg = self.config

@@ -148,3 +148,23 @@ def test_a_field_without_help_or_with_an_unknown_type_is_refused():
     for config_cls, message in ((NoHelp, "no metadata 'help'"), (OddType, "no flag type")):
         with pytest.raises(TypeError, match=message):
             cli_common.define_config_flags(flags.FlagValues(), config_cls)
+
+
+def test_readme_flag_table_lists_every_config_flag_with_its_default():
+    """README's Flags table is written by hand: every generated flag must be in it, with Config's default."""
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `--(\w+)` \| ([^|]+) \|", readme, flags=re.MULTILINE))
+    defaults = Config()
+    for field in cli_common.flag_fields():
+        assert field.name in rows, f"--{field.name} is missing from README's Flags table"
+        default = getattr(defaults, field.name)
+        shown = rows[field.name].strip().strip("`")
+        if isinstance(default, bool):
+            assert shown == str(default).lower(), (field.name, shown)
+        elif isinstance(default, (int, float)) and not isinstance(default, bool):
+            assert float(shown) == float(default), (field.name, shown)
+        elif isinstance(default, str) and field.name != "weights":
+            assert shown == default, (field.name, shown)

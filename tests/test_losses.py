@@ -104,3 +104,28 @@ def test_batch_elements_are_independent():
     loss_b, _ = _style_loss_and_grad(b, target)
     np.testing.assert_allclose(loss_ab, (loss_a + loss_b) / 2, rtol=1e-5)
     np.testing.assert_allclose(grad_ab[0] * 2, grad_a[0], rtol=1e-4, atol=1e-8)
+
+
+def test_photo_normalisation_divides_each_layer_by_the_photos_own_error():
+    photo = {"a": features(1, 8, 8, 3), "b": features(1, 4, 4, 6)}
+    painting = {"a": 0.2 * features(1, 5, 9, 3), "b": 3.0 * features(1, 3, 5, 6)}  # one dark, one bright layer
+    image = {"a": features(1, 8, 8, 3), "b": features(1, 4, 4, 6)}
+    layer_weights = {"a": 1.0, "b": 3.0}
+    target = losses.StyleTarget.from_features(painting).normalize_by(photo)
+    # At the photo itself every layer's normalised error is 1, so the loss is exactly 1.
+    assert losses.style_loss(photo, [target], layer_weights).numpy() == pytest.approx(1.0, rel=1e-5)
+    # Elsewhere: each layer's error over the photo's, as numpy computes them.
+    per_layer = {
+        n: np_relative(np_gram(image[n]), np_gram(painting[n]))[0]
+        / np_relative(np_gram(photo[n]), np_gram(painting[n]))[0]
+        for n in layer_weights
+    }
+    expected = (1.0 * per_layer["a"] + 3.0 * per_layer["b"]) / 4.0
+    np.testing.assert_allclose(losses.style_loss(image, [target], layer_weights).numpy(), expected, rtol=1e-4)
+    # Without divisors the dark layer's error dwarfs the other's: the imbalance this removes.
+    plain = losses.StyleTarget.from_features(painting)
+    assert (
+        np_relative(np_gram(photo["a"]), np_gram(painting["a"]))[0]
+        > 10 * np_relative(np_gram(photo["b"]), np_gram(painting["b"]))[0]
+    )
+    assert losses.style_loss(photo, [plain], layer_weights).numpy() > 2.0

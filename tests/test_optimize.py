@@ -311,3 +311,10 @@ def test_lbfgs_lowers_the_loss_and_runs_in_graph(extractor):
     assert seen[-1] < 0.7 * seen[0]
     graph = tf.function(lambda image: optimize.stylize_in_graph(objective, image, 15, config))(start)
     np.testing.assert_allclose(graph.numpy(), eager, atol=1e-4)
+
+
+def test_photo_normalised_style_term_starts_at_the_style_weight(extractor):
+    photo = _objective(extractor, CONFIG.replace(style_normalization="photo", style_weight=2.5))
+    assert float(photo(CONTENT)["style"]) == pytest.approx(2.5, rel=1e-4)
+    painting = _objective(extractor, CONFIG.replace(style_normalization="painting", style_weight=2.5))
+    assert float(painting(CONTENT)["style"]) != pytest.approx(2.5, rel=1e-2)
