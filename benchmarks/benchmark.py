@@ -206,8 +206,8 @@ def quality_section(rows: list[str]) -> None:
     pictures = os.path.join(os.path.dirname(FLAGS.output or "."), "images")
 
     results = {}  # name: (seconds, figures)
+    objective = Objective(extractor, content, [style], baseline_config)
     for name, settings in BASELINES.items():
-        objective = Objective(extractor, content, [style], baseline_config)
         start = time.perf_counter()
         image = AdamBaseline(objective, content, **settings).run(FLAGS.baseline_steps)
         results[name] = (time.perf_counter() - start, judge(image))

@@ -9,6 +9,7 @@ failure, one line saying what is wrong and what to do (exit status 1; 130 after 
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sys
@@ -40,8 +41,6 @@ class Progress:
     """The callback the library reports to: a Keras progress bar on a terminal, log lines otherwise."""
 
     def __init__(self, steps: int, output: str, save_every: int, step_costs: list[float] | None = None):
-        import itertools
-
         import keras
 
         self.steps, self.output, self.save_every = steps, output, save_every
@@ -97,21 +96,15 @@ def run(output: str) -> int:
 
     extractor = optimize.build_extractor(config)
     steps = config.steps
-    height, width = content.shape[1:3]
-    factors, steps_per_scale = config.scale_factors(height, width), config.steps_per_scale()
-    plan = ", ".join(
-        f"{w}x{h}: {n}"
-        for (h, w), n in zip(
-            (multiscale.scaled_size((height, width), f) for f in factors), steps_per_scale, strict=True
-        )
-    )
+    plan = multiscale.scale_plan(config, *content.shape[1:3])
+    described = ", ".join(f"{w}x{h}: {n}" for _, (h, w), n in plan)
     precision = devices.resolved_precision(config)
     print(
         f"{config.network} ({config.weights}), {precision} features, XLA {config.jit_compile}; "
-        f"{steps} steps ({plan}); writing {output}",
+        f"{steps} steps ({described}); writing {output}",
         flush=True,
     )
-    costs = [factor**2 for factor, n in zip(factors, steps_per_scale, strict=True) for _ in range(n)]
+    costs = [factor**2 for factor, _, n in plan for _ in range(n)]
     progress = Progress(steps, output, FLAGS.save_every, costs)
     start = time.time()
     previous_handler = signal.signal(signal.SIGINT, progress.request_stop)

@@ -45,15 +45,25 @@ def auto_precision(cpu_flags: set[str] | None = None, gpu_capabilities: list | N
     return "bfloat16" if cpu_flags & {"avx512_bf16", "amx_bf16"} else "float32"
 
 
-def _cpu_flags() -> set[str]:
+def _cpuinfo() -> dict[str, str]:
+    """The first CPU's entries of /proc/cpuinfo ({} where there is none)."""
+    info = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
+                key, sep, value = line.partition(":")
+                if not sep or not key.strip():
+                    if info:
+                        break  # the end of the first CPU's block
+                    continue
+                info.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return set()
+    return info
+
+
+def _cpu_flags() -> set[str]:
+    return set(_cpuinfo().get("flags", "").split())
 
 
 @functools.cache
@@ -71,16 +81,8 @@ def describe_machine() -> str:
 
     import keras
 
-    model, family = "unknown CPU", ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and model == "unknown CPU":
-                    model = line.split(":", 1)[1].strip()
-                if line.startswith("cpu family") and not family:
-                    family = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
+    cpu = _cpuinfo()
+    model, family = cpu.get("model name", "unknown CPU"), cpu.get("cpu family", "")
     simd = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in _cpu_flags()]
     gpus = []
     for gpu in tf.config.list_physical_devices("GPU"):

@@ -59,6 +59,15 @@ def _starting_image(result, previous_content, content, styles, config: Config) -
     return handover(result, previous_content, content, config.keep_detail)
 
 
+def scale_plan(config: Config, height: int, width: int) -> list[tuple[float, tuple[int, int], int]]:
+    """(factor, (h, w), steps) of each scale, coarse to fine, for a content image of that size."""
+    factors = config.scale_factors(height, width)
+    return [
+        (factor, scaled_size((height, width), factor), steps)
+        for factor, steps in zip(factors, config.steps_per_scale(), strict=True)
+    ]
+
+
 def stylize(
     content: np.ndarray,
     style: np.ndarray | Sequence[np.ndarray],
@@ -72,8 +81,8 @@ def stylize(
 
     content, style: float32 RGB [1, H, W, 3] in [0, 1] (images.load_image gives these); the output
     has the content's size. Pass `extractor` to reuse a network across calls. With config.scales > 1
-    it runs coarse to fine: at each size the content is downscaled, the style images are scaled by
-    the same factor, and the previous result, upsampled, is the starting image; `callback` numbers
+    it runs coarse to fine (scale_plan): at each size the content is downscaled, the style images
+    are scaled by the same factor, and `handover` starts it from the coarser result; `callback` numbers
     steps 1 ... config.steps across all scales, and its image has the current scale's size.
     """
     config = (config or Config()).validate()
@@ -88,9 +97,9 @@ def stylize(
     content_t = tf.convert_to_tensor(content, tf.float32)
     styles_t = [tf.convert_to_tensor(s, tf.float32) for s in styles]
     image, previous, done = None, None, 0
-    plan = list(zip(config.scale_factors(height, width), config.steps_per_scale(), strict=True))
-    for k, (factor, steps) in enumerate(plan):
-        content_k = resize(content_t, scaled_size((height, width), factor))
+    plan = scale_plan(config, height, width)
+    for k, (factor, size, steps) in enumerate(plan):
+        content_k = resize(content_t, size)
         styles_k = [resize(s, scaled_size(s.shape[1:3], config.style_factor(factor, *s.shape[1:3]))) for s in styles_t]
         objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
         start = _starting_image(image, previous, content_k, styles_k, config)

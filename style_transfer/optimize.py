@@ -118,15 +118,14 @@ class Stylizer:
     def step(self) -> dict[str, float]:
         """One optimisation step; the loss terms (floats) at the image before it."""
         self.steps_done += 1
-        if self.jit is not None:
-            return {name: float(value) for name, value in self._compiled[self.jit]().items()}
-        flag = self.steps_done % 2 == 0  # without XLA first, then alternating
+        probing = self.jit is None
+        flag = self.steps_done % 2 == 0 if probing else self.jit  # probing: without XLA first, then alternating
         start = time.perf_counter()
         terms = {name: float(value) for name, value in self._compiled[flag]().items()}
-        if self.steps_done > 2:  # the first step each way traces / compiles: not timed
+        if probing and self.steps_done > 2:  # the first step each way traces / compiles: not timed
             self.probe_seconds[flag].append(time.perf_counter() - start)
-        if len(self.probe_seconds[True]) == JIT_PROBE_STEPS:
-            self.jit = min(self.probe_seconds[True]) < min(self.probe_seconds[False])
+            if len(self.probe_seconds[True]) == JIT_PROBE_STEPS:
+                self.jit = min(self.probe_seconds[True]) < min(self.probe_seconds[False])
         return terms
 
     def run(self, steps: int, callback: Callback | None = None, step_offset: int = 0) -> np.ndarray:

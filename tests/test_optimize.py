@@ -163,6 +163,7 @@ def test_steps_per_scale():
     assert Config(scales=3, steps=7, coarse_share=0.5).steps_per_scale() == [2, 2, 3]  # remainder to the last
     assert Config(scales=3, steps=100, coarse_share=0.0).steps_per_scale() == [0, 0, 100]
     assert sum(Config(scales=4, steps=301, coarse_share=0.7).steps_per_scale()) == 301
+    assert multiscale.scale_plan(Config(steps=200), 170, 256) == [(0.5, (85, 128), 140), (1.0, (170, 256), 60)]
     for bad in (dict(scale_ratio=1.0), dict(scale_ratio=5.0), dict(coarse_share=1.0), dict(coarse_share=-0.1)):
         with pytest.raises(ValueError, match=next(iter(bad))):
             Config(**bad).validate()
