@@ -12,7 +12,7 @@ import os
 from style_transfer.errors import ConfigError
 
 NETWORKS = ("vgg19", "vgg16")
-INITS = ("content", "style", "noise")
+INITS = ("content", "recolored", "style", "noise")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 OPTIMIZERS = ("adam", "lbfgs")
 JIT_MODES = ("auto", "true", "false")

@@ -52,10 +52,10 @@ def handover(result: tf.Tensor, content: tf.Tensor, next_content: tf.Tensor, kee
     return tf.clip_by_value(next_content + change, 0.0, 1.0)
 
 
-def _starting_image(result, previous_content, content, styles, config: Config) -> tf.Tensor:
+def _starting_image(result, previous_content, content, styles, config: Config, blend) -> tf.Tensor:
     """The first scale's starting image (config.init), or the hand-over from the coarser result."""
     if result is None:
-        return optimize.initial_image(content, styles[0], config.init, config.seed)
+        return optimize.initial_image(content, styles, config.init, config.seed, blend)
     return handover(result, previous_content, content, config.keep_detail)
 
 
@@ -102,7 +102,7 @@ def stylize(
         content_k = resize(content_t, size)
         styles_k = [resize(s, scaled_size(s.shape[1:3], config.style_factor(factor, *s.shape[1:3]))) for s in styles_t]
         objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
-        start = _starting_image(image, previous, content_k, styles_k, config)
+        start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights)
         previous = content_k
         # jit_compile="auto" is measured at the final scale, where most of the time goes; the
         # coarser ones (and a final scale too short to repay a compile) run without XLA.
@@ -149,7 +149,7 @@ def stylize_graph(
             resize(s, scaled_size_tf(tf.shape(s)[1:3], tf.maximum(factor, floor(tf.shape(s)[1:3])))) for s in styles
         ]
         objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
-        start = _starting_image(image, previous, content_k, styles_k, config)
+        start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights)
         previous = content_k
         image = optimize.stylize_in_graph(objective, start, steps, config)
     return image

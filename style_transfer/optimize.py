@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import devices, optimizers, vgg
+from style_transfer import colors, devices, optimizers, vgg
 from style_transfer.config import Config
 from style_transfer.errors import NonFiniteLossError
 from style_transfer.objective import Objective
@@ -52,24 +52,37 @@ def make_update(objective: Objective, config: Config):
             terms = objective(image)
             scaled = terms["total"] * loss_scale
         grad = tape.gradient(scaled, image) / loss_scale
-        new_image, new_state = apply(image, grad, state, config)
+        new_image, new_state = apply(image, terms["total"], grad, state, config)
         return new_image, new_state, terms
 
     return update
 
 
-def initial_image(content: tf.Tensor, style: tf.Tensor, init: str, seed: int) -> tf.Tensor:
+def initial_image(
+    content: tf.Tensor,
+    style: tf.Tensor | Sequence[tf.Tensor],
+    init: str,
+    seed: int,
+    style_blend_weights: Sequence[float] | None = None,
+) -> tf.Tensor:
     """The starting image, float32 [1, H, W, 3] in [0, 1], the content's size.
 
-    content: the content image; style: resized (bicubic, antialiased) to the content's size;
-    noise: uniform in [0, 1] from a stateless seeded generator (the paper's white noise).
+    style: one style image or several (blended by style_blend_weights, equal by default).
+    content: the content image; recolored: the content with the styles' colour mean and
+    covariance (colors.match_colors, the styles' pixels pooled by blend weight); style: the first
+    style resized (bicubic, antialiased) to the content's size; noise: uniform in [0, 1] from a
+    stateless seeded generator (the paper's white noise).
     """
     content = tf.convert_to_tensor(content, tf.float32)
+    styles = [style] if isinstance(style, (tf.Tensor, np.ndarray)) else list(style)
     if init == "content":
         return content
+    if init == "recolored":
+        mean, covariance = colors.mixture_statistics(styles, style_blend_weights)
+        return colors.match_colors(content, mean, covariance)
     if init == "style":
         size = tf.shape(content)[1:3]
-        resized = tf.image.resize(style, size, method="bicubic", antialias=True)
+        resized = tf.image.resize(styles[0], size, method="bicubic", antialias=True)
         return tf.clip_by_value(resized, 0.0, 1.0)
     if init == "noise":
         return tf.random.stateless_uniform(tf.shape(content), seed=[seed, 0], dtype=tf.float32)
@@ -143,7 +156,12 @@ class Stylizer:
                 )
             if callback is not None:
                 callback(step_offset + self.steps_done, terms, self.image)
-        return self.image.numpy()
+        return self.result()
+
+    def result(self) -> np.ndarray:
+        """The optimiser's answer so far (optimizers.result), float32 numpy [1, H, W, 3] in [0, 1]."""
+        state = type(self._state)(*(v.read_value() for v in self._state))
+        return optimizers.result(self.image, state).numpy()
 
 
 def stylize_in_graph(objective: Objective, image: tf.Tensor, steps, config: Config) -> tf.Tensor:
@@ -160,10 +178,10 @@ def stylize_in_graph(objective: Objective, image: tf.Tensor, steps, config: Conf
         return i + 1, image, state
 
     image = tf.convert_to_tensor(image, tf.float32)
-    _, image, _ = tf.while_loop(
+    _, image, state = tf.while_loop(
         lambda i, *_: i < steps, body, (tf.constant(0), image, optimizers.init_state(image, config))
     )
-    return image
+    return optimizers.result(image, state)
 
 
 def build_extractor(config: Config) -> vgg.FeatureExtractor:

@@ -18,7 +18,7 @@ def test_adam_update_matches_numpy():
     image = tf.constant(x)
     for t in range(1, 4):
         g = rng.standard_normal(x.shape).astype(np.float32)
-        image, state = optimizers.adam_update(image, tf.constant(g), state, cfg)
+        image, state = optimizers.adam_update(image, 0.0, tf.constant(g), state, cfg)
         m = 0.8 * m + 0.2 * g
         v = 0.9 * v + 0.1 * g.astype(np.float64) ** 2
         ref = np.clip(ref - 0.1 * (m / (1 - 0.8**t)) / (np.sqrt(v / (1 - 0.9**t)) + 1e-3), 0, 1)
@@ -41,36 +41,91 @@ def _two_loop_numpy(grad, pairs):
     return r
 
 
-def test_lbfgs_direction_matches_numpy():
+def _lbfgs_state(image, grad, loss, pairs, memory):
+    """An L-BFGS state that has accepted `image` (gradient `grad`, loss `loss`) after `pairs`."""
+    shape = image.shape
+    empty = [(np.zeros(shape, np.float32), np.zeros(shape, np.float32))] * (memory - len(pairs))
+    s_hist = np.stack([s for s, _ in empty + pairs])
+    y_hist = np.stack([y for _, y in empty + pairs])
+    rho = np.array([0.0] * len(empty) + [1 / (s * y).sum() for s, y in pairs], np.float32)
+    return optimizers.lbfgs_init(tf.constant(image), memory)._replace(
+        s=tf.constant(s_hist), y=tf.constant(y_hist), rho=tf.constant(rho), x=tf.constant(image),
+        g=tf.constant(grad), f=tf.constant(loss), t=tf.constant(float(len(pairs) + 1)),
+    )  # fmt: skip
+
+
+def test_lbfgs_accepts_a_better_trial_and_steps_along_the_two_loop_direction():
     rng = np.random.default_rng(0)
     shape, memory = (1, 3, 4, 3), 3
-    image = np.full(shape, 0.5, np.float32)
     # A convex quadratic's curvature pairs: y = A s with A diagonal and positive.
     diag = rng.uniform(0.5, 2.0, shape).astype(np.float32)
     pairs = [(s, diag * s) for s in (rng.standard_normal(shape).astype(np.float32) * 1e-3 for _ in range(3))]
-    state = optimizers.lbfgs_init(tf.constant(image), memory)
-    # Two pairs already remembered, the third arrives with this step (image - x, grad - g).
-    grad = rng.standard_normal(shape).astype(np.float32) * 1e-3
-    s_hist = np.stack([np.zeros(shape, np.float32), pairs[0][0], pairs[1][0]])
-    y_hist = np.stack([np.zeros(shape, np.float32), pairs[0][1], pairs[1][1]])
-    rho = np.array([0.0] + [1 / (s * y).sum() for s, y in pairs[:2]], np.float32)
-    state = state._replace(
-        s=tf.constant(s_hist), y=tf.constant(y_hist), rho=tf.constant(rho),
-        x=tf.constant(image - pairs[2][0]), g=tf.constant(grad - pairs[2][1]), t=tf.constant(2.0),
-    )  # fmt: skip
-    config = Config(learning_rate=10.0)  # a cap far above this step: the raw direction is taken
-    new_image, new_state = optimizers.lbfgs_update(tf.constant(image), tf.constant(grad), state, config)
-    expected = image - _two_loop_numpy(grad, pairs)
+    # Two pairs remembered; the trial (x + s3) brings the third.
+    x = np.full(shape, 0.5, np.float32)
+    g_old = rng.standard_normal(shape).astype(np.float32) * 1e-3
+    state = _lbfgs_state(x, g_old, 1.0, pairs[:2], memory)
+    trial, grad = x + pairs[2][0], g_old + pairs[2][1]
+    new_image, new_state = optimizers.lbfgs_update(tf.constant(trial), 0.9, tf.constant(grad), state, Config())
+    np.testing.assert_allclose(new_state.x.numpy(), trial)  # accepted: the loss fell enough
+    # The new pair is the newest; the empty slot went.
+    np.testing.assert_allclose(new_state.s.numpy(), np.stack([p[0] for p in pairs]), atol=1e-7)
+    np.testing.assert_allclose(new_state.y.numpy(), np.stack([p[1] for p in pairs]), atol=1e-7)
+    expected = trial - _two_loop_numpy(grad, pairs)  # interior pixels: no bound is active
     np.testing.assert_allclose(new_image.numpy(), expected, rtol=1e-4, atol=1e-7)
-    np.testing.assert_allclose(new_state.s.numpy()[-1], pairs[2][0], atol=1e-7)  # the oldest pair went
-    assert float(new_state.t) == 3.0
+    assert float(new_state.alpha) == 1.0 and float(new_state.f) == pytest.approx(0.9)
 
 
-def test_lbfgs_step_is_capped_and_projected():
-    image = tf.fill([1, 2, 2, 3], 0.5)
-    grad = tf.constant(np.linspace(-1, 1, 12, dtype=np.float32).reshape(1, 2, 2, 3))
-    config = Config(learning_rate=0.01)
-    new_image, _ = optimizers.lbfgs_update(image, grad, optimizers.lbfgs_init(image, 4), config)
-    assert np.abs(new_image.numpy() - 0.5).max() == pytest.approx(0.1)  # 10 x learning_rate
-    new_image, _ = optimizers.lbfgs_update(image, grad, optimizers.lbfgs_init(image, 4), Config(learning_rate=1.0))
-    assert new_image.numpy().min() >= 0.0 and new_image.numpy().max() <= 1.0
+def test_lbfgs_rejects_a_worse_trial_and_shortens_the_step():
+    rng = np.random.default_rng(1)
+    shape = (1, 2, 3, 3)
+    x = np.full(shape, 0.5, np.float32)
+    g = rng.standard_normal(shape).astype(np.float32) * 0.01
+    d = -g * 3.0
+    state = _lbfgs_state(x, g, 1.0, [], 4)._replace(d=tf.constant(d), alpha=tf.constant(1.0))
+    trial = np.clip(x + d, 0, 1)
+    # The loss rose: the trial is rejected, x, g, f and the memory are kept.
+    image, new = optimizers.lbfgs_update(tf.constant(trial), 1.5, tf.constant(g * 7), state, Config())
+    np.testing.assert_array_equal(new.x.numpy(), x)
+    np.testing.assert_array_equal(new.g.numpy(), g)
+    assert float(new.f) == 1.0 and not new.rho.numpy().any()
+    # Quadratic through f(x) = 1, slope g.d and f(x + d) = 1.5, clamped to [0.1, 0.5] of the step.
+    slope = float((g * d).sum())
+    expected = min(0.5, max(0.1, -slope / (2 * (1.5 - 1.0 - slope))))
+    assert float(new.alpha) == pytest.approx(expected, rel=1e-5)
+    np.testing.assert_allclose(image.numpy(), np.clip(x + expected * d, 0, 1), atol=1e-7)
+    # A NaN loss is rejected too, with the largest cut.
+    _, nan = optimizers.lbfgs_update(tf.constant(trial), float("nan"), tf.constant(g), state, Config())
+    np.testing.assert_array_equal(nan.x.numpy(), x)
+    assert float(nan.alpha) == pytest.approx(0.1)
+
+
+def test_lbfgs_first_step_is_scaled_steepest_descent_and_holds_active_bounds():
+    image = np.full((1, 2, 2, 3), 0.5, np.float32)
+    image[0, 0, 0] = [0.0, 1.0, 0.5]
+    grad = np.linspace(-1, 1, 12, dtype=np.float32).reshape(1, 2, 2, 3)
+    grad[0, 0, 0] = [0.9, -0.9, 0.0]  # pushes the pixels at 0 and 1 outward: held
+    state = optimizers.lbfgs_init(tf.constant(image), 4)
+    new_image, new = optimizers.lbfgs_update(
+        tf.constant(image), 2.0, tf.constant(grad), state, Config(learning_rate=0.02)
+    )
+    change = new_image.numpy() - image
+    np.testing.assert_array_equal(change[0, 0, 0], 0.0)
+    free = np.ones_like(grad, bool)
+    free[0, 0, 0] = False
+    np.testing.assert_allclose(change[free], -grad[free] * 0.02 / np.abs(grad[free]).max(), atol=1e-7)
+    assert float(new.f) == 2.0 and float(new.t) == 1.0
+
+
+def test_lbfgs_solves_a_box_constrained_quadratic():
+    """0.5 sum a (x - c)^2 with some c outside [0, 1]: the answer is clip(c), found in few steps."""
+    rng = np.random.default_rng(2)
+    shape = (1, 4, 5, 3)
+    a = tf.constant(rng.uniform(0.2, 5.0, shape), tf.float32)  # condition number 25
+    c = tf.constant(rng.uniform(-0.5, 1.5, shape), tf.float32)
+    config = Config(optimizer="lbfgs", learning_rate=0.1, lbfgs_memory=5)
+    image = tf.fill(shape, 0.5)
+    state = optimizers.init_state(image, config)
+    for _ in range(40):
+        loss = 0.5 * tf.reduce_sum(a * tf.square(image - c))
+        image, state = optimizers.lbfgs_update(image, loss, a * (image - c), state, config)
+    np.testing.assert_allclose(optimizers.result(image, state).numpy(), np.clip(c.numpy(), 0, 1), atol=1e-4)
