@@ -2,7 +2,7 @@
 
     python benchmarks/gallery.py                       # 256 px, the defaults: docs/gallery.md
     python benchmarks/gallery.py --size=512            # docs/gallery_512.md
-    python benchmarks/gallery.py --configs=previous,defaults   # side by side
+    python benchmarks/gallery.py --configs=adam,defaults   # side by side
 
 Uses the real ImageNet VGG16 weights (../shared/weights) and the photos and paintings in
 ../shared/samples/{content,style}. For each configuration it writes a contact sheet (a row per
@@ -37,16 +37,30 @@ from style_transfer.config import Config  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(REPO, "..", "shared")
 
-# The configurations a gallery can show. "defaults" is Config(); "previous" is what Config() was
-# before the gallery existed (kept to show what changed and why).
+# The configurations a gallery can show. "defaults" is Config(); "adam" the defaults chosen by the
+# first gallery (Adam, 200 steps over 2 scales from 128 px, content start); "previous" what Config()
+# was before any gallery (kept to show what changed and why).
 PRESETS = {
     "defaults": {},
-    "previous": dict(
+    "adam": dict(
+        optimizer="adam",
+        init="content",
         style_weight=3.0,
+        steps=200,
+        scales=2,
+        min_scale_size=0,
+        coarse_share=0.7,
+    ),
+    "previous": dict(
+        optimizer="adam",
+        init="content",
+        style_weight=3.0,
+        style_normalization="painting",
         tv_weight=2.0,
         learning_rate=0.05,
         steps=300,
         scales=2,
+        min_scale_size=0,
         scale_ratio=2**0.5,
         coarse_share=0.5,
         keep_detail=False,

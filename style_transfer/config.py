@@ -77,13 +77,14 @@ class Config:
     )
 
     # Chosen on the gallery (benchmarks/gallery.py, docs/gallery.md: 3 photos x 4 paintings, VGG16
-    # ImageNet weights) with style_normalization="photo": style 2 is clear on Starry Night but
-    # timid on Hokusai and Picabia; 4 is the strongest tried, the cat still plainly a cat but its
-    # content figure 0.95 (docs/defaults.md); TV 1 keeps fine strokes.
+    # ImageNet weights) with style_normalization="photo", L-BFGS and the recolored start: 1.7
+    # matches the benchmark baseline's content figure but is timid on every painting but Starry
+    # Night; 3.5 is as stylised as the former Adam defaults (style 3, 200 steps) by the style
+    # figure on 11 of 12 pairs, keeping more of the photo (docs/defaults.md); TV 1 keeps fine strokes.
     content_weight: float = dataclasses.field(
         default=1.0, metadata={"help": "Weight of the (normalised) content loss."}
     )
-    style_weight: float = dataclasses.field(default=3.0, metadata={"help": "Weight of the (normalised) style loss."})
+    style_weight: float = dataclasses.field(default=3.5, metadata={"help": "Weight of the (normalised) style loss."})
     tv_weight: float = dataclasses.field(
         default=1.0, metadata={"help": "Weight of the total-variation (smoothness) loss."}
     )
@@ -104,18 +105,25 @@ class Config:
     max_size: int = dataclasses.field(
         default=512, metadata={"help": "Longer side of the output (and of the style image), in pixels."}
     )
-    steps: int = dataclasses.field(default=200, metadata={"help": "Optimisation steps, in all (over all scales)."})
-    # "adam" or "lbfgs" (the paper's; see optimizers.lbfgs_update), and L-BFGS's memory (pairs kept).
+    # L-BFGS settles in ~50 steps at one size (docs/defaults.md): 60 in all, over the scales used.
+    steps: int = dataclasses.field(default=60, metadata={"help": "Optimisation steps, in all (over all scales)."})
+    # "lbfgs" (the paper's, box-constrained; see optimizers.lbfgs_update) or "adam", and L-BFGS's
+    # memory (pairs kept). L-BFGS reaches Adam's figures in a quarter of the steps or fewer
+    # (docs/defaults.md, docs/benchmarks.md).
     optimizer: str = dataclasses.field(
-        default="adam",
-        metadata={"help": "adam, or lbfgs (the paper's; no line search, capped steps).", "choices": OPTIMIZERS},
+        default="lbfgs",
+        metadata={
+            "help": "adam, or lbfgs (the paper's: quasi-Newton, bounded to [0, 1], one evaluation per step).",
+            "choices": OPTIMIZERS,
+        },
     )
     lbfgs_memory: int = dataclasses.field(default=10, metadata={"help": "L-BFGS: how many past steps it remembers."})
-    # Adam on pixel values in [0, 1]. 0.03 with the coarse-to-fine defaults: 0.05 (the previous
-    # default, one step per pixel of 1/20 of the range) adds high-frequency noise at the final
-    # scale that costs content; the TF tutorial's 0.02 is still moving after 200 steps.
+    # Adam on pixel values in [0, 1]. 0.03 with coarse to fine: 0.05 (one step per pixel of 1/20 of
+    # the range) adds high-frequency noise at the final scale that costs content; the TF
+    # tutorial's 0.02 is still moving after 200 steps. L-BFGS sizes its own steps after the first.
     learning_rate: float = dataclasses.field(
-        default=0.03, metadata={"help": "Adam learning rate, in pixel units ([0, 1] range)."}
+        default=0.03,
+        metadata={"help": "Adam's step size in pixel units ([0, 1] range); L-BFGS: its first step's largest change."},
     )
     # Adam's other settings: library only, not flags.
     beta_1: float = dataclasses.field(default=0.9, metadata={"help": "Adam's first-moment decay.", "flag": False})
@@ -123,22 +131,38 @@ class Config:
     epsilon: float = dataclasses.field(
         default=1e-8, metadata={"help": "Adam's epsilon (added to the root of the second moment).", "flag": False}
     )
-    init: str = dataclasses.field(default="content", metadata={"help": "Starting image.", "choices": INITS})
+    # "recolored": the photo with the painting's colour mean and covariance (colors.py), so the
+    # shallow style layers start near their targets and the steps go to texture.
+    init: str = dataclasses.field(
+        default="recolored",
+        metadata={
+            "help": "Starting image: the content photo, the photo recolored to the painting's palette, "
+            "the style image, or noise.",
+            "choices": INITS,
+        },
+    )
     seed: int = dataclasses.field(default=0, metadata={"help": "Random seed (noise init, random weights)."})
 
-    # Coarse to fine: optimise at `scales` sizes, each `scale_ratio` times larger than the last and
-    # the last max_size; `coarse_share` of the steps go to the coarser sizes (split evenly), the
-    # rest to the final one. A coarse step costs ~1/ratio^2 of a final one. (Previous defaults:
-    # ratio sqrt(2), share 0.5.) See docs/gallery.md and docs/benchmarks.md for the measurements.
+    # Coarse to fine: optimise at up to `scales` sizes, each `scale_ratio` times larger than the
+    # last and the last max_size, but only at sizes whose longer side is at least min_scale_size
+    # (so a 256 px run is one scale, a 512 px run 256 then 512 px); `coarse_share` of the steps go to
+    # the coarser sizes (split evenly), the rest to the final one. A coarse step costs ~1/ratio^2 of
+    # a final one. The coarse scale sets the size of the painting's structures (strokes, facets)
+    # relative to the picture; below ~256 px VGG sees too little of the photo to keep it
+    # (docs/defaults.md).
     scales: int = dataclasses.field(
         default=2,
-        metadata={"help": "Coarse to fine: optimise at this many sizes, ending at max_size; 1 = one size."},
+        metadata={"help": "Coarse to fine: optimise at up to this many sizes, ending at max_size; 1 = one size."},
     )
     scale_ratio: float = dataclasses.field(
-        default=2.0, metadata={"help": "Size ratio between successive scales (e.g. 2: 128 px, then 256 px)."}
+        default=2.0, metadata={"help": "Size ratio between successive scales (e.g. 2: 256 px, then 512 px)."}
+    )
+    min_scale_size: int = dataclasses.field(
+        default=256,
+        metadata={"help": "Coarser scales only where their longer side is at least this many pixels (0: always)."},
     )
     coarse_share: float = dataclasses.field(
-        default=0.7, metadata={"help": "Share of --steps spent at the coarser scales (split evenly between them)."}
+        default=0.6, metadata={"help": "Share of --steps spent at the coarser scales (split evenly between them)."}
     )
     # Departure from plain coarse-to-fine (which starts each size from the upsampled result):
     # start from the photo at the new size plus the upsampled *change* made at the coarser size,
@@ -190,27 +214,37 @@ class Config:
             need = max(need, 2 ** (block if name.endswith("_pool") else block - 1))
         return need
 
+    def scale_count(self, long_side: int) -> int:
+        """How many of the `scales` sizes are used for an output whose longer side is `long_side`:
+        the final one, and each coarser one whose longer side is at least min_scale_size."""
+        count = 1
+        while count < self.scales and long_side * self.scale_ratio ** (-count) >= self.min_scale_size:
+            count += 1
+        return count
+
     def scale_factors(self, height: int, width: int) -> list[float]:
-        """Factor of each scale relative to the final size, coarse to fine; the last is 1.
+        """Factor of each scale used (scale_count) relative to the final size, coarse to fine; the last is 1.
 
         scale_ratio^-k, but never so small that the shorter side falls below min_side().
         multiscale.stylize_graph computes the same numbers with TF ops; keep the two in step.
         """
         floor = self.min_side() / min(height, width)
-        return [min(1.0, max(self.scale_ratio ** (-k), floor)) for k in range(self.scales - 1, -1, -1)]
+        count = self.scale_count(max(height, width))
+        return [min(1.0, max(self.scale_ratio ** (-k), floor)) for k in range(count - 1, -1, -1)]
 
     def style_factor(self, factor: float, height: int, width: int) -> float:
         """The factor for a style image at a scale: the content's, raised if the style would fall
         below min_side() (a long, thin painting)."""
         return max(factor, self.min_side() / min(height, width))
 
-    def steps_per_scale(self) -> list[int]:
-        """`steps` split over the scales, coarse to fine: coarse_share of them evenly over the
-        coarser scales, the rest (and any remainder) to the last."""
-        if self.scales == 1:
+    def steps_per_scale(self, count: int | None = None) -> list[int]:
+        """`steps` split over `count` scales (default: `scales`), coarse to fine: coarse_share of
+        them evenly over the coarser scales, the rest (and any remainder) to the last."""
+        count = self.scales if count is None else count
+        if count == 1:
             return [self.steps]
-        each = round(self.steps * self.coarse_share) // (self.scales - 1)
-        return [each] * (self.scales - 1) + [self.steps - each * (self.scales - 1)]
+        each = round(self.steps * self.coarse_share) // (count - 1)
+        return [each] * (count - 1) + [self.steps - each * (count - 1)]
 
     def layer_weights(self) -> dict[str, float]:
         """Style layer name -> relative weight (not yet normalised)."""
@@ -244,6 +278,8 @@ class Config:
             raise ConfigError(f"steps must be >= 0, got {self.steps}")
         if not 1 <= self.scales <= 8:
             raise ConfigError(f"scales must be between 1 and 8, got {self.scales}")
+        if not 0 <= self.min_scale_size <= 8192:
+            raise ConfigError(f"min_scale_size must be between 0 and 8192 pixels, got {self.min_scale_size}")
         if not (math.isfinite(self.scale_ratio) and 1.0 < self.scale_ratio <= 4.0):
             raise ConfigError(f"scale_ratio must be > 1 and <= 4, got {self.scale_ratio}")
         if not (math.isfinite(self.coarse_share) and 0.0 <= self.coarse_share < 1.0):

@@ -53,7 +53,10 @@ def decode_and_resize(data: tf.Tensor, max_size: int, max_pixels: int) -> tf.Ten
     sizes are rounded as images.fit_size rounds them (half to even), and an image already at its
     size is passed through untouched.
     """
-    image = tf.io.decode_image(data, channels=3, dtype=tf.float32, expand_animations=False)  # [H, W, 3]
+    # uint8 divided by 255 as images.py divides (decode_image's dtype=float32 multiplies by 1/255,
+    # 1 ulp off for some values, which the optimisation can amplify into visible differences).
+    image = tf.io.decode_image(data, channels=3, expand_animations=False)  # uint8 [H, W, 3]
+    image = tf.cast(image, tf.float32) / 255.0
     height, width = tf.shape(image)[0], tf.shape(image)[1]
     tf.debugging.assert_less_equal(
         tf.cast(height, tf.int64) * tf.cast(width, tf.int64),

@@ -64,7 +64,7 @@ def scale_plan(config: Config, height: int, width: int) -> list[tuple[float, tup
     factors = config.scale_factors(height, width)
     return [
         (factor, scaled_size((height, width), factor), steps)
-        for factor, steps in zip(factors, config.steps_per_scale(), strict=True)
+        for factor, steps in zip(factors, config.steps_per_scale(len(factors)), strict=True)
     ]
 
 
@@ -105,8 +105,12 @@ def stylize(
         start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights)
         previous = content_k
         # jit_compile="auto" is measured at the final scale, where most of the time goes; the
-        # coarser ones (and a final scale too short to repay a compile) run without XLA.
-        probe = k == len(plan) - 1 and steps >= 4 * (1 + optimize.JIT_PROBE_STEPS)
+        # coarser ones (and a final scale too short or too small to repay a compile) run without XLA.
+        probe = (
+            k == len(plan) - 1
+            and steps >= 4 * (1 + optimize.JIT_PROBE_STEPS)
+            and size[0] * size[1] >= optimize.JIT_PROBE_MIN_PIXELS
+        )
         jit = False if config.jit_compile == "auto" and not probe else None
         image = optimize.Stylizer(objective, start, config, jit=jit).run(steps, callback, step_offset=done)
         done += steps
@@ -128,7 +132,9 @@ def stylize_graph(
     """In-graph twin of stylize(): the same scales, sizes and update; stateless, no callback.
 
     content, styles: float32 RGB [1, H, W, 3] in [0, 1], sizes may be dynamic. Call inside a
-    tf.function (SavedModel signatures do). Returns float32 [1, H, W, 3].
+    tf.function (SavedModel signatures do). Returns float32 [1, H, W, 3]. The number of scales is
+    fixed when the graph is built, for a content whose longer side is config.max_size (what the
+    exported signatures resize to); sizes and factors follow the actual image.
     """
     hw = tf.shape(content)[1:3]
     min_side = tf.constant(config.min_side(), tf.float64)
@@ -140,7 +146,8 @@ def stylize_graph(
         return min_side / tf.cast(tf.reduce_min(size), tf.float64)
 
     image, previous = None, None
-    for k, steps in zip(range(config.scales - 1, -1, -1), config.steps_per_scale(), strict=True):
+    count = config.scale_count(config.max_size)
+    for k, steps in zip(range(count - 1, -1, -1), config.steps_per_scale(count), strict=True):
         factor = tf.minimum(
             tf.constant(1.0, tf.float64), tf.maximum(tf.constant(config.scale_ratio ** (-k), tf.float64), floor(hw))
         )

@@ -21,6 +21,9 @@ CONFIG = Config(
     steps=5,
     learning_rate=0.05,
     scales=1,
+    min_scale_size=0,  # tiny images: every scale asked for is used
+    optimizer="adam",  # the mechanics below are Adam's; L-BFGS has tests of its own
+    init="content",
     precision="float32",
     jit_compile="false",  # "auto" compiles with XLA to time it: tested on its own below
 )
@@ -146,13 +149,20 @@ def teardown_module():
 
 
 def test_scale_factors():
-    factors = Config(scales=3).scale_factors(170, 256)
+    factors = Config(scales=3, min_scale_size=0).scale_factors(170, 256)
     np.testing.assert_allclose(factors, [0.25, 0.5, 1.0])  # scale_ratio 2
-    np.testing.assert_allclose(Config(scales=3, scale_ratio=2**0.5).scale_factors(170, 256), [0.5, 2**-0.5, 1.0])
+    np.testing.assert_allclose(
+        Config(scales=3, scale_ratio=2**0.5, min_scale_size=0).scale_factors(170, 256), [0.5, 2**-0.5, 1.0]
+    )
     assert Config(scales=1).scale_factors(170, 256) == [1.0]
+    # Coarser scales only where their longer side is at least min_scale_size (256 by default).
+    assert Config(scales=3).scale_factors(170, 256) == [1.0]
+    assert Config(scales=3).scale_factors(340, 512) == [0.5, 1.0]
+    assert Config(scales=3).scale_factors(1024, 683) == [0.25, 0.5, 1.0]
+    assert [Config(scales=4).scale_count(side) for side in (100, 511, 512, 1023, 1024, 4096)] == [1, 1, 2, 2, 3, 4]
     # Never below 16 px on the shorter side (block5_conv1 sits after 4 poolings).
     assert Config(scales=3).min_side() == 16
-    assert Config(scales=3).scale_factors(20, 40) == [0.8, 0.8, 1.0]
+    assert Config(scales=3, min_scale_size=0).scale_factors(20, 40) == [0.8, 0.8, 1.0]
     assert Config(scales=3, style_layers=("block2_conv1",), content_layers=("block3_pool",)).min_side() == 8
     assert Config().style_factor(0.5, 20, 200) == 0.8  # a thin style image is kept at 16 px
 
@@ -163,7 +173,10 @@ def test_steps_per_scale():
     assert Config(scales=3, steps=7, coarse_share=0.5).steps_per_scale() == [2, 2, 3]  # remainder to the last
     assert Config(scales=3, steps=100, coarse_share=0.0).steps_per_scale() == [0, 0, 100]
     assert sum(Config(scales=4, steps=301, coarse_share=0.7).steps_per_scale()) == 301
-    assert multiscale.scale_plan(Config(steps=200), 170, 256) == [(0.5, (85, 128), 140), (1.0, (170, 256), 60)]
+    assert Config(scales=3, steps=10, coarse_share=0.5).steps_per_scale(2) == [5, 5]  # over the scales used
+    plan = multiscale.scale_plan(Config(steps=200, coarse_share=0.7), 340, 512)
+    assert plan == [(0.5, (170, 256), 140), (1.0, (340, 512), 60)]
+    assert multiscale.scale_plan(Config(steps=60), 170, 256) == [(1.0, (170, 256), 60)]  # one scale: all steps
     for bad in (dict(scale_ratio=1.0), dict(scale_ratio=5.0), dict(coarse_share=1.0), dict(coarse_share=-0.1)):
         with pytest.raises(ValueError, match=next(iter(bad))):
             Config(**bad).validate()
@@ -279,6 +292,10 @@ def test_multiscale_probes_jit_only_at_a_long_enough_final_scale(extractor, monk
 
     monkeypatch.setattr(optimize.Stylizer, "__init__", spy)
     config = CONFIG.replace(jit_compile="auto", scales=2, steps=40)
+    multiscale.stylize(_image(32, 32, 1), STYLE, config, extractor=extractor)
+    assert made == [False, False]  # a final scale this small never repays an XLA compile
+    monkeypatch.setattr(optimize, "JIT_PROBE_MIN_PIXELS", 32 * 32)
+    made.clear()
     multiscale.stylize(_image(32, 32, 1), STYLE, config, extractor=extractor)
     assert made == [False, None]  # coarse scale without XLA, the final one measured
     made.clear()
