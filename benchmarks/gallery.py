@@ -182,7 +182,8 @@ def _report(table, configs, size, stem, seconds) -> str:
         f"`python benchmarks/gallery.py --size={size} --configs={','.join(names)}"
         + (f" --contents={','.join(FLAGS.contents)}" if FLAGS.contents else "")
         + f"` on: {devices.describe_machine()}.",
-        "Real ImageNet VGG16 weights; every photo x every painting in ../shared/samples.",
+        "Real ImageNet VGG16 weights; every photo x every painting in ../shared/samples; precision "
+        f"{Config().precision} (here: {devices.resolved_precision(Config())}).",
         "",
         "Figures (style_transfer/quality.py), lower is better on both: **content** = relative VGG feature",
         "error against the photo at block3_conv3 and block5_conv2 (layers the content loss does not use);",

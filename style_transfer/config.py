@@ -176,7 +176,7 @@ class Config:
         },
     )
     # Precision of the VGG features ("mixed" with float32 weights); Gram matrices, losses, the image
-    # and Adam always stay float32. "auto": bfloat16 where the hardware has it (devices.py).
+    # and the optimiser's state always stay float32. "auto": bfloat16 where the hardware has it (devices.py).
     precision: str = dataclasses.field(
         default="auto",
         metadata={

@@ -82,7 +82,9 @@ def describe_machine() -> str:
     import keras
 
     cpu = _cpuinfo()
-    model, family = cpu.get("model name", "unknown CPU"), cpu.get("cpu family", "")
+    # Family and model number tell CPUs with the same name apart (AMD EPYC family 25: model 1 is a
+    # Zen 3, model 17 a Zen 4; family 26 a Zen 5).
+    model, family, number = cpu.get("model name", "unknown CPU"), cpu.get("cpu family", ""), cpu.get("model", "")
     simd = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in _cpu_flags()]
     gpus = []
     for gpu in tf.config.list_physical_devices("GPU"):
@@ -90,7 +92,8 @@ def describe_machine() -> str:
         capability = ".".join(map(str, details.get("compute_capability", ("?",))))
         gpus.append(f"{details.get('device_name', gpu.name)} (compute capability {capability})")
     return (
-        f"{model} (family {family or '?'}), {os.cpu_count()} cores, {', '.join(simd) or 'no AVX2'}; "
+        f"{model} (family {family or '?'}, model {number or '?'}), {os.cpu_count()} cores, "
+        f"{', '.join(simd) or 'no AVX2'}; "
         f"{'GPU: ' + ', '.join(gpus) if gpus else 'no GPU'}; Python {platform.python_version()}, "
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
     )

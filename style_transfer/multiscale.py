@@ -1,4 +1,4 @@
-"""Coarse to fine: the optimisation (optimize.py) at config.scales sizes, each starting from the last.
+"""Coarse to fine: the optimisation (optimize.py) at up to config.scales sizes, each starting from the last.
 
 Contract: content and style images are float32 RGB in [0, 1], NHWC [1, H, W, 3], of any sizes;
 the result is float32 [1, H, W, 3] in [0, 1], the content's size. At each scale the content is

@@ -10,7 +10,8 @@ moments, or L-BFGS's memory) as a NamedTuple of tensors. It serves both
   `step()` runs the update and assigns; a plain Python loop calls it and reports to a callback;
 - `stylize_in_graph`: the same update inside a `tf.while_loop` with the image and the state as
   loop-carried tensors: stateless, for exported SavedModels and thread-safe serving.
-Both run at one size; multiscale.py runs them coarse to fine (`stylize`, `stylize_graph`).
+Both run at one size and return the optimiser's answer (optimizers.result: L-BFGS's last accepted
+image, the image otherwise); multiscale.py runs them coarse to fine (`stylize`, `stylize_graph`).
 `build_extractor(config)` builds the network a config asks for, in the precision it resolves to.
 
 The core never prints: progress goes to `callback(step, terms, image)`.
@@ -171,9 +172,9 @@ class Stylizer:
 def stylize_in_graph(objective: Objective, image: tf.Tensor, steps, config: Config) -> tf.Tensor:
     """The same update as Stylizer.step, `steps` times in a tf.while_loop; stateless.
 
-    No variables are read or written: the image and Adam's state are loop-carried tensors, so
+    No variables are read or written: the image and the optimiser's state are loop-carried tensors, so
     concurrent calls of a traced function cannot disturb each other. Call inside a tf.function.
-    Returns float32 [1, H, W, 3] in [0, 1].
+    Returns float32 [1, H, W, 3] in [0, 1]: the optimiser's answer (optimizers.result).
     """
     update = make_update(objective, config)
 

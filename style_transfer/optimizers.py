@@ -1,8 +1,11 @@
-"""The optimisers: one pure update (image, gradient, state) -> (image, state), Adam or L-BFGS.
+"""The optimisers: one pure update (image, loss, gradient, state) -> (image, state), Adam or L-BFGS.
 
-Contract: image and gradient are float32 [1, H, W, 3] (NHWC RGB; a batch of N works the same way),
-the image in [0, 1]; the state is the optimiser's as a NamedTuple of float32 tensors (Adam's
-moments, or L-BFGS's memory), from `init_state`; the new image is projected back onto [0, 1].
+Contract: image and gradient are float32 [1, H, W, 3] (NHWC RGB), the image in [0, 1], the loss a
+float32 scalar (L-BFGS judges its trials by it; Adam ignores it); the state is the optimiser's as a
+NamedTuple of float32 tensors (Adam's moments, or L-BFGS's memory), from `init_state`; the new image
+is projected back onto [0, 1], and `result(image, state)` is the optimiser's answer. A batch of N
+works with Adam exactly as N separate runs; L-BFGS takes its dot products and its acceptance test
+over the whole batch, so a batch is one problem to it (per-image L-BFGS belongs to batch mode).
 Hyperparameters come from the Config. No variables and no Keras optimizer: the same update runs on
 tf.Variables (optimize.Stylizer) and on loop-carried tensors in a tf.while_loop
 (optimize.stylize_in_graph).
