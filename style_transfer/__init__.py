@@ -8,7 +8,7 @@ devices picks the precision this machine runs best.
     import style_transfer as st
     content = st.load_image("photo.jpg", max_size=512)
     style = st.load_image("painting.jpg", max_size=512)
-    result = st.stylize(content, style, st.Config(steps=300))
+    result = st.stylize(content, style, st.Config())
     st.save_image("out.png", result)
 
 TensorFlow is imported only when a name that needs it is first used, so `images` and `config`

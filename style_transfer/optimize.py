@@ -33,9 +33,9 @@ from style_transfer.errors import NonFiniteLossError
 from style_transfer.objective import Objective
 
 # callback(step, terms, image): step counts from 1; terms are floats {"total", "content", "style",
-# "tv"} (weighted, total = sum of the others); image is the live tf.Variable [1, H, W, 3] (copy it
-# with np.array(image) to keep it).
-Callback = Callable[[int, dict, tf.Variable], None]
+# "tv"} (weighted, total = sum of the others) at the image the step evaluated; image is the
+# optimiser's answer after the step (Stylizer.answer: float32 tensor [1, H, W, 3]).
+Callback = Callable[[int, dict, tf.Tensor], None]
 
 
 def make_update(objective: Objective, config: Config):
@@ -160,13 +160,18 @@ class Stylizer:
                     "check the weights file, or lower --learning_rate and the loss weights"
                 )
             if callback is not None:
-                callback(step_offset + self.steps_done, terms, self.image)
+                callback(step_offset + self.steps_done, terms, self.answer())
         return self.result()
 
-    def result(self) -> np.ndarray:
-        """The optimiser's answer so far (optimizers.result), float32 numpy [1, H, W, 3] in [0, 1]."""
+    def answer(self) -> tf.Tensor:
+        """The optimiser's answer so far (optimizers.result: for L-BFGS its last accepted image, not
+        the untried trial the image variable holds), float32 [1, H, W, 3] in [0, 1]."""
         state = type(self._state)(*(v.read_value() for v in self._state))
-        return optimizers.result(self.image, state).numpy()
+        return optimizers.result(self.image.read_value(), state)
+
+    def result(self) -> np.ndarray:
+        """answer() as numpy."""
+        return self.answer().numpy()
 
 
 def stylize_in_graph(objective: Objective, image: tf.Tensor, steps, config: Config) -> tf.Tensor:

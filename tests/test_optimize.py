@@ -331,6 +331,20 @@ def test_lbfgs_lowers_the_loss_and_runs_in_graph(extractor):
     np.testing.assert_allclose(graph.numpy(), eager, atol=1e-4)
 
 
+def test_lbfgs_reports_and_returns_its_last_accepted_image(extractor):
+    """The image variable holds L-BFGS's next, untried trial; callbacks and the result get the
+    last accepted image, whose loss is the lowest seen."""
+    config = CONFIG.replace(optimizer="lbfgs", lbfgs_memory=5)
+    objective = _objective(extractor, config)
+    seen = []
+    stylizer = optimize.Stylizer(objective, optimize.initial_image(CONTENT, STYLE, "noise", 0), config)
+    result = stylizer.run(8, lambda step, terms, image: seen.append(np.array(image)))
+    np.testing.assert_array_equal(seen[-1], result)
+    assert not np.array_equal(result, stylizer.image.numpy())  # the variable already holds the next trial
+    losses = [float(objective(tf.constant(image))["total"]) for image in seen]
+    assert all(b <= a + 1e-6 for a, b in zip(losses[:-1], losses[1:], strict=True))  # accepted: never worse
+
+
 def test_photo_normalised_style_term_starts_at_the_style_weight(extractor):
     photo = _objective(extractor, CONFIG.replace(style_normalization="photo", style_weight=2.5))
     assert float(photo(CONTENT)["style"]) == pytest.approx(2.5, rel=1e-4)
