@@ -11,7 +11,7 @@ Everything is measured in the same run, on the same machine, with the same losse
   content figure nothing that stylises can match.
   "keras_adam": Adam(0.02) with Keras' standard betas and epsilon, on the loss the issue set:
   weights 1/1/1, style normalised by the painting's Gram norm only (a mild stylisation);
-  "keras_adam_defaults": the same optimiser on the defaults' loss (style 3.5, photo-normalised).
+  "keras_adam_defaults": the same optimiser on the defaults' loss (photo-normalised).
   (The tutorial's raw loss weights do not stylise with VGG16, so they would make a meaningless
   baseline.)
 - Ours: Config() defaults ("ours", against keras_adam_defaults), and the same with the style weight
@@ -261,7 +261,7 @@ def quality_section(rows: list[str]) -> None:
     ]
     losses_shown = {
         "keras_adam": "1/1/1, painting-normalised",
-        "keras_adam_defaults": "the defaults' (style 3.5)",
+        "keras_adam_defaults": f"the defaults' (style {ours.style_weight})",
         "ours": "the defaults'",
         "ours_matched": f"the defaults' with {', '.join(f'{k} {v}' for k, v in MATCHED.items())}",
     }

@@ -165,9 +165,9 @@ class Stylizer:
 
     def answer(self) -> tf.Tensor:
         """The optimiser's answer so far (optimizers.result: for L-BFGS its last accepted image, not
-        the untried trial the image variable holds), float32 [1, H, W, 3] in [0, 1]."""
-        state = type(self._state)(*(v.read_value() for v in self._state))
-        return optimizers.result(self.image.read_value(), state)
+        the untried trial the image variable holds), float32 [1, H, W, 3] in [0, 1]. Reads only the
+        variables the answer needs (not L-BFGS's memory), since callbacks get it every step."""
+        return optimizers.result(self.image, self._state)
 
     def result(self) -> np.ndarray:
         """answer() as numpy."""
