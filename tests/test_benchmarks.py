@@ -5,7 +5,7 @@ import sys
 
 from PIL import Image
 
-from tests.conftest import REPO, gradient_image
+from tests.conftest import REPO, VGG16_WEIGHTS, gradient_image
 
 
 def test_gallery_writes_a_sheet_and_a_table(tmp_path):
@@ -33,3 +33,40 @@ def test_gallery_writes_a_sheet_and_a_table(tmp_path):
     assert row.count("|") == 5  # pair, photo, painting, defaults
     with Image.open(tmp_path / "docs" / "images" / "g_defaults_48.jpg") as sheet:
         assert sheet.size == (2 * 256, 2 * 256)  # header row + one photo; photo column + one painting
+
+
+def test_gpu_report_quick_runs_every_section(tmp_path):
+    """`gpu_report.py --quick` (what CI can run anywhere): every section produces its rows."""
+    report = tmp_path / "gpu.md"
+    weights = str(VGG16_WEIGHTS) if VGG16_WEIGHTS.is_file() else "none"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "gpu_report.py"),
+            "--quick",
+            f"--vgg16_weights={weights}",
+            f"--output={report}",
+            f"--pictures={tmp_path / 'pictures'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = report.read_text()
+    assert "failed" not in text, text
+    lines = text.splitlines()
+    # Per step: 3 precisions x with/without XLA, each a time in seconds.
+    steps = [line.split("|") for line in lines if line.startswith(("| float32 | ", "| bfloat16 | ", "| float16 | "))]
+    timed = [row for row in steps if row[2].strip() in ("True", "False")]
+    assert len(timed) == 6 and all(float(row[3]) > 0 for row in timed)
+    assert "returned a 64x43 PNG" in text  # the exported model answered a REST-style request
+    assert "| defaults | 4@64 |" in text and "| 4 steps | 4@64 |" in text
+    if weights != "none":
+        # Reduced precision against float32: float32's own pixel difference is exactly 0, the others
+        # are measured and small (tiny image, 4 steps), each with a finite loss.
+        rows = {row[1].strip(): row for row in steps if row[2].strip().endswith("s")}
+        assert set(rows) == {"float32", "bfloat16", "float16"}
+        assert float(rows["float32"][6]) == 0.0
+        assert all(0 <= float(rows[p][6]) < 64 and float(rows[p][3]) > 0 for p in ("bfloat16", "float16"))
+        assert len(list((tmp_path / "pictures").glob("gpu_report_*_64.png"))) == 3
