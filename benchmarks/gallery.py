@@ -65,6 +65,8 @@ PRESETS = {
         coarse_share=0.5,
         keep_detail=False,
     ),
+    # The paper's average pooling instead of VGG's max pooling (docs/controls.md).
+    "avg_pooling": dict(pooling="avg"),
 }
 
 flags.DEFINE_integer("size", 256, "Longer side of every result, in pixels.")
@@ -127,7 +129,7 @@ def main(argv):
     configs = {name: base.replace(**PRESETS[name]) for name in FLAGS.configs}
     if FLAGS.steps is not None:
         configs = {name: config.replace(steps=FLAGS.steps) for name, config in configs.items()}
-    extractors = {}  # one per precision
+    extractors = {}  # one per (precision, pooling)
     judge_extractor = quality.build_judge_extractor("vgg16", FLAGS.vgg16_weights)
     started = time.perf_counter()
 
@@ -145,11 +147,11 @@ def main(argv):
             painting = multiscale.resize(style, content.shape[1:3]).numpy()
             entry = {"pair": f"{_stem(c_path)} x {_stem(s_path)}", "photo": judge(content), "painting": judge(painting)}
             for name, config in configs.items():
-                precision = devices.resolved_precision(config)
-                if precision not in extractors:
-                    extractors[precision] = optimize.build_extractor(config)
+                key = (devices.resolved_precision(config), config.pooling)
+                if key not in extractors:
+                    extractors[key] = optimize.build_extractor(config)
                 start = time.perf_counter()
-                result = multiscale.stylize(content, style, config, extractor=extractors[precision])
+                result = multiscale.stylize(content, style, config, extractor=extractors[key])
                 seconds = time.perf_counter() - start
                 entry[name] = (seconds, judge(result))
                 row[name].append(_cell(result))

@@ -90,14 +90,15 @@ class Settings:
     export_size: int
     memory_sizes: list[int]
     steps: int | None  # whole runs' steps (None: the defaults')
+    quick: bool = False
 
     @classmethod
     def from_flags(cls) -> Settings:
-        values = {f.name: getattr(FLAGS, f.name) for f in dataclasses.fields(cls) if f.name != "steps"}
+        values = {f.name: getattr(FLAGS, f.name) for f in dataclasses.fields(cls) if f.name not in ("steps", "quick")}
         if FLAGS.quick:
             values.update(QUICK)
         values["memory_sizes"] = [int(s) for s in values["memory_sizes"]]
-        return cls(**values, steps=4 if FLAGS.quick else None)
+        return cls(**values, steps=4 if FLAGS.quick else None, quick=FLAGS.quick)
 
 
 def first_line(error: BaseException) -> str:
@@ -155,7 +156,8 @@ def per_step_section(rows: list[str], settings: Settings) -> None:
         except Exception as e:  # noqa: BLE001 - a report row, not a crash
             rows.append(f"| {precision} | | failed: {first_line(e)} | | |")
             continue
-        for jit in (False, True):
+        # --quick compiles XLA for float32 only: each XLA compile costs seconds on a CPU.
+        for jit in (False, True) if not settings.quick or precision == "float32" else (False,):
             try:
                 stylizer = optimize.Stylizer(Objective(extractor, content, [style], config), content, config, jit=jit)
                 stylizer.step()  # trace, compile, autotune

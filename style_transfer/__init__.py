@@ -3,7 +3,8 @@
 Data flow, one module each: images (files <-> float32 RGB [1, H, W, 3] in [0, 1]) -> vgg (named
 features) -> losses (content, Gram style, TV) -> objective (weighted loss terms) -> optimizers (Adam,
 L-BFGS updates) -> optimize (compiled GradientTape step and loops) -> multiscale (coarse to fine).
-devices picks the precision this machine runs best.
+colors holds the colour maps (recolored start, preserve_colors), devices picks the precision this
+machine runs best, summaries logs a run to TensorBoard, export writes SavedModels.
 
     import style_transfer as st
     content = st.load_image("photo.jpg", max_size=512)

@@ -19,15 +19,34 @@ import numpy as np
 from absl import app, flags
 
 from style_transfer import cli_common, images
-from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE
-from style_transfer.errors import StyleTransferError
+from style_transfer.config import INITS, SAMPLE_CONTENT, SAMPLE_STYLE
+from style_transfer.errors import ConfigError, StyleTransferError
 
 DEFAULT_OUTPUT = "stylized.png"
 
 flags.DEFINE_string("content", None, "Content photo. Default: the bundled sample, Chelsea the cat.")
-flags.DEFINE_string("style", None, "Style painting. Default: the bundled sample, Van Gogh's Starry Night.")
+flags.DEFINE_list(
+    "style",
+    None,
+    "Style painting, or several separated by commas (blended by --style_blend_weights). "
+    "Default: the bundled sample, Van Gogh's Starry Night.",
+)
+flags.DEFINE_list(
+    "style_masks",
+    None,
+    "One mask image per --style (white: that style applies; grey: partly; black: not), resized to the content.",
+)
+flags.DEFINE_string(
+    "content_mask", None, "Mask image of where the content loss applies (white), resized to the content."
+)
 flags.DEFINE_string("output", DEFAULT_OUTPUT, "Output image, .png or .jpg; written atomically.")
 flags.DEFINE_integer("save_every", 0, "Also write the image every N steps as OUTPUT_<step>.EXT; 0 = never.")
+flags.DEFINE_string(
+    "logdir",
+    None,
+    "Write TensorBoard logs to a new run folder in this folder: the loss terms every step, the image "
+    "every --save_every steps and at the end.",
+)
 
 FLAGS = flags.FLAGS
 
@@ -79,17 +98,42 @@ class Progress:
 def run(output: str) -> int:
     config = cli_common.config_from_flags()
     content_path = FLAGS.content or SAMPLE_CONTENT
-    style_path = FLAGS.style or SAMPLE_STYLE
-    images.check_output_path(output, [content_path, style_path])
+    style_paths = [path.strip() for path in FLAGS.style or [SAMPLE_STYLE] if path.strip()]
+    if not style_paths:
+        raise ConfigError("--style names no image; give a path, or several separated by commas")
+    blend = config.blend_weights(len(style_paths))
+    init_path = None if config.init in INITS else config.init
+    # The init image may be the output itself (refining a result in place): it is read before the
+    # output is written, and the write is atomic.
+    images.check_output_path(output, [content_path, *style_paths])
     content = images.load_image(
         content_path, max_size=config.max_size, max_pixels=config.max_input_pixels, name="content"
     )
-    style = images.load_image(style_path, max_size=config.max_size, max_pixels=config.max_input_pixels, name="style")
-    print(
-        f"content {content_path} -> {content.shape[2]}x{content.shape[1]}, "
-        f"style {style_path} -> {style.shape[2]}x{style.shape[1]}",
-        flush=True,
+    # Loaded at style_scale's size where that is larger, so finer strokes are not upsampled ones.
+    style_size = round(config.max_size * max(1.0, config.style_scale))
+    styles = [
+        images.load_image(path, max_size=style_size, max_pixels=config.max_input_pixels, name="style")
+        for path in style_paths
+    ]
+    mask_paths = [path.strip() for path in FLAGS.style_masks or []]
+    if mask_paths and len(mask_paths) != len(style_paths):
+        raise ConfigError(f"{len(mask_paths)} style masks for {len(style_paths)} style image(s); give one per --style")
+    style_masks = [
+        images.load_mask(path, max_pixels=config.max_input_pixels, name="style mask") for path in mask_paths
+    ] or None
+    content_mask = (
+        None
+        if not FLAGS.content_mask
+        else images.load_mask(FLAGS.content_mask, max_pixels=config.max_input_pixels, name="content mask")
     )
+    init_image = (
+        None if init_path is None else images.load_image(init_path, max_pixels=config.max_input_pixels, name="init")
+    )
+    described = ", ".join(
+        f"{path} -> {style.shape[2]}x{style.shape[1]}" + (f" (weight {w:g})" if blend else "")
+        for path, style, w in zip(style_paths, styles, blend or [0] * len(styles), strict=True)
+    )
+    print(f"content {content_path} -> {content.shape[2]}x{content.shape[1]}, style {described}", flush=True)
 
     cli_common.import_tensorflow_quietly()
     from style_transfer import devices, multiscale, optimize
@@ -106,16 +150,39 @@ def run(output: str) -> int:
     )
     costs = [factor**2 for factor, _, n in plan for _ in range(n)]
     progress = Progress(steps, output, FLAGS.save_every, costs)
+    callback, tensorboard = progress, None
+    if FLAGS.logdir:
+        from style_transfer import summaries
+
+        run_dir = summaries.new_run_dir(FLAGS.logdir)
+        tensorboard = summaries.TensorBoardCallback(run_dir, FLAGS.save_every)
+        print(f"TensorBoard logs in {run_dir} (tensorboard --logdir={FLAGS.logdir})", flush=True)
+
+        def callback(step, terms, image):
+            progress(step, terms, image)
+            tensorboard(step, terms, image)
+
     start = time.time()
     previous_handler = signal.signal(signal.SIGINT, progress.request_stop)
     try:
-        result = multiscale.stylize(content, style, config, extractor=extractor, callback=progress)
+        result = multiscale.stylize(
+            content,
+            styles,
+            config,
+            extractor=extractor,
+            callback=callback,
+            init_image=init_image,
+            style_masks=style_masks,
+            content_mask=content_mask,
+        )
     except KeyboardInterrupt:
         if progress.latest is None:
             raise
         # The current image may be from a coarser scale: bring it to the output's size.
         current = images.resize(np.array(progress.latest), content.shape[1:3])
         images.save_image(output, current)
+        if tensorboard is not None:
+            tensorboard.close(current)
         print(
             f"\nInterrupted at step {progress.step} of {steps}: saved the current image to {output}",
             file=sys.stderr,
@@ -124,6 +191,8 @@ def run(output: str) -> int:
     finally:
         signal.signal(signal.SIGINT, previous_handler)
     images.save_image(output, result)
+    if tensorboard is not None:
+        tensorboard.close(result)
     elapsed = time.time() - start
     print(f"\nWrote {output} in {elapsed:.1f}s ({elapsed / max(1, steps):.3f} s/step)", flush=True)
     return 0

@@ -6,7 +6,9 @@ are clipped to [0, 1]. Works eagerly and inside a graph (exported SavedModels), 
 
 Used for `init="recolored"` (optimize.initial_image): the optimisation starts from the photo with
 the painting's palette, so the style loss's shallow layers, which see colour first, start close to
-their targets and the steps go to texture (docs/defaults.md).
+their targets and the steps go to texture (docs/defaults.md); and for Config.preserve_colors:
+"histogram" recolours the painting to the photo's palette (match_colors_of), "luminance" puts the
+result's luma with the photo's chroma (keep_chroma, YCbCr BT.601).
 """
 
 from __future__ import annotations
@@ -75,3 +77,41 @@ def match_colors(image: tf.Tensor, mean: tf.Tensor, covariance: tf.Tensor) -> tf
     pixels = tf.reshape(image, [shape[0], -1, 3]) - source_mean[:, None, :]
     mapped = tf.einsum("npc,ndc->npd", pixels, transform) + mean[:, None, :]
     return tf.clip_by_value(tf.reshape(mapped, shape), 0.0, 1.0)
+
+
+def match_colors_of(image: tf.Tensor, reference: tf.Tensor) -> tf.Tensor:
+    """`image` recoloured to `reference`'s pixel mean and covariance (match_colors of its statistics).
+
+    preserve_colors="histogram": the style image takes the photo's palette before optimising.
+    """
+    return match_colors(image, *color_statistics(reference))
+
+
+# ITU-R BT.601 (JPEG's full-range YCbCr), RGB rows -> Y, Cb, Cr; Cb and Cr centred on 0.
+_RGB_TO_YCBCR = tf.constant(
+    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], tf.float32
+)
+
+
+def rgb_to_ycbcr(image: tf.Tensor) -> tf.Tensor:
+    """RGB [..., 3] in [0, 1] -> Y in [0, 1], Cb and Cr in [-0.5, 0.5] (BT.601 full range)."""
+    return tf.einsum("...c,dc->...d", tf.cast(image, tf.float32), _RGB_TO_YCBCR)
+
+
+def ycbcr_to_rgb(image: tf.Tensor) -> tf.Tensor:
+    """The inverse of rgb_to_ycbcr (not clipped)."""
+    return tf.einsum("...c,dc->...d", image, tf.linalg.inv(_RGB_TO_YCBCR))
+
+
+def keep_chroma(result: tf.Tensor, content: tf.Tensor) -> tf.Tensor:
+    """The result's luma (Y) with the content's chroma (Cb, Cr), in RGB clipped to [0, 1].
+
+    preserve_colors="luminance", done after optimising (Gatys et al. 2017, section 5.1, "colour
+    histogram matching" being the other way; they found both good). Chosen over optimising the
+    luma alone because it needs no change to the objective or to VGG (which expects colour), works
+    with every optimiser and in exported models, and keeps the photo's colours exactly where the
+    clipping allows. result and content: [N, H, W, 3] of the same size.
+    """
+    luma = rgb_to_ycbcr(result)[..., :1]
+    chroma = rgb_to_ycbcr(content)[..., 1:]
+    return tf.clip_by_value(ycbcr_to_rgb(tf.concat([luma, chroma], axis=-1)), 0.0, 1.0)

@@ -12,7 +12,9 @@ import os
 from style_transfer.errors import ConfigError
 
 NETWORKS = ("vgg19", "vgg16")
-INITS = ("content", "recolored", "style", "noise")
+INITS = ("content", "recolored", "style", "noise")  # or the path of an image (Config.init)
+PRESERVE_COLORS = ("none", "luminance", "histogram")
+POOLINGS = ("max", "avg")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 OPTIMIZERS = ("adam", "lbfgs")
 JIT_MODES = ("auto", "true", "false")
@@ -53,6 +55,12 @@ class Config:
     # Network: "vgg19" (the paper's) or "vgg16"; weights: "imagenet" (Keras' download and cache,
     # ~/.keras/models), "none" (random init, for tests only) or the path of a Keras weights file.
     network: str = dataclasses.field(default="vgg19", metadata={"help": "Feature network.", "choices": NETWORKS})
+    # Gatys et al. replace VGG's max pooling by average pooling ("slightly more appealing results");
+    # we keep max, measured in docs/controls.md.
+    pooling: str = dataclasses.field(
+        default="max",
+        metadata={"help": "VGG's pooling layers: max (as trained) or avg (the paper's choice).", "choices": POOLINGS},
+    )
     weights: str = dataclasses.field(
         default="imagenet",
         metadata={"help": "'imagenet' (Keras download, cached in ~/.keras/models), 'none' (random), or a path."},
@@ -101,7 +109,33 @@ class Config:
         },
     )
 
-    # Longer side of the output in pixels; the style image is scaled to the same longer side.
+    # Several styles (--style=a.jpg,b.jpg): their Gram targets are blended by these weights,
+    # normalised to sum to 1 (losses.py, departure 3); empty = equal. One per style image.
+    style_blend_weights: tuple[float, ...] = dataclasses.field(
+        default=(),
+        metadata={"help": "Blend weight of each style image, e.g. 0.7,0.3 (normalised to sum to 1; empty: equal)."},
+    )
+    # The style image's longer side relative to the output's at every scale: brush strokes are as
+    # many VGG receptive fields wide as they are pixels in the painting so scaled, so < 1 paints
+    # larger structures, > 1 finer ones (jcjohnson's -style_scale).
+    style_scale: float = dataclasses.field(
+        default=1.0,
+        metadata={"help": "Style image size relative to the output's (0.25-4): < 1 larger strokes, > 1 finer."},
+    )
+    # Colour preservation (Gatys et al. 2017, "Controlling Perceptual Factors in Neural Style
+    # Transfer", section 5): "luminance" puts the result's luma (Y of YCbCr) with the photo's chroma
+    # after optimising; "histogram" gives the painting the photo's colour mean and covariance
+    # before optimising, so strokes come from the painting and colours from the photo.
+    preserve_colors: str = dataclasses.field(
+        default="none",
+        metadata={
+            "help": "Keep the photo's colours: none, luminance (the result's luma with the photo's chroma), "
+            "or histogram (the painting recoloured to the photo's palette before optimising).",
+            "choices": PRESERVE_COLORS,
+        },
+    )
+
+    # Longer side of the output in pixels; the style image is scaled to style_scale times that.
     max_size: int = dataclasses.field(
         default=512, metadata={"help": "Longer side of the output (and of the style image), in pixels."}
     )
@@ -133,12 +167,12 @@ class Config:
     )
     # "recolored": the photo with the painting's colour mean and covariance (colors.py), so the
     # shallow style layers start near their targets and the steps go to texture.
+    # Or the path of an image (resized to the content's size), e.g. an earlier result to refine.
     init: str = dataclasses.field(
         default="recolored",
         metadata={
-            "help": "Starting image: the content photo, the photo recolored to the painting's palette, "
-            "the style image, or noise.",
-            "choices": INITS,
+            "help": "Starting image: content (the photo), recolored (the photo in the painting's palette), "
+            "style, noise, or the path of an image (e.g. an earlier result to refine).",
         },
     )
     seed: int = dataclasses.field(default=0, metadata={"help": "Random seed (noise init, random weights)."})
@@ -232,10 +266,25 @@ class Config:
         count = self.scale_count(max(height, width))
         return [min(1.0, max(self.scale_ratio ** (-k), floor)) for k in range(count - 1, -1, -1)]
 
-    def style_factor(self, factor: float, height: int, width: int) -> float:
-        """The factor for a style image at a scale: the content's, raised if the style would fall
-        below min_side() (a long, thin painting)."""
-        return max(factor, self.min_side() / min(height, width))
+    def style_size(self, style_hw: tuple[int, int], content_hw: tuple[int, int]) -> tuple[int, int]:
+        """(height, width) of a style image of size style_hw when the content (at the current scale)
+        is content_hw: longer side style_scale times the content's, aspect kept, raised if the
+        style's shorter side would fall below min_side() (a long, thin painting). Rounded half to
+        even; multiscale.stylize_graph computes the same with TF ops."""
+        factor = self.style_scale * max(content_hw) / max(style_hw)
+        factor = max(factor, self.min_side() / min(style_hw))
+        return max(1, round(style_hw[0] * factor)), max(1, round(style_hw[1] * factor))
+
+    def blend_weights(self, count: int) -> list[float] | None:
+        """style_blend_weights checked against `count` style images (None: equal weights)."""
+        if not self.style_blend_weights:
+            return None
+        if len(self.style_blend_weights) != count:
+            raise ConfigError(
+                f"{len(self.style_blend_weights)} style blend weights for {count} style image(s); "
+                "give one per style or none"
+            )
+        return list(self.style_blend_weights)
 
     def steps_per_scale(self, count: int | None = None) -> list[int]:
         """`steps` split over `count` scales (default: `scales`), coarse to fine: coarse_share of
@@ -300,5 +349,16 @@ class Config:
                 self.style_layer_weights
             ):
                 raise ConfigError("style layer weights must be >= 0 and not all zero")
+        if self.init not in INITS and not os.path.isfile(self.init):
+            raise ConfigError(f"init {self.init!r} is neither one of {', '.join(INITS)} nor an existing image file")
+        if self.style_blend_weights and (
+            any(not (math.isfinite(w) and w >= 0) for w in self.style_blend_weights)
+            or not any(self.style_blend_weights)
+        ):
+            raise ConfigError(
+                f"style blend weights must be >= 0 and not all zero, got {list(self.style_blend_weights)}"
+            )
+        if not (math.isfinite(self.style_scale) and 0.25 <= self.style_scale <= 4.0):
+            raise ConfigError(f"style_scale must be between 0.25 and 4, got {self.style_scale}")
         # Layer names are checked against the network in vgg.py, which knows them.
         return self

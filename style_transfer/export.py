@@ -34,7 +34,7 @@ if __name__ == "__main__":  # python -m style_transfer.export: the CLI, which im
 import tensorflow as tf  # noqa: E402
 
 from style_transfer import images, multiscale, optimize  # noqa: E402
-from style_transfer.config import Config  # noqa: E402
+from style_transfer.config import INITS, Config  # noqa: E402
 from style_transfer.errors import StyleTransferError  # noqa: E402
 
 SERVING_SIGNATURE = "serving_default"
@@ -99,7 +99,8 @@ class StyleTransferModule(tf.Module):
 
         def one(pair):
             content = decode_and_resize(pair[0], cfg.max_size, cfg.max_input_pixels)
-            style = decode_and_resize(pair[1], cfg.max_size, cfg.max_input_pixels)
+            # The style at style_scale's size where that is larger (multiscale resizes it exactly).
+            style = decode_and_resize(pair[1], round(cfg.max_size * max(1.0, cfg.style_scale)), cfg.max_input_pixels)
             return encode_png(self._stylize(content, style))
 
         out = tf.map_fn(one, (content_bytes, style_bytes), fn_output_signature=tf.TensorSpec([], tf.string))
@@ -171,6 +172,10 @@ def export_saved_model(
     never loads a half-written version. An existing version is never overwritten.
     """
     config.validate()
+    if config.init not in INITS:
+        raise ExportError(f"init {config.init!r}: an image path cannot be exported; use one of {', '.join(INITS)}")
+    if len(config.style_blend_weights) > 1:
+        raise ExportError("an exported model takes one style image per request: pass no --style_blend_weights")
     if version is not None and version < 0:
         raise ExportError(f"version must be a non-negative integer, got {version}")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):

@@ -127,6 +127,13 @@ def load_image(
     return image
 
 
+def load_mask(path: str, *, max_pixels: int = DEFAULT_MAX_INPUT_PIXELS, name: str = "mask") -> np.ndarray:
+    """Read a mask image -> float32 [1, H, W, 1] in [0, 1]: its luma (white = 1, black = 0; a
+    colour image counts by brightness, transparency as white). Any size: users of a mask resize it."""
+    image = load_image(path, max_pixels=max_pixels, name=name)
+    return (image @ np.array([0.299, 0.587, 0.114], np.float32))[..., None].astype(np.float32)
+
+
 def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """float32 [1, H, W, 3] -> float32 [1, h, w, 3] with a Lanczos filter, clipped to [0, 1].
 

@@ -23,6 +23,15 @@ Departures from the paper, each marked below with "Departure":
 5. Optionally (Config.style_normalization="photo", the default), each style layer's error is also
    divided by the content photo's own error at that layer, so every layer starts at 1 whatever
    the painting (StyleTarget.normalize_by).
+6. Spatial masks (Gatys et al. 2017, "Controlling Perceptual Factors", section 4): a style target
+   may carry a mask per layer ([1 or N, h, w, 1] in [0, 1], the layer's resolution); the image's
+   Gram matrix is then the mask-weighted mean over positions (masked_gram), so the style is
+   matched only where the mask is, and a content mask restricts the content error likewise. A
+   masked target's share is also multiplied by its `coverage` (Objective: the number of styles
+   times the mask's mean), so that a masked pixel feels the style as strongly as in a run
+   without masks (the masked mean's gradient per pixel grows as the area shrinks).
+
+Masks: {layer: float32 [1 or N, h, w, 1]}, each at that layer's feature resolution.
 """
 
 from __future__ import annotations
@@ -46,27 +55,51 @@ def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     return tf.einsum("nhwc,nhwd->ncd", features, features) / positions
 
 
-def relative_error(x: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
-    """||x - target||^2 / ||target||^2 per batch element: [N, ...] -> [N]. Departure 2."""
+def masked_gram(features: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """[N, h, w, C], mask [1 or N, h, w, 1] -> [N, C, C]: co-activations averaged over positions
+    weighted by the mask, sum_p m_p F_p F_p^T / sum_p m_p (departure 6; all ones = gram_matrix)."""
+    features = tf.cast(features, tf.float32)
+    mask = tf.cast(mask, tf.float32)
+    area = tf.reduce_sum(mask, axis=[1, 2, 3])  # [1 or N]
+    return tf.einsum("nhwc,nhwd->ncd", features * mask, features) / tf.maximum(area, _EPS)[:, None, None]
+
+
+def relative_error(x: tf.Tensor, target: tf.Tensor, weights: tf.Tensor | None = None) -> tf.Tensor:
+    """||x - target||^2 / ||target||^2 per batch element: [N, ...] -> [N]. Departure 2.
+
+    weights (broadcasting against x, e.g. a mask [1, h, w, 1]): both sums weighted by them.
+    """
     axes = tf.range(1, tf.rank(x))
-    error = tf.reduce_sum(tf.square(x - target), axis=axes)
-    norm = tf.reduce_sum(tf.square(target), axis=tf.range(1, tf.rank(target)))
+    squared_error, squared_target = tf.square(x - target), tf.square(target)
+    if weights is not None:
+        squared_error, squared_target = squared_error * weights, squared_target * weights
+    error = tf.reduce_sum(squared_error, axis=axes)
+    norm = tf.reduce_sum(squared_target, axis=tf.range(1, tf.rank(target)))
     return error / (norm + _EPS)
 
 
-def content_loss(features: Mapping[str, tf.Tensor], targets: Mapping[str, tf.Tensor]) -> tf.Tensor:
+def content_loss(
+    features: Mapping[str, tf.Tensor],
+    targets: Mapping[str, tf.Tensor],
+    masks: Mapping[str, tf.Tensor] | None = None,
+) -> tf.Tensor:
     """Mean over the content layers of ||F - F_c||^2 / ||F_c||^2 (paper eq. 1, normalised).
 
     targets: {layer: [1 or N, h, w, C]}, the content image's features at the same size.
+    masks: {layer: [1 or N, h, w, 1]}: only the masked positions count (departure 6).
     """
-    per_layer = [relative_error(tf.cast(features[name], tf.float32), t) for name, t in targets.items()]
+    per_layer = [
+        relative_error(tf.cast(features[name], tf.float32), t, None if masks is None else masks[name])
+        for name, t in targets.items()
+    ]
     return tf.reduce_mean(tf.add_n(per_layer) / len(per_layer))
 
 
 @dataclasses.dataclass(frozen=True)
 class StyleTarget:
     """One style to match: Gram matrices {layer: [1, C, C]}, a blend weight, and optionally
-    divisors per layer {layer: float32 [N]}, one per photo (see `normalize_by`).
+    divisors per layer {layer: float32 [N]}, one per photo (see `normalize_by`), and masks per
+    layer with the share multiplier `coverage` (departure 6; see `with_masks`).
 
     Several targets blend styles: their weights are normalised to sum to 1 (departure 3).
     """
@@ -74,6 +107,19 @@ class StyleTarget:
     grams: Mapping[str, tf.Tensor]
     weight: float = 1.0
     divisors: Mapping[str, tf.Tensor] | None = None
+    masks: Mapping[str, tf.Tensor] | None = None
+    coverage: tf.Tensor | float = 1.0
+
+    def with_masks(self, masks: Mapping[str, tf.Tensor], coverage: tf.Tensor | float) -> StyleTarget:
+        """This target matched only where `masks` ({layer: [1, h, w, 1]}) are, its share times coverage.
+
+        Set masks before normalize_by, so the photo's own error is measured on the same area.
+        """
+        return dataclasses.replace(self, masks=dict(masks), coverage=coverage)
+
+    def image_gram(self, features: tf.Tensor, name: str) -> tf.Tensor:
+        """The Gram matrix of an image's features at layer `name` as this target compares it."""
+        return gram_matrix(features) if self.masks is None else masked_gram(features, self.masks[name])
 
     @classmethod
     def from_features(cls, features: Mapping[str, tf.Tensor], weight: float = 1.0) -> StyleTarget:
@@ -93,7 +139,7 @@ class StyleTarget:
         """
         # {layer: [N]}, one divisor per photo of a batch (broadcasts over a batch of one).
         divisors = {
-            name: tf.maximum(relative_error(gram_matrix(features[name]), target), 1e-6)
+            name: tf.maximum(relative_error(self.image_gram(features[name], name), target), 1e-6)
             for name, target in self.grams.items()
         }
         return dataclasses.replace(self, divisors=divisors)
@@ -112,16 +158,17 @@ def style_loss(
     """
     layer_total = sum(layer_weights.values())
     target_total = sum(t.weight for t in targets)
-    grams = {name: gram_matrix(features[name]) for name in layer_weights}
+    grams = {name: gram_matrix(features[name]) for name in layer_weights}  # unmasked targets share these
     per_image = 0.0
     for target in targets:
         for name, weight in layer_weights.items():
             share = (target.weight / target_total) * (weight / layer_total)
             if share:
-                error = relative_error(grams[name], target.grams[name])
+                gram = grams[name] if target.masks is None else target.image_gram(features[name], name)
+                error = relative_error(gram, target.grams[name])
                 if target.divisors is not None:
                     error = error / target.divisors[name]
-                per_image += share * error
+                per_image += share * target.coverage * error
     return tf.reduce_mean(per_image)
 
 

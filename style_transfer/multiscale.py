@@ -3,12 +3,15 @@
 Contract: content and style images are float32 RGB in [0, 1], NHWC [1, H, W, 3], of any sizes;
 the result is float32 [1, H, W, 3] in [0, 1], the content's size. At each scale the content is
 downscaled by that scale's factor (at most 1, never below config.min_side() px on the shorter
-side), the style images by the same factor (also kept to min_side), and `handover` makes the
-starting image from the coarser result. Resizing is Lanczos, antialiased, clipped to [0, 1].
+side), each style image resized to style_scale times the content's longer side (Config.style_size,
+also kept to min_side), and `handover` makes the starting image from the coarser result.
+preserve_colors acts before (prepare_styles: "histogram") and after (finish: "luminance").
+Resizing is Lanczos, antialiased, clipped to [0, 1].
 - `stylize`: numpy in and out, a tf.Variable loop per scale (optimize.Stylizer), with a callback;
 - `stylize_graph`: its in-graph twin on tensors (optimize.stylize_in_graph): stateless, for
   SavedModels. `scaled_size` (Python ints) and `scaled_size_tf` (int32 tensors) round sizes the
-  same way (half to even), from the factors Config.scale_factors / style_factor compute.
+  same way (half to even), from the factors Config.scale_factors computes; Config.style_size and
+  `style_size_tf` likewise for the style images.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import optimize, vgg
-from style_transfer.config import Config
+from style_transfer import colors, images, optimize, vgg
+from style_transfer.config import INITS, Config
 from style_transfer.errors import ConfigError
 from style_transfer.objective import Objective
 
@@ -52,11 +55,46 @@ def handover(result: tf.Tensor, content: tf.Tensor, next_content: tf.Tensor, kee
     return tf.clip_by_value(next_content + change, 0.0, 1.0)
 
 
-def _starting_image(result, previous_content, content, styles, config: Config, blend) -> tf.Tensor:
-    """The first scale's starting image (config.init), or the hand-over from the coarser result."""
-    if result is None:
-        return optimize.initial_image(content, styles, config.init, config.seed, blend)
-    return handover(result, previous_content, content, config.keep_detail)
+def _starting_image(result, previous_content, content, styles, config: Config, blend, init_image, masks=None):
+    """The first scale's starting image (config.init, or init_image resized to the content's size),
+    or the hand-over from the coarser result. With style masks, "recolored" recolours each masked
+    region to its own style (where no mask is, the photo stays as it is)."""
+    if result is not None:
+        return handover(result, previous_content, content, config.keep_detail)
+    if init_image is not None:
+        return resize(init_image, tf.shape(content)[1:3])
+    if config.init == "recolored" and masks and any(m is not None for m in masks):
+        change, total = 0.0, 0.0
+        for style, mask in zip(styles, masks, strict=True):
+            mask = tf.ones_like(content[..., :1]) if mask is None else mask
+            change += mask * (colors.match_colors_of(content, style) - content)
+            total += mask
+        return tf.clip_by_value(content + change / tf.maximum(total, 1.0), 0.0, 1.0)
+    return optimize.initial_image(content, styles, config.init, config.seed, blend)
+
+
+def resize_mask(mask, size) -> tf.Tensor | None:
+    """float32 [1, h, w, 1] in [0, 1] (or None) -> [1, H, W, 1] at `size` (bilinear, antialiased)."""
+    if mask is None:
+        return None
+    mask = tf.convert_to_tensor(mask, tf.float32)
+    return tf.clip_by_value(tf.image.resize(mask, size, method="bilinear", antialias=True), 0.0, 1.0)
+
+
+def prepare_styles(content: tf.Tensor, styles: Sequence[tf.Tensor], config: Config) -> list[tf.Tensor]:
+    """The style images as the losses see them: with preserve_colors="histogram", recoloured to the
+    content's colour mean and covariance (colors.match_colors_of); else as given."""
+    if config.preserve_colors == "histogram":
+        return [colors.match_colors_of(style, content) for style in styles]
+    return list(styles)
+
+
+def finish(result: tf.Tensor, content: tf.Tensor, config: Config) -> tf.Tensor:
+    """The optimised image as returned: with preserve_colors="luminance", its luma with the
+    content's chroma (colors.keep_chroma); else as it is."""
+    if config.preserve_colors == "luminance":
+        return colors.keep_chroma(result, content)
+    return tf.convert_to_tensor(result, tf.float32)
 
 
 def scale_plan(config: Config, height: int, width: int) -> list[tuple[float, tuple[int, int], int]]:
@@ -76,17 +114,35 @@ def stylize(
     style_blend_weights: Sequence[float] | None = None,
     extractor: vgg.FeatureExtractor | None = None,
     callback: optimize.Callback | None = None,
+    init_image: np.ndarray | None = None,
+    style_masks: Sequence[np.ndarray | None] | None = None,
+    content_mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """Stylise `content` with one style image (or several, blended). Returns float32 [1, H, W, 3].
 
     content, style: float32 RGB [1, H, W, 3] in [0, 1] (images.load_image gives these); the output
     has the content's size. Pass `extractor` to reuse a network across calls. With config.scales > 1
-    it runs coarse to fine (scale_plan): at each size the content is downscaled, the style images
-    are scaled by the same factor, and `handover` starts it from the coarser result; `callback` numbers
-    steps 1 ... config.steps across all scales, and its image has the current scale's size.
+    it runs coarse to fine (scale_plan): at each size the content is downscaled, each style image
+    resized to config.style_size (style_scale times the content's longer side), and `handover`
+    starts it from the coarser result; `callback` numbers steps 1 ... config.steps across all
+    scales, and its image has the current scale's size (with the content's chroma already, under
+    preserve_colors="luminance"). style_blend_weights: one per style (default:
+    config.style_blend_weights, else equal). init_image: float32 [1, h, w, 3], the starting image
+    (resized to the content); default: config.init, read from its path if it is one.
+    style_masks: one per style (or None for a style that applies everywhere), content_mask: where
+    the content loss applies; float32 [1, h, w, 1] in [0, 1] of any size, resized to the content
+    at every scale (losses.py, departure 6).
     """
     config = (config or Config()).validate()
     styles = [style] if isinstance(style, np.ndarray) and style.ndim == 4 else list(style)
+    if style_blend_weights is None:
+        style_blend_weights = config.blend_weights(len(styles))
+    elif len(style_blend_weights) != len(styles):
+        raise ConfigError(f"{len(style_blend_weights)} style blend weights for {len(styles)} style image(s)")
+    if style_masks is not None and len(style_masks) != len(styles):
+        raise ConfigError(f"{len(style_masks)} style masks for {len(styles)} style image(s); give one per style")
+    if init_image is None and config.init not in INITS:
+        init_image = images.load_image(config.init, name="init")
     height, width = content.shape[1:3]
     if min(height, width) < config.min_side():
         raise ConfigError(
@@ -95,14 +151,17 @@ def stylize(
         )
     extractor = extractor or optimize.build_extractor(config)
     content_t = tf.convert_to_tensor(content, tf.float32)
-    styles_t = [tf.convert_to_tensor(s, tf.float32) for s in styles]
+    styles_t = prepare_styles(content_t, [tf.convert_to_tensor(s, tf.float32) for s in styles], config)
     image, previous, done = None, None, 0
     plan = scale_plan(config, height, width)
-    for k, (factor, size, steps) in enumerate(plan):
+    for k, (_, size, steps) in enumerate(plan):
         content_k = resize(content_t, size)
-        styles_k = [resize(s, scaled_size(s.shape[1:3], config.style_factor(factor, *s.shape[1:3]))) for s in styles_t]
-        objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
-        start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights)
+        styles_k = [resize(s, config.style_size(tuple(s.shape[1:3]), size)) for s in styles_t]
+        masks_k = None if style_masks is None else [resize_mask(m, size) for m in style_masks]
+        objective = Objective(
+            extractor, content_k, styles_k, config, style_blend_weights, masks_k, resize_mask(content_mask, size)
+        )
+        start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights, init_image, masks_k)
         previous = content_k
         # jit_compile="auto" is measured at the final scale, where most of the time goes; the
         # coarser ones (and a final scale too short or too small to repay a compile) run without XLA.
@@ -112,9 +171,12 @@ def stylize(
             and size[0] * size[1] >= optimize.JIT_PROBE_MIN_PIXELS
         )
         jit = False if config.jit_compile == "auto" and not probe else None
-        image = optimize.Stylizer(objective, start, config, jit=jit).run(steps, callback, step_offset=done)
+        report = callback
+        if callback is not None and config.preserve_colors == "luminance":
+            report = lambda step, terms, im, c=content_k: callback(step, terms, colors.keep_chroma(im, c))  # noqa: E731
+        image = optimize.Stylizer(objective, start, config, jit=jit).run(steps, report, step_offset=done)
         done += steps
-    return image
+    return finish(image, content_t, config).numpy()
 
 
 def scaled_size(size, factor: float) -> tuple[int, int]:
@@ -142,9 +204,16 @@ def stylize_graph(
         tf.reduce_min(hw), config.min_side(), message=f"images need at least {config.min_side()} px on each side"
     )
 
-    def floor(size):  # as Config.scale_factors / style_factor
+    def floor(size):  # as Config.scale_factors
         return min_side / tf.cast(tf.reduce_min(size), tf.float64)
 
+    if config.init not in INITS:
+        raise ConfigError(
+            "an image path as init is not supported in-graph (exported models); use one of " + ", ".join(INITS)
+        )
+    if style_blend_weights is None:
+        style_blend_weights = config.blend_weights(len(styles))
+    styles = prepare_styles(content, styles, config)
     image, previous = None, None
     count = config.scale_count(config.max_size)
     for k, steps in zip(range(count - 1, -1, -1), config.steps_per_scale(count), strict=True):
@@ -152,16 +221,23 @@ def stylize_graph(
             tf.constant(1.0, tf.float64), tf.maximum(tf.constant(config.scale_ratio ** (-k), tf.float64), floor(hw))
         )
         content_k = resize(content, scaled_size_tf(hw, factor))
-        styles_k = [
-            resize(s, scaled_size_tf(tf.shape(s)[1:3], tf.maximum(factor, floor(tf.shape(s)[1:3])))) for s in styles
-        ]
+        size_k = scaled_size_tf(hw, factor)
+        styles_k = [resize(s, style_size_tf(tf.shape(s)[1:3], size_k, config)) for s in styles]
         objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
-        start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights)
+        start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights, None)
         previous = content_k
         image = optimize.stylize_in_graph(objective, start, steps, config)
-    return image
+    return finish(image, content, config)
 
 
 def scaled_size_tf(size: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
     """int32 [2] (height, width) times a float64 factor, rounded half to even (as scaled_size)."""
     return tf.maximum(1, tf.cast(tf.round(tf.cast(size, tf.float64) * factor), tf.int32))
+
+
+def style_size_tf(style_hw: tf.Tensor, content_hw: tf.Tensor, config: Config) -> tf.Tensor:
+    """int32 [2]: Config.style_size with TF ops (same float64 arithmetic, half-to-even rounding)."""
+    style = tf.cast(style_hw, tf.float64)
+    factor = config.style_scale * tf.cast(tf.reduce_max(content_hw), tf.float64) / tf.reduce_max(style)
+    factor = tf.maximum(factor, config.min_side() / tf.reduce_min(style))
+    return tf.maximum(1, tf.cast(tf.round(style * factor), tf.int32))

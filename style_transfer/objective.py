@@ -1,6 +1,8 @@
 """The objective: image -> VGG features -> losses -> weighted loss terms.
 
-Contract: images are float32 RGB in [0, 1], NHWC, [1, H, W, 3] (a batch of N works the same way).
+Contract: images are float32 RGB in [0, 1], NHWC, [1, H, W, 3] (a batch of N works the same way);
+masks float32 [1, H, W, 1] in [0, 1] at the content's size (1 = the style, or the content loss,
+applies there), resized here to each layer's resolution (area average).
 The extractor (vgg.py) maps an image to named float32 features; losses.py turns features into
 float32 scalars. `Objective(extractor, content, styles, config)(image)` -> {"total", "content",
 "style", "tv"}: float32 scalars, already multiplied by config's weights (total = sum of the other
@@ -32,6 +34,8 @@ class Objective:
         styles: Sequence[tf.Tensor],
         config: Config,
         style_blend_weights: Sequence[float] | None = None,
+        style_masks: Sequence[tf.Tensor | None] | None = None,
+        content_mask: tf.Tensor | None = None,
     ):
         self.extractor = extractor
         self.config = config
@@ -39,12 +43,21 @@ class Objective:
         blend = style_blend_weights or [1.0] * len(styles)
         if len(blend) != len(styles):
             raise ValueError(f"{len(blend)} blend weights for {len(styles)} styles")
+        style_masks = list(style_masks) if style_masks is not None else [None] * len(styles)
+        if len(style_masks) != len(styles):
+            raise ValueError(f"{len(style_masks)} style masks for {len(styles)} styles")
         content_features = extractor(content)
         self.content_targets = {name: content_features[name] for name in config.content_layers}
+        self.content_masks = (
+            None if content_mask is None else layer_masks(content_mask, content_features, config.content_layers)
+        )
         self.style_targets = []
-        for style, weight in zip(styles, blend, strict=True):
+        for style, weight, mask in zip(styles, blend, style_masks, strict=True):
             features = extractor(style)
             target = losses.StyleTarget.from_features({n: features[n] for n in config.style_layers}, weight)
+            if mask is not None:  # departure 6 (losses.py): coverage = number of styles x mask mean
+                coverage = len(styles) * tf.reduce_mean(tf.cast(mask, tf.float32))
+                target = target.with_masks(layer_masks(mask, content_features, config.style_layers), coverage)
             if config.style_normalization == "photo":
                 target = target.normalize_by(content_features)
             self.style_targets.append(target)
@@ -53,7 +66,9 @@ class Objective:
         cfg = self.config
         features = self.extractor(image)
         zero = tf.constant(0.0)
-        content = losses.content_loss(features, self.content_targets) if cfg.content_weight else zero
+        content = (
+            losses.content_loss(features, self.content_targets, self.content_masks) if cfg.content_weight else zero
+        )
         style = losses.style_loss(features, self.style_targets, self.layer_weights) if cfg.style_weight else zero
         tv = losses.tv_loss(image) if cfg.tv_weight else zero
         terms = {
@@ -62,3 +77,9 @@ class Objective:
             "tv": cfg.tv_weight * tv,
         }
         return {"total": terms["content"] + terms["style"] + terms["tv"], **terms}
+
+
+def layer_masks(mask: tf.Tensor, features: dict[str, tf.Tensor], layers: Sequence[str]) -> dict[str, tf.Tensor]:
+    """A [1, H, W, 1] mask -> {layer: [1, h, w, 1]} at each layer's feature resolution (area average)."""
+    mask = tf.cast(mask, tf.float32)
+    return {name: tf.image.resize(mask, tf.shape(features[name])[1:3], method="area") for name in layers}

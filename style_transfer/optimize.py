@@ -199,4 +199,6 @@ def build_extractor(config: Config) -> vgg.FeatureExtractor:
     if config.weights == "none":
         keras.utils.set_random_seed(config.seed)  # random init is seeded, for reproducible tests
     layers = config.content_layers + config.style_layers
-    return vgg.build_extractor(config.network, config.weights, layers, devices.resolved_precision(config))
+    return vgg.build_extractor(
+        config.network, config.weights, layers, devices.resolved_precision(config), pooling=config.pooling
+    )

@@ -85,6 +85,7 @@ def build_extractor(
     weights: str = "imagenet",
     layers: Sequence[str] = ("block4_conv2",),
     precision: str = "float32",
+    pooling: str = "max",
 ) -> FeatureExtractor:
     """A frozen VGG feature extractor returning `layers` by name.
 
@@ -93,6 +94,8 @@ def build_extractor(
     or the path of a Keras weights file for the full `include_top=False` network.
     precision: "float32", or "bfloat16" / "float16" for Keras' mixed policies (float32 weights,
     convolutions in the reduced type); the returned features are always cast to float32.
+    pooling: "max" (as trained) or "avg": each max pooling replaced by an average pooling of the
+    same window (Gatys et al. 2016, section 2; the convolutions keep their weights).
     """
     layers = tuple(dict.fromkeys(layers))  # unique, order kept
     if not layers:
@@ -102,6 +105,10 @@ def build_extractor(
     keras.config.set_dtype_policy("float32" if precision == "float32" else f"mixed_{precision}")
     try:
         base = _load_base(network, weights)
+        if pooling == "avg":
+            base = _with_average_pooling(base)
+        elif pooling != "max":
+            raise ConfigError(f"unknown pooling {pooling!r}; use max or avg")
     finally:
         keras.config.set_dtype_policy(previous)
     # Truncate: a functional model from the input to these outputs contains only the layers on
@@ -110,6 +117,21 @@ def build_extractor(
     model = keras.Model(base.input, outputs, name=f"{network}_features")
     model.trainable = False
     return FeatureExtractor(model, network, layers)
+
+
+def _with_average_pooling(base: keras.Model) -> keras.Model:
+    """The same (sequential) VGG with every MaxPooling2D replaced by an AveragePooling2D of the same
+    window and name; each convolution rebuilt from its config with the same weights (Keras names
+    must be unique per model, so the original layers cannot be shared)."""
+    x = inputs = keras.Input(shape=(None, None, 3))
+    for layer in base.layers[1:]:
+        if isinstance(layer, keras.layers.MaxPooling2D):
+            x = keras.layers.AveragePooling2D(layer.pool_size, layer.strides, layer.padding, name=layer.name)(x)
+        else:
+            copy = type(layer).from_config(layer.get_config())
+            x = copy(x)
+            copy.set_weights(layer.get_weights())
+    return keras.Model(inputs, x, name=base.name)
 
 
 def _load_base(network: str, weights: str) -> keras.Model:

@@ -89,6 +89,68 @@ def test_jpeg_output_and_flags(tmp_path, content_png, style_png):
         assert img.format == "JPEG" and img.size == (32, 24)
 
 
+def test_creative_controls_through_the_cli(tmp_path, content_png, style_png):
+    """Two styles blended, colour preservation, style scale, average pooling and an init image, at once."""
+    init = tmp_path / "earlier.png"
+    Image.fromarray(np.full((24, 32, 3), 128, np.uint8)).save(init)
+    out = tmp_path / "out.png"
+    second = tmp_path / "second.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (50, 40, 3), np.uint8)).save(second)
+    args = [
+        *FAST,
+        f"--content={content_png}",
+        f"--style={style_png},{second}",
+        "--style_blend_weights=0.7,0.3",
+        "--preserve_colors=luminance",
+        "--style_scale=0.5",
+        "--pooling=avg",
+        f"--init={init}",
+        f"--style_masks={init},{content_png}",
+        f"--content_mask={content_png}",
+        f"--output={out}",
+    ]
+    result = run_cli(args, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "(weight 0.7)" in result.stdout and "(weight 0.3)" in result.stdout
+    with Image.open(out) as img:
+        assert img.size == (32, 24)
+    # Refining a result in place: the init image may be the output.
+    result = run_cli([*args[:-2], f"--init={out}", f"--output={out}"], tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_tensorboard_logs_hold_the_loss_terms_and_images(tmp_path, content_png, style_png):
+    import tensorflow as tf
+
+    out = tmp_path / "out.png"
+    args = [*FAST, "--steps=4", "--save_every=2", f"--logdir={tmp_path / 'logs'}", f"--output={out}"]
+    result = run_cli([*args, f"--content={content_png}", f"--style={style_png}"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = list((tmp_path / "logs").iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("run-")
+    scalars, pictures = {}, []
+    for events in runs[0].glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            for value in event.summary.value:
+                if value.tag == "image":
+                    width, height, png = tf.make_ndarray(value.tensor)
+                    pictures.append((event.step, int(width), int(height), tf.io.decode_png(png).shape))
+                else:
+                    scalars.setdefault(value.tag, []).append((event.step, float(tf.make_ndarray(value.tensor))))
+    assert set(scalars) == {"loss/total", "loss/content", "loss/style", "loss/tv"}
+    assert [step for step, _ in scalars["loss/total"]] == [1, 2, 3, 4]
+    for step, total in scalars["loss/total"]:  # total = the sum of the weighted terms
+        parts = sum(dict(scalars[f"loss/{n}"])[step] for n in ("content", "style", "tv"))
+        assert abs(total - parts) <= 1e-4 * abs(total)
+    assert [(step, w, h) for step, w, h, _ in pictures] == [(2, 32, 24), (4, 32, 24)]  # every 2 steps; the final
+    assert pictures[-1][3] == (24, 32, 3)
+    # A second run (same second) goes to a folder of its own.
+    from style_transfer import summaries
+
+    second = summaries.new_run_dir(str(tmp_path / "logs"))
+    assert os.path.isdir(second) and len(list((tmp_path / "logs").iterdir())) == 2
+
+
 def test_bundled_sample_is_the_default(tmp_path):
     result = run_cli(FAST, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -165,6 +227,30 @@ BAD_INPUTS = {
     "too-small-for-the-layers": (lambda t, c, s: ["--max_size=16"], "needs at least 16 px on each side"),
     "weights-not-cached": (lambda t, c, s: ["--weights=imagenet"], "not in the Keras cache"),
     "weights-file-missing": (lambda t, c, s: [f"--weights={t / 'none.h5'}"], "does not exist"),
+    "blend-count": (lambda t, c, s: ["--style_blend_weights=0.7,0.3"], "2 style blend weights for 1 style image(s)"),
+    "blend-negative": (lambda t, c, s: [f"--style={s},{s}", "--style_blend_weights=1,-1"], "must be >= 0"),
+    "blend-all-zero": (lambda t, c, s: [f"--style={s},{s}", "--style_blend_weights=0,0"], "not all zero"),
+    "blend-not-numbers": (lambda t, c, s: ["--style_blend_weights=a"], "takes numbers separated by commas"),
+    "second-style-not-an-image": (
+        lambda t, c, s: [f"--style={s},{_write(t, 'notes.jpg', b'hello')}"],
+        "is not an image",
+    ),
+    "style-scale-range": (lambda t, c, s: ["--style_scale=10"], "style_scale must be between 0.25 and 4"),
+    "init-missing": (lambda t, c, s: [f"--init={t / 'earlier.png'}"], "is neither one of content, recolored"),
+    "init-not-an-image": (lambda t, c, s: [f"--init={_write(t, 'init.png', b'hello')}"], "is not an image"),
+    "mask-count": (
+        lambda t, c, s: [f"--style_masks={c},{c}"],
+        "2 style masks for 1 style image(s)",
+    ),
+    "mask-not-an-image": (
+        lambda t, c, s: [f"--style_masks={_write(t, 'mask.png', b'hello')}"],
+        "style mask image",
+    ),
+    "content-mask-missing": (lambda t, c, s: [f"--content_mask={t / 'nope.png'}"], "does not exist"),
+    "logdir-not-writable": (
+        lambda t, c, s: [f"--logdir={_write(t, 'afile', b'x')}/logs"],
+        "cannot write TensorBoard logs",
+    ),
 }
 
 

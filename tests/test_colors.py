@@ -81,3 +81,37 @@ def test_recolored_initial_image_has_the_paintings_colours():
     np.testing.assert_allclose(both.reshape(-1, 3).mean(0), expected, atol=1e-5)
     with pytest.raises(ValueError, match="unknown init"):
         optimize.initial_image(content, style, "nope", 0)
+
+
+def test_ycbcr_matches_pillow():
+    # Pillow's RGB -> YCbCr is JPEG's BT.601 full range, with Cb and Cr offset by 128.
+    from PIL import Image
+
+    rgb = np.random.default_rng(3).integers(0, 256, (16, 24, 3), dtype=np.uint8)
+    expected = np.asarray(Image.fromarray(rgb).convert("YCbCr"), np.float32) / 255.0 - [0.0, 128 / 255, 128 / 255]
+    got = colors.rgb_to_ycbcr(tf.constant(rgb[None] / 255.0, tf.float32)).numpy()[0]
+    np.testing.assert_allclose(got, expected, atol=1.5 / 255)
+    back = colors.ycbcr_to_rgb(colors.rgb_to_ycbcr(tf.constant(rgb[None] / 255.0, tf.float32))).numpy()[0]
+    np.testing.assert_allclose(back, rgb / 255.0, atol=1e-5)
+
+
+def test_keep_chroma_takes_luma_from_the_result_and_chroma_from_the_content():
+    rng = np.random.default_rng(4)
+    # Mid-range images, so that no pixel needs clipping and the split is exact.
+    result = tf.constant(0.3 + 0.4 * rng.random((2, 8, 8, 3)), tf.float32)
+    content = tf.constant(0.4 + 0.2 * rng.random((2, 8, 8, 3)), tf.float32)
+    out = colors.keep_chroma(result, content)
+    out_ycc, result_ycc, content_ycc = (colors.rgb_to_ycbcr(x).numpy() for x in (out, result, content))
+    np.testing.assert_allclose(out_ycc[..., 0], result_ycc[..., 0], atol=1e-5)
+    np.testing.assert_allclose(out_ycc[..., 1:], content_ycc[..., 1:], atol=1e-5)
+    assert out.numpy().min() >= 0 and out.numpy().max() <= 1
+
+
+def test_match_colors_of_gives_the_reference_statistics():
+    rng = np.random.default_rng(5)
+    image = tf.constant(0.2 + 0.3 * rng.random((1, 32, 32, 3)) ** 2, tf.float32)
+    reference = tf.constant(0.3 + 0.4 * rng.random((1, 20, 20, 3)), tf.float32)
+    mean, covariance = colors.color_statistics(colors.match_colors_of(image, reference))
+    ref_mean, ref_cov = colors.color_statistics(reference)
+    np.testing.assert_allclose(mean.numpy(), ref_mean.numpy(), atol=1e-4)
+    np.testing.assert_allclose(covariance.numpy(), ref_cov.numpy(), atol=1e-4)

@@ -245,3 +245,33 @@ def test_missing_serving_api_is_a_clear_error(tmp_path, monkeypatch, extractor):
         export.export_saved_model(CONFIG, str(tmp_path), "m", extractor=extractor)
     assert os.listdir(tmp_path / "m") == []  # nothing half-written
     assert os.path.isdir(export.export_saved_model(CONFIG, str(tmp_path), "m", extractor=extractor, warmup=False))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        dict(preserve_colors="luminance"),
+        dict(preserve_colors="histogram"),
+        dict(style_scale=0.5),
+        dict(style_scale=2.0),
+    ],
+    ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()),
+)
+def test_in_graph_controls_match_the_library(extractor, changes):
+    """The controls an exported model supports: its in-graph loop gives what stylize() gives."""
+    config = CONFIG.replace(**changes)
+    content, style = images.decode_image(CONTENT_PNG), images.decode_image(STYLE_PNG)
+    in_graph = tf.function(lambda c, s: multiscale.stylize_graph(extractor, c, [s], config))(content, style)
+    expected = multiscale.stylize(content, style, config, extractor=extractor)
+    np.testing.assert_allclose(in_graph.numpy(), expected, atol=1e-4)
+    plain = multiscale.stylize(content, style, CONFIG, extractor=extractor)
+    assert np.abs(expected - plain).max() > 0.01  # the control changed the result
+
+
+def test_export_refuses_what_a_request_cannot_carry(tmp_path, extractor):
+    init = tmp_path / "init.png"
+    init.write_bytes(CONTENT_PNG)
+    with pytest.raises(export.ExportError, match="an image path cannot be exported"):
+        export.export_saved_model(CONFIG.replace(init=str(init)), str(tmp_path), extractor=extractor)
+    with pytest.raises(export.ExportError, match="one style image per request"):
+        export.export_saved_model(CONFIG.replace(style_blend_weights=(1.0, 2.0)), str(tmp_path), extractor=extractor)

@@ -21,6 +21,7 @@ FLAG_TYPES = {
     float: "float",
     str: "string",
     tuple[str, ...]: "comma separated list of strings",
+    tuple[float, ...]: "comma separated list of strings",  # converted to floats by config_from_flags
 }
 NOT_FLAGS = {"style_layer_weights", "beta_1", "beta_2", "epsilon"}  # metadata {"flag": False}
 
@@ -168,3 +169,10 @@ def test_readme_flag_table_lists_every_config_flag_with_its_default():
             assert float(shown) == float(default), (field.name, shown)
         elif isinstance(default, str) and field.name != "weights":
             assert shown == default, (field.name, shown)
+
+
+def test_blend_weights_flag_becomes_floats(global_flags):
+    global_flags(["prog", "--style_blend_weights=0.7,0.3", "--style_scale=0.5", "--preserve_colors=luminance"])
+    config = cli_common.config_from_flags()
+    assert config.style_blend_weights == (0.7, 0.3)
+    assert config.style_scale == 0.5 and config.preserve_colors == "luminance"

@@ -129,3 +129,38 @@ def test_photo_normalisation_divides_each_layer_by_the_photos_own_error():
         > 10 * np_relative(np_gram(photo["b"]), np_gram(painting["b"]))[0]
     )
     assert losses.style_loss(photo, [plain], layer_weights).numpy() > 2.0
+
+
+def test_masked_gram_and_content_loss_match_numpy():
+    rng = np.random.default_rng(7)
+    features = rng.random((2, 5, 6, 4)).astype(np.float32)
+    target = rng.random((1, 5, 6, 4)).astype(np.float32)
+    mask = rng.random((1, 5, 6, 1)).astype(np.float32)
+    m = mask[..., 0]
+    expected = np.einsum("hw,nhwc,nhwd->ncd", m[0], features, features) / m.sum()
+    np.testing.assert_allclose(losses.masked_gram(features, mask).numpy(), expected, rtol=1e-5)
+    ones = np.ones_like(mask)
+    np.testing.assert_allclose(
+        losses.masked_gram(features, ones).numpy(), losses.gram_matrix(features).numpy(), rtol=1e-5
+    )
+    # Content error counted only where the mask is, relative to the target there.
+    per_image = ((features - target) ** 2 * mask).sum(axis=(1, 2, 3)) / ((target**2) * mask).sum()
+    got = losses.content_loss({"a": features}, {"a": target}, {"a": mask}).numpy()
+    np.testing.assert_allclose(got, per_image.mean(), rtol=1e-5)
+
+
+def test_a_masked_style_target_ignores_what_lies_outside_its_mask():
+    rng = np.random.default_rng(8)
+    painting = {"a": rng.random((1, 4, 8, 3)).astype(np.float32)}
+    mask = np.zeros((1, 4, 8, 1), np.float32)
+    mask[:, :, :4] = 1.0  # left half
+    target = losses.StyleTarget.from_features(painting).with_masks({"a": mask}, coverage=1.0)
+    image = rng.random((1, 4, 8, 3)).astype(np.float32)
+    changed = image.copy()
+    changed[:, :, 4:] = rng.random((1, 4, 4, 3))  # only outside the mask
+    before = losses.style_loss({"a": image}, [target], {"a": 1.0}).numpy()
+    after = losses.style_loss({"a": changed}, [target], {"a": 1.0}).numpy()
+    assert before == pytest.approx(after, rel=1e-6)
+    # The coverage multiplies the target's share.
+    half = losses.StyleTarget.from_features(painting).with_masks({"a": mask}, coverage=0.5)
+    assert losses.style_loss({"a": image}, [half], {"a": 1.0}).numpy() == pytest.approx(before / 2, rel=1e-6)

@@ -164,7 +164,27 @@ def test_scale_factors():
     assert Config(scales=3).min_side() == 16
     assert Config(scales=3, min_scale_size=0).scale_factors(20, 40) == [0.8, 0.8, 1.0]
     assert Config(scales=3, style_layers=("block2_conv1",), content_layers=("block3_pool",)).min_side() == 8
-    assert Config().style_factor(0.5, 20, 200) == 0.8  # a thin style image is kept at 16 px
+
+
+def test_style_size_follows_the_content_times_style_scale():
+    # The style's longer side is style_scale times the content's, whatever size it was loaded at.
+    assert Config().style_size((300, 400), (256, 170)) == (192, 256)
+    assert Config(style_scale=0.5).style_size((300, 400), (256, 170)) == (96, 128)
+    assert Config(style_scale=2.0).style_size((400, 300), (128, 128)) == (256, 192)
+    # A thin style image is kept at 16 px on its shorter side (block5_conv1 needs it).
+    assert Config().style_size((20, 200), (50, 100)) == (16, 160)
+
+
+def test_style_size_tf_matches_config():
+    import tensorflow as tf
+
+    from style_transfer import multiscale
+
+    for scale in (0.25, 0.5, 1.0, 1.7, 4.0):
+        config = Config(style_scale=scale)
+        for style_hw, content_hw in (((300, 400), (256, 170)), ((20, 200), (50, 100)), ((333, 517), (341, 512))):
+            got = multiscale.style_size_tf(tf.constant(style_hw), tf.constant(content_hw), config).numpy()
+            assert tuple(got) == config.style_size(style_hw, content_hw), (scale, style_hw, content_hw)
 
 
 def test_steps_per_scale():

@@ -82,3 +82,20 @@ def test_imagenet_not_cached_and_not_downloadable(monkeypatch):
     assert vgg.keras_cache_path("vgg19").endswith("models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5")
     assert "--weights=PATH" in message and "URL fetch failure" in message
     assert "\n" not in message
+
+
+def test_average_pooling_keeps_the_convolutions_and_averages():
+    layers = ("block1_conv2", "block1_pool", "block2_conv1")
+    x = np.random.default_rng(0).random((1, 8, 8, 3)).astype(np.float32)
+    keras.utils.set_random_seed(0)
+    max_pooled = vgg.build_extractor("vgg16", "none", layers)(x)
+    keras.utils.set_random_seed(0)
+    extractor = vgg.build_extractor("vgg16", "none", layers, pooling="avg")
+    assert isinstance(extractor.model.get_layer("block1_pool"), keras.layers.AveragePooling2D)
+    avg_pooled = extractor(x)
+    conv = max_pooled["block1_conv2"].numpy()
+    np.testing.assert_array_equal(avg_pooled["block1_conv2"].numpy(), conv)  # same weights before the pooling
+    windows = conv.reshape(1, 4, 2, 4, 2, -1)
+    np.testing.assert_allclose(avg_pooled["block1_pool"].numpy(), windows.mean(axis=(2, 4)), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(max_pooled["block1_pool"].numpy(), windows.max(axis=(2, 4)))
+    assert not np.allclose(avg_pooled["block2_conv1"].numpy(), max_pooled["block2_conv1"].numpy())
