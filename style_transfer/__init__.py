@@ -26,7 +26,7 @@ from style_transfer.errors import (
     StyleTransferError,
     WeightsError,
 )
-from style_transfer.images import decode_image, encode_image, load_image, save_image
+from style_transfer.images import decode_image, encode_image, load_image, load_mask, save_image
 
 __version__ = "0.1.0"
 
@@ -49,6 +49,7 @@ __all__ = [
     "decode_image",
     "encode_image",
     "load_image",
+    "load_mask",
     "save_image",
     *_LAZY,
 ]

@@ -221,3 +221,14 @@ def test_16_bit_rgb_png_is_accepted_at_8_bit_precision():
     out = images.decode_image(png)
     _check_contract(out, 1, 2)
     np.testing.assert_allclose(out[0, 0], [[1, 1000 / 65535, 0], [0, 0.5, 1]], atol=1 / 255)
+
+
+def test_load_mask_reads_brightness(tmp_path):
+    grey = np.array([[0, 128, 255]], np.uint8)
+    Image.fromarray(grey, "L").save(tmp_path / "grey.png")
+    mask = images.load_mask(str(tmp_path / "grey.png"))
+    assert mask.shape == (1, 1, 3, 1) and mask.dtype == np.float32
+    np.testing.assert_allclose(mask[0, 0, :, 0], [0.0, 128 / 255, 1.0], atol=1e-6)
+    colour = np.array([[[255, 0, 0], [255, 255, 255]]], np.uint8)  # red counts by its luma (0.299)
+    Image.fromarray(colour, "RGB").save(tmp_path / "colour.png")
+    np.testing.assert_allclose(images.load_mask(str(tmp_path / "colour.png"))[0, 0, :, 0], [0.299, 1.0], atol=1e-6)
