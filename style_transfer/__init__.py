@@ -23,6 +23,7 @@ from style_transfer.errors import (
     ConfigError,
     ImageError,
     NonFiniteLossError,
+    OutOfMemoryError,
     StyleTransferError,
     WeightsError,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "ConfigError",
     "ImageError",
     "NonFiniteLossError",
+    "OutOfMemoryError",
     "StyleTransferError",
     "WeightsError",
     "decode_image",

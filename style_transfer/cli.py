@@ -14,13 +14,14 @@ import os
 import signal
 import sys
 import time
+import warnings
 
 import numpy as np
 from absl import app, flags
 
 from style_transfer import cli_common, images
 from style_transfer.config import INITS, SAMPLE_CONTENT, SAMPLE_STYLE
-from style_transfer.errors import ConfigError, StyleTransferError
+from style_transfer.errors import ConfigError, PrecisionFallbackWarning, StyleTransferError
 
 DEFAULT_OUTPUT = "stylized.png"
 
@@ -198,7 +199,16 @@ def run(output: str) -> int:
     return 0
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None, _default=warnings.showwarning):
+    """Our own warnings (the float32 fallback) as one line on stderr; others as Python shows them."""
+    if issubclass(category, PrecisionFallbackWarning):
+        print(f"style-transfer: warning: {message}", file=sys.stderr, flush=True)
+    else:
+        _default(message, category, filename, lineno, file, line)
+
+
 def main(argv: list[str]) -> int:
+    warnings.showwarning = _show_warning
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}; all options are --flags (see --help)")
     try:

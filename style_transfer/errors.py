@@ -22,4 +22,22 @@ class WeightsError(StyleTransferError):
 
 
 class NonFiniteLossError(StyleTransferError, FloatingPointError):
-    """The loss became NaN or infinite during optimisation."""
+    """The loss became NaN or infinite during optimisation.
+
+    `last_image`: the optimiser's answer before the failing step (float32 [1, H, W, 3], finite
+    unless the run started there), and `steps_done`: the steps completed before it; set by
+    optimize.Stylizer.run so that multiscale.stylize can go on in float32.
+    """
+
+    def __init__(self, message: str, last_image=None, steps_done: int = 0):
+        super().__init__(message)
+        self.last_image = last_image
+        self.steps_done = steps_done
+
+
+class OutOfMemoryError(StyleTransferError, MemoryError):
+    """The device ran out of memory at some image size (the message names it and what to lower)."""
+
+
+class PrecisionFallbackWarning(RuntimeWarning):
+    """A reduced precision gave a non-finite loss; the run went on in float32 (one-line message)."""

@@ -16,14 +16,15 @@ Resizing is Lanczos, antialiased, clipped to [0, 1].
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import colors, images, optimize, vgg
+from style_transfer import colors, devices, images, optimize, vgg
 from style_transfer.config import INITS, Config
-from style_transfer.errors import ConfigError
+from style_transfer.errors import ConfigError, NonFiniteLossError, OutOfMemoryError, PrecisionFallbackWarning
 from style_transfer.objective import Objective
 
 
@@ -154,28 +155,63 @@ def stylize(
     styles_t = prepare_styles(content_t, [tf.convert_to_tensor(s, tf.float32) for s in styles], config)
     image, previous, done = None, None, 0
     plan = scale_plan(config, height, width)
-    for k, (_, size, steps) in enumerate(plan):
-        content_k = resize(content_t, size)
-        styles_k = [resize(s, config.style_size(tuple(s.shape[1:3]), size)) for s in styles_t]
-        masks_k = None if style_masks is None else [resize_mask(m, size) for m in style_masks]
-        objective = Objective(
-            extractor, content_k, styles_k, config, style_blend_weights, masks_k, resize_mask(content_mask, size)
-        )
-        start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights, init_image, masks_k)
-        previous = content_k
-        # jit_compile="auto" is measured at the final scale, where most of the time goes; the
-        # coarser ones (and a final scale too short or too small to repay a compile) run without XLA.
-        probe = (
-            k == len(plan) - 1
-            and steps >= 4 * (1 + optimize.JIT_PROBE_STEPS)
-            and size[0] * size[1] >= optimize.JIT_PROBE_MIN_PIXELS
-        )
-        jit = False if config.jit_compile == "auto" and not probe else None
-        report = callback
-        if callback is not None and config.preserve_colors == "luminance":
-            report = lambda step, terms, im, c=content_k: callback(step, terms, colors.keep_chroma(im, c))  # noqa: E731
-        image = optimize.Stylizer(objective, start, config, jit=jit).run(steps, report, step_offset=done)
-        done += steps
+    size = plan[0][1]
+    try:
+        for k, (_, size, steps) in enumerate(plan):
+            content_k = resize(content_t, size)
+            styles_k = [resize(s, config.style_size(tuple(s.shape[1:3]), size)) for s in styles_t]
+            masks_k = None if style_masks is None else [resize_mask(m, size) for m in style_masks]
+            objective = Objective(
+                extractor, content_k, styles_k, config, style_blend_weights, masks_k, resize_mask(content_mask, size)
+            )
+            start = _starting_image(
+                image, previous, content_k, styles_k, config, style_blend_weights, init_image, masks_k
+            )
+            previous = content_k
+            # jit_compile="auto" is measured at the final scale, where most of the time goes; the
+            # coarser ones (and a final scale too short or too small to repay a compile) run without XLA.
+            probe = (
+                k == len(plan) - 1
+                and steps >= 4 * (1 + optimize.JIT_PROBE_STEPS)
+                and size[0] * size[1] >= optimize.JIT_PROBE_MIN_PIXELS
+            )
+            jit = False if config.jit_compile == "auto" and not probe else None
+            report = callback
+            if callback is not None and config.preserve_colors == "luminance":
+                report = lambda step, terms, im, c=content_k: callback(step, terms, colors.keep_chroma(im, c))  # noqa: E731
+            try:
+                image = optimize.Stylizer(objective, start, config, jit=jit).run(steps, report, step_offset=done)
+            except NonFiniteLossError as error:
+                if devices.resolved_precision(config) == "float32":
+                    raise
+                # A reduced precision overflowed (float16's range ends at 65504): go on in float32 from
+                # the last finite image, for the rest of this scale and every later one.
+                warnings.warn(
+                    f"the loss became non-finite in {devices.resolved_precision(config)} at step "
+                    f"{done + error.steps_done + 1}; going on in float32",
+                    PrecisionFallbackWarning,
+                    stacklevel=2,
+                )
+                config = config.replace(precision="float32")
+                extractor = optimize.build_extractor(config)
+                objective = Objective(
+                    extractor,
+                    content_k,
+                    styles_k,
+                    config,
+                    style_blend_weights,
+                    masks_k,
+                    resize_mask(content_mask, size),
+                )
+                stylizer = optimize.Stylizer(objective, error.last_image, config, jit=jit)
+                image = stylizer.run(steps - error.steps_done, report, step_offset=done + error.steps_done)
+            done += steps
+    except tf.errors.ResourceExhaustedError:  # the device's memory, at the scale being run
+        raise OutOfMemoryError(
+            f"out of memory at {size[1]}x{size[0]} px ({len(styles)} style image(s), "
+            f"{devices.resolved_precision(config)} features): lower --max_size (or --style_scale), "
+            "or close what else uses the device"
+        ) from None
     return finish(image, content_t, config).numpy()
 
 

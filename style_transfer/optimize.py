@@ -151,13 +151,16 @@ class Stylizer:
 
         Returns the image as numpy. Raises NonFiniteLossError if the loss becomes NaN or infinite.
         """
-        for _ in range(steps):
+        for done in range(steps):
+            before = self.answer()  # the image the step starts from (kept in case its loss is not finite)
             terms = self.step()
             if not math.isfinite(terms["total"]):
                 raise NonFiniteLossError(
                     f"the loss became {terms['total']} at step {step_offset + self.steps_done} "
                     f"(content {terms['content']}, style {terms['style']}, tv {terms['tv']}); "
-                    "check the weights file, or lower --learning_rate and the loss weights"
+                    "check the weights file, or lower --learning_rate and the loss weights",
+                    last_image=before,
+                    steps_done=done,
                 )
             if callback is not None:
                 callback(step_offset + self.steps_done, terms, self.answer())

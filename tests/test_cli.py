@@ -271,9 +271,20 @@ def test_bad_input_gives_one_clear_line_and_no_output(case, tmp_path, content_pn
 def test_non_finite_loss_is_reported(tmp_path, content_png, style_png, nan_weights):
     out = tmp_path / "result.png"
     args = [f"--content={content_png}", f"--style={style_png}", f"--output={out}", "--max_size=32"]
-    result = run_cli([*args, "--network=vgg16", f"--weights={nan_weights}", "--steps=3"], tmp_path)
+    result = run_cli(
+        [*args, "--network=vgg16", f"--weights={nan_weights}", "--steps=3", "--precision=float32"], tmp_path
+    )
     assert_clean_error(result, "the loss became nan at step 1")
     assert not out.exists()
+    # In a reduced precision the run first goes on in float32 (one warning line), which fails the
+    # same way here: the weights themselves are NaN.
+    result = run_cli(
+        [*args, "--network=vgg16", f"--weights={nan_weights}", "--steps=3", "--precision=bfloat16"], tmp_path
+    )
+    warning, error = result.stderr.strip().splitlines()
+    assert warning == "style-transfer: warning: the loss became non-finite in bfloat16 at step 1; going on in float32"
+    assert error.startswith("style-transfer: error: the loss became nan at step 1")
+    assert result.returncode == 1 and not out.exists()
 
 
 def test_ctrl_c_saves_the_current_image(tmp_path, content_png, style_png):

@@ -370,3 +370,51 @@ def test_photo_normalised_style_term_starts_at_the_style_weight(extractor):
     assert float(photo(CONTENT)["style"]) == pytest.approx(2.5, rel=1e-4)
     painting = _objective(extractor, CONFIG.replace(style_normalization="painting", style_weight=2.5))
     assert float(painting(CONTENT)["style"]) != pytest.approx(2.5, rel=1e-2)
+
+
+def test_a_non_finite_reduced_precision_falls_back_to_float32():
+    """float16 that overflows (a first kernel scaled by 1e6: activations past 65504) must not end the
+    run: it goes on in float32 from the last finite image, with one warning, and finishes."""
+    import warnings
+
+    from style_transfer import multiscale
+    from style_transfer.errors import PrecisionFallbackWarning
+
+    config = Config(network="vgg16", weights="none", max_size=32, steps=4, scales=1, init="content", seed=0)
+    content = np.random.default_rng(0).random((1, 24, 32, 3)).astype(np.float32)
+    style = np.random.default_rng(1).random((1, 32, 32, 3)).astype(np.float32)
+    overflowing = optimize.build_extractor(config.replace(precision="float16"))
+    kernel = overflowing.model.get_layer("block1_conv1").kernel
+    kernel.assign(kernel * 1e6)
+    steps = []
+    with pytest.warns(PrecisionFallbackWarning, match="non-finite in float16 at step 1; going on in float32"):
+        result = multiscale.stylize(
+            content,
+            style,
+            config.replace(precision="float16"),
+            extractor=overflowing,
+            callback=lambda step, terms, image: steps.append(step),
+        )
+    assert steps == [1, 2, 3, 4] and np.isfinite(result).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # float32 from the start: no fallback, the same result
+        expected = multiscale.stylize(content, style, config.replace(precision="float32"))
+    np.testing.assert_allclose(result, expected, atol=1e-6)
+
+
+def test_running_out_of_device_memory_is_a_one_line_error(monkeypatch):
+    import tensorflow as tf
+
+    from style_transfer import multiscale
+    from style_transfer.errors import OutOfMemoryError
+
+    def exhausted(self, *args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape [1,64,4096,4096]")
+
+    monkeypatch.setattr(optimize.Stylizer, "run", exhausted)
+    config = Config(network="vgg16", weights="none", max_size=32, steps=2, precision="float32")
+    content = np.zeros((1, 24, 32, 3), np.float32)
+    with pytest.raises(OutOfMemoryError) as error:
+        multiscale.stylize(content, content, config)
+    message = str(error.value)
+    assert "\n" not in message and "out of memory at 32x24 px" in message and "lower --max_size" in message
