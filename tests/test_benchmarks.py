@@ -8,26 +8,27 @@ from PIL import Image
 from tests.conftest import REPO, VGG16_WEIGHTS, gradient_image
 
 
+def run_script(name: str, *args: str) -> None:
+    """Run benchmarks/NAME with these flags; fail with the end of its stderr if it fails."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / name), *args], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 def test_gallery_writes_a_sheet_and_a_table(tmp_path):
     for folder, name, seed in (("content", "photo.png", 1), ("style", "painting.png", 2)):
         (tmp_path / "samples" / folder).mkdir(parents=True)
         Image.fromarray(gradient_image(40, 48, seed)).save(tmp_path / "samples" / folder / name)
     report = tmp_path / "docs" / "g.md"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "benchmarks" / "gallery.py"),
-            "--size=48",
-            "--steps=4",
-            "--vgg16_weights=none",
-            f"--samples={tmp_path / 'samples'}",
-            f"--output={report}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    run_script(
+        "gallery.py",
+        "--size=48",
+        "--steps=4",
+        "--vgg16_weights=none",
+        f"--samples={tmp_path / 'samples'}",
+        f"--output={report}",
     )
-    assert result.returncode == 0, result.stderr[-2000:]
     text = report.read_text()
     row = next(line for line in text.splitlines() if line.startswith("| photo x painting |"))
     assert row.count("|") == 5  # pair, photo, painting, defaults
@@ -39,20 +40,13 @@ def test_gpu_report_quick_runs_every_section(tmp_path):
     """`gpu_report.py --quick` (what CI can run anywhere): every section produces its rows."""
     report = tmp_path / "gpu.md"
     weights = str(VGG16_WEIGHTS) if VGG16_WEIGHTS.is_file() else "none"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "benchmarks" / "gpu_report.py"),
-            "--quick",
-            f"--vgg16_weights={weights}",
-            f"--output={report}",
-            f"--pictures={tmp_path / 'pictures'}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    run_script(
+        "gpu_report.py",
+        "--quick",
+        f"--vgg16_weights={weights}",
+        f"--output={report}",
+        f"--pictures={tmp_path / 'pictures'}",
     )
-    assert result.returncode == 0, result.stderr[-2000:]
     text = report.read_text()
     assert "failed" not in text, text
     lines = text.splitlines()
@@ -81,21 +75,14 @@ def test_gpu_report_quick_runs_every_section(tmp_path):
 def test_controls_sheet_runs_every_control(tmp_path):
     report = tmp_path / "docs" / "controls_sheet.md"
     report.parent.mkdir()
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "benchmarks" / "controls.py"),
-            "--size=32",
-            "--steps=1",
-            "--vgg16_weights=none",
-            "--cells=1,2,9",  # each control runs through the CLI in test_cli; here the sheet's mechanics
-            f"--output={report}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    run_script(
+        "controls.py",
+        "--size=32",
+        "--steps=1",
+        "--vgg16_weights=none",
+        "--cells=1,2,9",  # each control runs through the CLI in test_cli; here the sheet's mechanics
+        f"--output={report}",
     )
-    assert result.returncode == 0, result.stderr[-2000:]
     rows = [line for line in report.read_text().splitlines() if line.startswith("| ") and "`style-transfer" in line]
     assert len(rows) == 3 and "--preserve_colors=luminance" in rows[1] and "--init=defaults.png" in rows[2]
     with Image.open(tmp_path / "docs" / "images" / "controls_32.jpg") as sheet:
