@@ -1,7 +1,10 @@
-"""Image files <-> arrays: decode, EXIF orientation, colour modes, resize, atomic encode.
+"""Image files <-> arrays: decode, EXIF orientation, colour modes and profiles, resize, atomic encode.
 
 Contract of every array this module returns or takes: numpy float32, RGB, values in [0, 1],
-NHWC with a batch of one, shape [1, H, W, 3].
+NHWC with a batch of one, shape [1, H, W, 3]; always sRGB: an embedded ICC profile (a Display P3
+phone photo, an Adobe RGB camera file, a CMYK scan) is converted to sRGB on load, and outputs carry
+an sRGB profile. Formats: whatever Pillow reads (PNG, JPEG, WebP, AVIF, TIFF, ...) and, with the
+`heif` extra (pillow-heif), HEIC/HEIF as phones write them.
 
 No TensorFlow here: Pillow does the decoding and resizing, so the CLI can reject a bad file before
 it pays for importing TensorFlow.
@@ -17,13 +20,46 @@ import warnings
 from collections.abc import Iterable
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from style_transfer.config import DEFAULT_MAX_INPUT_PIXELS
 from style_transfer.errors import ImageError
 
 OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+# What every output is tagged with and every input converted to (LittleCMS's built-in sRGB).
+SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+_SRGB_BYTES = SRGB.tobytes()
+
+try:  # HEIC/HEIF (iPhones, recent Android): the optional extra `pip install "style_transfer[heif]"`
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF = True
+except ImportError:
+    HEIF = False
+
+
+def _is_heif(data: bytes) -> bool:
+    """An ISO base media file whose brand is HEIF's ("ftypheic", "ftypmif1", ...)."""
+    return data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
+
+
+def to_srgb(img: Image.Image) -> Image.Image:
+    """`img` converted from its embedded ICC profile to sRGB (perceptual intent; LittleCMS).
+
+    RGB, RGBA, CMYK and L images with a profile are converted; others, images without a profile,
+    and profiles LittleCMS cannot read or apply to the mode are left as they are (treated as sRGB,
+    as browsers do). L and CMYK become RGB, RGBA keeps its alpha.
+    """
+    icc = img.info.get("icc_profile")
+    if not icc or img.mode not in ("RGB", "RGBA", "CMYK", "L"):
+        return img
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return ImageCms.profileToProfile(img, source, SRGB, outputMode="RGBA" if img.mode == "RGBA" else "RGB")
+    except (OSError, ImageCms.PyCMSError):
+        return img
 
 
 def fit_size(height: int, width: int, max_size: int) -> tuple[int, int]:
@@ -82,6 +118,10 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int = DEFAULT_
             f"{name} is over the limit of pixels Pillow decodes safely ({e}); downscale it first"
         ) from None
     except UnidentifiedImageError:
+        if _is_heif(data) and not HEIF:
+            raise ImageError(
+                f'{name} is a HEIC/HEIF image; install its reader: pip install "style_transfer[heif]"'
+            ) from None
         if _png_declares_zero_size(data):  # Pillow refuses these without saying why
             raise ImageError(f"{name} has zero size (its PNG header says 0 pixels); pass a non-empty image") from None
         raise ImageError(f"{name} is not an image Pillow can read; pass a PNG or JPEG file") from None
@@ -104,7 +144,7 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int = DEFAULT_
         img = ImageOps.exif_transpose(img)
     except Exception:  # noqa: BLE001 - a broken EXIF block must not reject a readable image.
         pass
-    return _to_float_rgb(img)[None]
+    return _to_float_rgb(to_srgb(img))[None]
 
 
 def load_image(
@@ -169,10 +209,10 @@ def output_format(path: str) -> str:
 
 
 def encode_image(image, fmt: str = "PNG") -> bytes:
-    """float [1, H, W, 3] in [0, 1] -> encoded PNG or JPEG bytes."""
+    """float [1, H, W, 3] in [0, 1] -> encoded PNG or JPEG bytes, tagged with an sRGB ICC profile."""
     buffer = io.BytesIO()
     options = {"quality": 95} if fmt == "JPEG" else {}
-    Image.fromarray(to_uint8(image), "RGB").save(buffer, format=fmt, **options)
+    Image.fromarray(to_uint8(image), "RGB").save(buffer, format=fmt, icc_profile=_SRGB_BYTES, **options)
     return buffer.getvalue()
 
 

@@ -232,3 +232,107 @@ def test_load_mask_reads_brightness(tmp_path):
     colour = np.array([[[255, 0, 0], [255, 255, 255]]], np.uint8)  # red counts by its luma (0.299)
     Image.fromarray(colour, "RGB").save(tmp_path / "colour.png")
     np.testing.assert_allclose(images.load_mask(str(tmp_path / "colour.png"))[0, 0, :, 0], [0.299, 1.0], atol=1e-6)
+
+
+# --- Colour profiles and phone formats -------------------------------------------------------
+
+
+def _s15(x: float) -> bytes:
+    return struct.pack(">i", round(x * 65536))
+
+
+def matrix_profile(red, green, blue, gamma: float) -> bytes:
+    """A minimal ICC v2 RGB display profile (colourants relative to D50, one gamma), written by hand."""
+
+    def xyz(x, y, z):
+        return b"XYZ " + bytes(4) + _s15(x) + _s15(y) + _s15(z)
+
+    name = b"test profile\0"
+    tags = [
+        (b"desc", b"desc" + bytes(4) + struct.pack(">I", len(name)) + name + bytes(8 + 3 + 67)),
+        (b"cprt", b"text" + bytes(4) + b"none\0"),
+        (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", xyz(*red)),
+        (b"gXYZ", xyz(*green)),
+        (b"bXYZ", xyz(*blue)),
+        *((tag, b"curv" + bytes(4) + struct.pack(">IH", 1, round(gamma * 256))) for tag in (b"rTRC", b"gTRC", b"bTRC")),
+    ]
+    offset, entries, data = 128 + 4 + 12 * len(tags), b"", b""
+    for signature, body in tags:
+        body += bytes(-len(body) % 4)
+        entries += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    header = struct.pack(">I", offset + len(data)) + bytes(4) + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
+    header += bytes(12) + b"acsp" + bytes(28) + _s15(0.9642) + _s15(1.0) + _s15(0.8249) + bytes(48)
+    return header + struct.pack(">I", len(tags)) + entries + data
+
+
+# Adobe RGB (1998): colourants adapted to D50 (as in Adobe's own profile), gamma 563/256.
+ADOBE = ((0.6097, 0.3111, 0.0195), (0.2053, 0.6257, 0.0609), (0.1492, 0.0632, 0.7446))
+SRGB_D50 = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
+
+
+def adobe_to_srgb(pixels: np.ndarray) -> np.ndarray:
+    """uint8 Adobe RGB -> float sRGB in [0, 1], in numpy: linearise, to XYZ (D50), to linear sRGB, clip, encode."""
+    linear = (pixels / 255.0) ** (563 / 256)
+    xyz = linear @ np.array(ADOBE)  # rows of ADOBE are the colourants: XYZ = sum_c linear_c * colourant_c
+    srgb = np.clip(xyz @ np.linalg.inv(np.array(SRGB_D50)), 0.0, 1.0)
+    return np.where(srgb <= 0.0031308, 12.92 * srgb, 1.055 * srgb ** (1 / 2.4) - 0.055)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_an_embedded_profile_is_converted_to_srgb(fmt):
+    # Greys, a saturated Adobe green (outside sRGB: clipped), a skin tone, a blue.
+    pixels = np.array([[[128, 128, 128], [0, 255, 0], [200, 100, 50], [0, 0, 255], [30, 60, 90]]], np.uint8)
+    pixels = np.repeat(np.repeat(pixels, 8, axis=0), 8, axis=1)  # 8x8 blocks: JPEG keeps flat colours
+    buffer = io.BytesIO()
+    options = {"quality": 100, "subsampling": 0} if fmt == "JPEG" else {}
+    Image.fromarray(pixels).save(buffer, format=fmt, icc_profile=matrix_profile(*ADOBE, 563 / 256), **options)
+    decoded = images.decode_image(buffer.getvalue())[0]
+    expected = adobe_to_srgb(pixels.astype(np.float64))
+    np.testing.assert_allclose(decoded[4::8, 4::8], expected[4::8, 4::8], atol=(1.5 if fmt == "PNG" else 3) / 255)
+    assert np.abs(decoded - pixels / 255.0).max() > 20 / 255  # it did convert
+
+
+def test_outputs_are_tagged_srgb(tmp_path):
+    from PIL import ImageCms
+
+    for name in ("out.png", "out.jpg"):
+        images.save_image(str(tmp_path / name), np.full((1, 4, 6, 3), 0.5, np.float32))
+        with Image.open(tmp_path / name) as img:
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(img.info["icc_profile"]))
+        assert ImageCms.getProfileDescription(profile).strip() == "sRGB built-in"
+    # And reading our own output back changes nothing.
+    image = np.random.default_rng(2).random((1, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(
+        images.decode_image(images.encode_image(image))[0], images.to_uint8(image) / 255.0, atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("fmt", ["AVIF", "HEIF"])
+def test_phone_formats_decode(fmt):
+    if fmt == "HEIF" and not images.HEIF:
+        pytest.skip("pillow-heif is not installed (the heif extra)")
+    pixels = np.zeros((32, 48, 3), np.uint8)
+    pixels[:, :24] = (200, 60, 40)
+    pixels[:, 24:] = (40, 90, 200)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=fmt, quality=95)
+    decoded = images.decode_image(buffer.getvalue(), name="phone photo")
+    assert decoded.shape == (1, 32, 48, 3)
+    assert np.abs(decoded[0, 8:-8, 4:20] - pixels[8:-8, 4:20] / 255.0).mean() < 6 / 255  # lossy, but close
+
+
+def test_heic_without_its_reader_says_what_to_install(monkeypatch):
+    from PIL import UnidentifiedImageError
+
+    def unidentified(*args, **kwargs):
+        raise UnidentifiedImageError("cannot identify image file")
+
+    monkeypatch.setattr(images, "HEIF", False)
+    monkeypatch.setattr(images.Image, "open", unidentified)
+    data = b"\0\0\0\x18ftypheic" + bytes(32)
+    with pytest.raises(
+        ImageError, match=r'is a HEIC/HEIF image; install its reader: pip install "style_transfer\[heif\]"'
+    ):
+        images.decode_image(data, name="photo")
