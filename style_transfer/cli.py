@@ -1,14 +1,18 @@
 """style-transfer: neural style transfer (Gatys et al.) from the command line.
 
     style-transfer --content=photo.jpg --style=painting.jpg --output=out.png
+    style-transfer --content=photos/ --style=painting.jpg --output_dir=results/   # folder mode
 
 With no flags it stylises the bundled sample (Chelsea the cat, after Van Gogh's Starry Night) into
 ./stylized.png. Information and the progress bar go to stdout; stderr gets only warnings and, on
-failure, one line saying what is wrong and what to do (exit status 1; 130 after Ctrl-C).
+failure, one line saying what is wrong and what to do (exit status 1; 130 after Ctrl-C). In
+folder mode a photo that fails gets its line and is skipped; the run ends with a summary and exit
+status 1 if any failed; results that exist are skipped unless --overwrite.
 """
 
 from __future__ import annotations
 
+import glob
 import itertools
 import os
 import signal
@@ -21,7 +25,7 @@ from absl import app, flags
 
 from style_transfer import cli_common, images
 from style_transfer.config import INITS, SAMPLE_CONTENT, SAMPLE_STYLE
-from style_transfer.errors import ConfigError, PrecisionFallbackWarning, StyleTransferError
+from style_transfer.errors import ConfigError, ImageError, PrecisionFallbackWarning, StyleTransferError
 
 DEFAULT_OUTPUT = "stylized.png"
 
@@ -41,6 +45,18 @@ flags.DEFINE_string(
     "content_mask", None, "Mask image of where the content loss applies (white), resized to the content."
 )
 flags.DEFINE_string("output", DEFAULT_OUTPUT, "Output image, .png or .jpg; written atomically.")
+flags.DEFINE_string(
+    "output_dir",
+    None,
+    "Folder mode: write each result here (made if missing), named by --output_pattern; --content may then "
+    "be a folder or a glob such as 'photos/*.jpg'.",
+)
+flags.DEFINE_string(
+    "output_pattern", "{content}_{style}.png", "Folder mode: each result's file name ({content}, {style}: file stems)."
+)
+flags.DEFINE_bool(
+    "overwrite", False, "Folder mode: redo results that exist already (default: skip them, so a rerun resumes)."
+)
 flags.DEFINE_integer("save_every", 0, "Also write the image every N steps as OUTPUT_<step>.EXT; 0 = never.")
 flags.DEFINE_string(
     "logdir",
@@ -96,50 +112,77 @@ class Progress:
             images.save_image(intermediate_path(self.output, step), image.numpy())
 
 
-def run(output: str) -> int:
-    config = cli_common.config_from_flags()
-    content_path = FLAGS.content or SAMPLE_CONTENT
-    style_paths = [path.strip() for path in FLAGS.style or [SAMPLE_STYLE] if path.strip()]
-    if not style_paths:
-        raise ConfigError("--style names no image; give a path, or several separated by commas")
-    blend = config.blend_weights(len(style_paths))
-    init_path = None if config.init in INITS else config.init
+# What folder mode picks up from a folder (Pillow reads more; these are the photo formats).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".avif", ".heic", ".heif", ".tif", ".tiff", ".bmp")
+
+
+def content_paths(spec: str) -> list[str]:
+    """The photos `spec` names: a folder's image files, a glob's matches, or the one path; sorted."""
+    if os.path.isdir(spec):
+        names = sorted(os.listdir(spec))
+        return [os.path.join(spec, n) for n in names if n.lower().endswith(IMAGE_EXTENSIONS)]
+    if glob.has_magic(spec):
+        return sorted(path for path in glob.glob(spec) if os.path.isfile(path))
+    return [spec]
+
+
+def _stem(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+class Inputs:
+    """What every photo of a run shares: the config, the style images, masks and init image."""
+
+    def __init__(self, config):
+        self.config = config
+        self.style_paths = [path.strip() for path in FLAGS.style or [SAMPLE_STYLE] if path.strip()]
+        if not self.style_paths:
+            raise ConfigError("--style names no image; give a path, or several separated by commas")
+        self.blend = config.blend_weights(len(self.style_paths))
+        # Loaded at style_scale's size where that is larger, so finer strokes are not upsampled ones.
+        style_size = round(config.max_size * max(1.0, config.style_scale))
+        pixels = config.max_input_pixels
+        self.styles = [
+            images.load_image(path, max_size=style_size, max_pixels=pixels, name="style") for path in self.style_paths
+        ]
+        mask_paths = [path.strip() for path in FLAGS.style_masks or []]
+        if mask_paths and len(mask_paths) != len(self.style_paths):
+            raise ConfigError(
+                f"{len(mask_paths)} style masks for {len(self.style_paths)} style image(s); give one per --style"
+            )
+        self.style_masks = [images.load_mask(p, max_pixels=pixels, name="style mask") for p in mask_paths] or None
+        self.content_mask = (
+            images.load_mask(FLAGS.content_mask, max_pixels=pixels, name="content mask") if FLAGS.content_mask else None
+        )
+        init_path = None if config.init in INITS else config.init
+        self.init_image = None if init_path is None else images.load_image(init_path, max_pixels=pixels, name="init")
+        self.style_stem = "+".join(_stem(path) for path in self.style_paths)
+
+    def describe_styles(self) -> str:
+        return ", ".join(
+            f"{path} -> {style.shape[2]}x{style.shape[1]}" + (f" (weight {w:g})" if self.blend else "")
+            for path, style, w in zip(self.style_paths, self.styles, self.blend or [0] * len(self.styles), strict=True)
+        )
+
+
+def load_content(content_path: str, output: str, inputs: Inputs) -> np.ndarray:
+    """Check that `output` can be written, then read the photo (ImageError / ConfigError if not)."""
     # The init image may be the output itself (refining a result in place): it is read before the
     # output is written, and the write is atomic.
-    images.check_output_path(output, [content_path, *style_paths])
-    content = images.load_image(
-        content_path, max_size=config.max_size, max_pixels=config.max_input_pixels, name="content"
-    )
-    # Loaded at style_scale's size where that is larger, so finer strokes are not upsampled ones.
-    style_size = round(config.max_size * max(1.0, config.style_scale))
-    styles = [
-        images.load_image(path, max_size=style_size, max_pixels=config.max_input_pixels, name="style")
-        for path in style_paths
-    ]
-    mask_paths = [path.strip() for path in FLAGS.style_masks or []]
-    if mask_paths and len(mask_paths) != len(style_paths):
-        raise ConfigError(f"{len(mask_paths)} style masks for {len(style_paths)} style image(s); give one per --style")
-    style_masks = [
-        images.load_mask(path, max_pixels=config.max_input_pixels, name="style mask") for path in mask_paths
-    ] or None
-    content_mask = (
-        None
-        if not FLAGS.content_mask
-        else images.load_mask(FLAGS.content_mask, max_pixels=config.max_input_pixels, name="content mask")
-    )
-    init_image = (
-        None if init_path is None else images.load_image(init_path, max_pixels=config.max_input_pixels, name="init")
-    )
-    described = ", ".join(
-        f"{path} -> {style.shape[2]}x{style.shape[1]}" + (f" (weight {w:g})" if blend else "")
-        for path, style, w in zip(style_paths, styles, blend or [0] * len(styles), strict=True)
-    )
-    print(f"content {content_path} -> {content.shape[2]}x{content.shape[1]}, style {described}", flush=True)
+    images.check_output_path(output, [content_path, *inputs.style_paths])
+    config = inputs.config
+    return images.load_image(content_path, max_size=config.max_size, max_pixels=config.max_input_pixels, name="content")
 
-    cli_common.import_tensorflow_quietly()
-    from style_transfer import devices, multiscale, optimize
 
-    extractor = optimize.build_extractor(config)
+def stylize_one(content_path: str, content: np.ndarray, output: str, inputs: Inputs, extractor) -> int:
+    """Stylise one photo into `output` (atomically), with progress; 0, or 130 after Ctrl-C."""
+    from style_transfer import devices, multiscale
+
+    config = inputs.config
+    print(
+        f"content {content_path} -> {content.shape[2]}x{content.shape[1]}, style {inputs.describe_styles()}",
+        flush=True,
+    )
     steps = config.steps
     plan = multiscale.scale_plan(config, *content.shape[1:3])
     described = ", ".join(f"{w}x{h}: {n}" for _, (h, w), n in plan)
@@ -168,13 +211,13 @@ def run(output: str) -> int:
     try:
         result = multiscale.stylize(
             content,
-            styles,
+            inputs.styles,
             config,
             extractor=extractor,
             callback=callback,
-            init_image=init_image,
-            style_masks=style_masks,
-            content_mask=content_mask,
+            init_image=inputs.init_image,
+            style_masks=inputs.style_masks,
+            content_mask=inputs.content_mask,
         )
     except KeyboardInterrupt:
         if progress.latest is None:
@@ -197,6 +240,66 @@ def run(output: str) -> int:
     elapsed = time.time() - start
     print(f"\nWrote {output} in {elapsed:.1f}s ({elapsed / max(1, steps):.3f} s/step)", flush=True)
     return 0
+
+
+def run(output: str) -> int:
+    config = cli_common.config_from_flags()
+    spec = FLAGS.content or SAMPLE_CONTENT
+    folder_mode = FLAGS.output_dir is not None or os.path.isdir(spec) or glob.has_magic(spec)
+    if folder_mode:
+        if FLAGS.output_dir is None:
+            raise ConfigError(f"--content={spec} names several photos: pass --output_dir for the results")
+        if FLAGS["output"].present:
+            raise ConfigError("--output names one file: with --output_dir, --output_pattern names each result")
+        try:
+            FLAGS.output_pattern.format(content="c", style="s")
+        except (KeyError, IndexError, ValueError):
+            raise ConfigError(
+                f"--output_pattern={FLAGS.output_pattern!r} may use only {{content}} and {{style}}"
+            ) from None
+        images.output_format(FLAGS.output_pattern)
+        contents = content_paths(spec)
+        if not contents:
+            raise ConfigError(f"--content={spec} names no image files ({', '.join(IMAGE_EXTENSIONS)})")
+        try:
+            os.makedirs(FLAGS.output_dir, exist_ok=True)
+        except OSError as e:
+            raise ImageError(f"cannot make --output_dir {FLAGS.output_dir!r}: {e.strerror or e}") from None
+    inputs = Inputs(config)
+    content = None if folder_mode else load_content(spec, output, inputs)  # before paying for TensorFlow
+
+    cli_common.import_tensorflow_quietly()
+    from style_transfer import optimize
+
+    extractor = optimize.build_extractor(config)
+    if not folder_mode:
+        return stylize_one(spec, content, output, inputs, extractor)
+
+    written, skipped, failed = 0, 0, 0
+    for number, content_path in enumerate(contents, 1):
+        name = FLAGS.output_pattern.format(content=_stem(content_path), style=inputs.style_stem)
+        target = os.path.join(FLAGS.output_dir, name)
+        if os.path.exists(target) and not FLAGS.overwrite:
+            print(f"[{number}/{len(contents)}] {target} exists: skipped (--overwrite redoes it)", flush=True)
+            skipped += 1
+            continue
+        print(f"[{number}/{len(contents)}]", end=" ", flush=True)
+        try:
+            status = stylize_one(content_path, load_content(content_path, target, inputs), target, inputs, extractor)
+        except StyleTransferError as e:  # this photo only: say why, go on with the others
+            print(f"style-transfer: error: {e} (skipped)", file=sys.stderr, flush=True)
+            failed += 1
+            continue
+        if status == 130:
+            print(f"Stopped: {written} written, {skipped} already there, {failed} failed", flush=True)
+            return 130
+        written += 1
+    print(
+        f"Done: {written} written, {skipped} already there, {failed} failed, of {len(contents)} photo(s) "
+        f"in {FLAGS.output_dir}",
+        flush=True,
+    )
+    return 1 if failed else 0
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None, _default=warnings.showwarning):

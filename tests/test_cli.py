@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.conftest import gradient_image
 from tests.test_images import _png_header_only
 
 FAST = ["--weights=none", "--max_size=32", "--steps=3"]
@@ -149,6 +150,47 @@ def test_tensorboard_logs_hold_the_loss_terms_and_images(tmp_path, content_png, 
 
     second = summaries.new_run_dir(str(tmp_path / "logs"))
     assert os.path.isdir(second) and len(list((tmp_path / "logs").iterdir())) == 2
+
+
+def test_folder_mode_skips_bad_photos_and_resumes(tmp_path, style_png):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, seed in (("a.png", 1), ("b.jpg", 2)):
+        Image.fromarray(gradient_image(24, 32, seed)).save(photos / name)
+    (photos / "broken.png").write_bytes(b"not an image")
+    (photos / "notes.txt").write_text("not a photo: not picked up")
+    out = tmp_path / "results"
+    args = [*FAST, f"--content={photos}", f"--style={style_png}", f"--output_dir={out}"]
+    result = run_cli(args, tmp_path)
+    assert result.returncode == 1  # documented: some photo failed
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 1 and "broken.png" in errors[0] and errors[0].endswith("(skipped)"), result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a_style.png", "b_style.png"]
+    assert "Done: 2 written, 0 already there, 1 failed, of 3 photo(s)" in result.stdout
+    # A rerun resumes: what exists is skipped; --overwrite redoes it. A glob picks the photos too.
+    before = (out / "a_style.png").stat().st_mtime_ns
+    result = run_cli([*FAST, f"--content={photos / '*.png'}", f"--style={style_png}", f"--output_dir={out}"], tmp_path)
+    assert "Done: 0 written, 1 already there, 1 failed, of 2 photo(s)" in result.stdout, result.stdout
+    assert (out / "a_style.png").stat().st_mtime_ns == before
+    result = run_cli([*args, "--overwrite", "--output_pattern={style}-{content}.jpg"], tmp_path)
+    assert "Done: 2 written" in result.stdout
+    with Image.open(out / "style-a.jpg") as img:
+        assert img.format == "JPEG" and img.size == (32, 24)
+
+
+def test_folder_mode_errors(tmp_path, content_png, style_png):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    result = run_cli([*FAST, f"--content={photos}", f"--style={style_png}"], tmp_path)
+    assert_clean_error(result, "names several photos: pass --output_dir")
+    result = run_cli([*FAST, f"--content={photos}", f"--output_dir={tmp_path}", "--output=x.png"], tmp_path)
+    assert_clean_error(result, "--output names one file")
+    result = run_cli([*FAST, f"--content={photos}", f"--output_dir={tmp_path / 'o'}"], tmp_path)
+    assert_clean_error(result, "names no image files")
+    result = run_cli(
+        [*FAST, f"--content={content_png}", f"--output_dir={tmp_path}", "--output_pattern={x}.png"], tmp_path
+    )
+    assert_clean_error(result, "may use only {content} and {style}")
 
 
 def test_bundled_sample_is_the_default(tmp_path):
