@@ -55,7 +55,10 @@ flags.DEFINE_string(
     "output_pattern", "{content}_{style}.png", "Folder mode: each result's file name ({content}, {style}: file stems)."
 )
 flags.DEFINE_bool(
-    "overwrite", False, "Folder mode: redo results that exist already (default: skip them, so a rerun resumes)."
+    "overwrite",
+    False,
+    "Folder mode: redo results that exist already (default: skip them, so a rerun resumes; Ctrl-C writes no "
+    "partial result there).",
 )
 flags.DEFINE_integer("save_every", 0, "Also write the image every N steps as OUTPUT_<step>.EXT; 0 = never.")
 flags.DEFINE_string(
@@ -174,8 +177,12 @@ def load_content(content_path: str, output: str, inputs: Inputs) -> np.ndarray:
     return images.load_image(content_path, max_size=config.max_size, max_pixels=config.max_input_pixels, name="content")
 
 
-def stylize_one(content_path: str, content: np.ndarray, output: str, inputs: Inputs, extractor) -> int:
-    """Stylise one photo into `output` (atomically), with progress; 0, or 130 after Ctrl-C."""
+def stylize_one(
+    content_path: str, content: np.ndarray, output: str, inputs: Inputs, extractor, save_partial: bool = True
+) -> int:
+    """Stylise one photo into `output` (atomically), with progress; 0, or 130 after Ctrl-C, which
+    saves the image so far to `output` if save_partial (folder mode does not: a rerun would take the
+    partial result for a finished one and skip it)."""
     from style_transfer import devices, multiscale
 
     config = inputs.config
@@ -222,6 +229,9 @@ def stylize_one(content_path: str, content: np.ndarray, output: str, inputs: Inp
     except KeyboardInterrupt:
         if progress.latest is None:
             raise
+        if not save_partial:
+            print(f"\nInterrupted at step {progress.step} of {steps}; {output} not written", file=sys.stderr)
+            return 130
         # The current image may be from a coarser scale: bring it to the output's size.
         current = images.resize(np.array(progress.latest), content.shape[1:3])
         images.save_image(output, current)
@@ -285,7 +295,8 @@ def run(output: str) -> int:
             continue
         print(f"[{number}/{len(contents)}]", end=" ", flush=True)
         try:
-            status = stylize_one(content_path, load_content(content_path, target, inputs), target, inputs, extractor)
+            content = load_content(content_path, target, inputs)
+            status = stylize_one(content_path, content, target, inputs, extractor, save_partial=False)
         except StyleTransferError as e:  # this photo only: say why, go on with the others
             print(f"style-transfer: error: {e} (skipped)", file=sys.stderr, flush=True)
             failed += 1

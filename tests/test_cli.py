@@ -357,6 +357,35 @@ def test_ctrl_c_saves_the_current_image(tmp_path, content_png, style_png):
         assert img.size == (32, 24)
 
 
+def test_ctrl_c_in_folder_mode_writes_no_partial_result(tmp_path, content_png, style_png):
+    """A partial result in --output_dir would look finished to the next (resuming) run."""
+    photos, out = tmp_path / "photos", tmp_path / "results"
+    photos.mkdir()
+    Image.open(content_png).save(photos / "a.png")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "style_transfer", "--weights=none", "--max_size=32", "--steps=1000000"]
+        + [f"--content={photos}", f"--style={style_png}", f"--output_dir={out}"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in process.stdout:  # wait until the first step is done
+            if line.startswith("step 1/"):
+                break
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "not written" in stderr and "Traceback" not in stderr
+    assert "Stopped: 0 written" in stdout
+    assert not list(out.iterdir())
+
+
 REQUIRED_FLAGS = (
     "content style output max_size steps content_weight style_weight tv_weight content_layers "
     "style_layers network weights learning_rate init seed save_every scales precision jit_compile optimizer"
