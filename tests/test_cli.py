@@ -329,13 +329,12 @@ def test_non_finite_loss_is_reported(tmp_path, content_png, style_png, nan_weigh
     assert result.returncode == 1 and not out.exists()
 
 
-def test_ctrl_c_saves_the_current_image(tmp_path, content_png, style_png):
-    out = tmp_path / "out.png"
+def interrupt_after_first_step(args, cwd):
+    """Run the CLI for ever (a million steps), send SIGINT once step 1 is printed; (status, stdout, stderr)."""
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "style_transfer", "--weights=none", "--max_size=32", "--steps=1000000"]
-        + [f"--content={content_png}", f"--style={style_png}", f"--output={out}"],
-        cwd=tmp_path,
+        [sys.executable, "-m", "style_transfer", "--weights=none", "--max_size=32", "--steps=1000000", *args],
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -347,10 +346,18 @@ def test_ctrl_c_saves_the_current_image(tmp_path, content_png, style_png):
                 break
         time.sleep(1)
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
+        stdout, stderr = process.communicate(timeout=120)
     finally:
         process.kill()
-    assert process.returncode == 130, stderr
+    return process.returncode, stdout, stderr
+
+
+def test_ctrl_c_saves_the_current_image(tmp_path, content_png, style_png):
+    out = tmp_path / "out.png"
+    status, _, stderr = interrupt_after_first_step(
+        [f"--content={content_png}", f"--style={style_png}", f"--output={out}"], tmp_path
+    )
+    assert status == 130, stderr
     assert "Interrupted at step" in stderr and f"saved the current image to {out}" in stderr
     assert "Traceback" not in stderr
     with Image.open(out) as img:
@@ -362,25 +369,10 @@ def test_ctrl_c_in_folder_mode_writes_no_partial_result(tmp_path, content_png, s
     photos, out = tmp_path / "photos", tmp_path / "results"
     photos.mkdir()
     Image.open(content_png).save(photos / "a.png")
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "style_transfer", "--weights=none", "--max_size=32", "--steps=1000000"]
-        + [f"--content={photos}", f"--style={style_png}", f"--output_dir={out}"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    status, stdout, stderr = interrupt_after_first_step(
+        [f"--content={photos}", f"--style={style_png}", f"--output_dir={out}"], tmp_path
     )
-    try:
-        for line in process.stdout:  # wait until the first step is done
-            if line.startswith("step 1/"):
-                break
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=120)
-    finally:
-        process.kill()
-    assert process.returncode == 130, stderr
+    assert status == 130, stderr
     assert "not written" in stderr and "Traceback" not in stderr
     assert "Stopped: 0 written" in stdout
     assert not list(out.iterdir())
