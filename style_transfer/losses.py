@@ -158,7 +158,9 @@ def style_loss(
     """
     layer_total = sum(layer_weights.values())
     target_total = sum(t.weight for t in targets)
-    grams = {name: gram_matrix(features[name]) for name in layer_weights}  # unmasked targets share these
+    # Unmasked targets share these; masked ones take their own masked Gram matrices.
+    shared = any(target.masks is None for target in targets)
+    grams = {name: gram_matrix(features[name]) for name in layer_weights} if shared else {}
     per_image = 0.0
     for target in targets:
         for name, weight in layer_weights.items():

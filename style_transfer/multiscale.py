@@ -161,9 +161,8 @@ def stylize(
             content_k = resize(content_t, size)
             styles_k = [resize(s, config.style_size(tuple(s.shape[1:3]), size)) for s in styles_t]
             masks_k = None if style_masks is None else [resize_mask(m, size) for m in style_masks]
-            objective = Objective(
-                extractor, content_k, styles_k, config, style_blend_weights, masks_k, resize_mask(content_mask, size)
-            )
+            content_mask_k = resize_mask(content_mask, size)
+            objective = Objective(extractor, content_k, styles_k, config, style_blend_weights, masks_k, content_mask_k)
             start = _starting_image(
                 image, previous, content_k, styles_k, config, style_blend_weights, init_image, masks_k
             )
@@ -195,13 +194,7 @@ def stylize(
                 config = config.replace(precision="float32")
                 extractor = optimize.build_extractor(config)
                 objective = Objective(
-                    extractor,
-                    content_k,
-                    styles_k,
-                    config,
-                    style_blend_weights,
-                    masks_k,
-                    resize_mask(content_mask, size),
+                    extractor, content_k, styles_k, config, style_blend_weights, masks_k, content_mask_k
                 )
                 stylizer = optimize.Stylizer(objective, error.last_image, config, jit=jit)
                 image = stylizer.run(steps - error.steps_done, report, step_offset=done + error.steps_done)
@@ -256,8 +249,8 @@ def stylize_graph(
         factor = tf.minimum(
             tf.constant(1.0, tf.float64), tf.maximum(tf.constant(config.scale_ratio ** (-k), tf.float64), floor(hw))
         )
-        content_k = resize(content, scaled_size_tf(hw, factor))
         size_k = scaled_size_tf(hw, factor)
+        content_k = resize(content, size_k)
         styles_k = [resize(s, style_size_tf(tf.shape(s)[1:3], size_k, config)) for s in styles]
         objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
         start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights, None)
