@@ -88,7 +88,7 @@ class AdamBaseline:
     @tf.function
     def step(self):
         with tf.GradientTape() as tape:
-            loss = self.objective(self.image)["total"]
+            loss = tf.reduce_sum(self.objective(self.image)["total"])  # one image: its loss
         grad = tape.gradient(loss, self.image)
         self.optimizer.apply_gradients([(grad, self.image)])
         self.image.assign(tf.clip_by_value(self.image, 0.0, 1.0))

@@ -2,9 +2,11 @@
 
 Data flow, one module each: images (files <-> float32 RGB [1, H, W, 3] in [0, 1]) -> vgg (named
 features) -> losses (content, Gram style, TV) -> objective (weighted loss terms) -> optimizers (Adam,
-L-BFGS updates) -> optimize (compiled GradientTape step and loops) -> multiscale (coarse to fine).
-colors holds the colour maps (recolored start, preserve_colors), devices picks the precision this
-machine runs best, summaries logs a run to TensorBoard, export writes SavedModels.
+L-BFGS updates) -> optimize (compiled GradientTape step and loops) -> multiscale (coarse to fine)
+-> distribute (batches over several devices). From objective on, images are batches
+[N, H, W, 3] of photos of one size, each optimised as it would be alone. colors holds the colour
+maps (recolored start, preserve_colors), devices picks the precision this machine runs best,
+summaries logs a run to TensorBoard, export writes SavedModels.
 
     import style_transfer as st
     content = st.load_image("photo.jpg", max_size=512)
@@ -38,6 +40,8 @@ _LAZY = {
     "initial_image": "style_transfer.optimize",
     "build_extractor": "style_transfer.vgg",
     "StyleTarget": "style_transfer.losses",
+    "DistributedStylizer": "style_transfer.distribute",
+    "make_strategy": "style_transfer.distribute",
 }
 
 __all__ = [

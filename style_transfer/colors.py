@@ -49,9 +49,15 @@ def mixture_statistics(
 
 def _sqrtm(matrix: tf.Tensor, power: float = 0.5, eps: float = 0.0) -> tf.Tensor:
     """matrix^power (0.5 or -0.5) of symmetric positive semi-definite [N, 3, 3], eigenvalues + eps."""
+    if power not in (0.5, -0.5):
+        raise ValueError(f"power {power}: only 0.5 and -0.5")
     values, vectors = tf.linalg.eigh(matrix)
     values = tf.maximum(values, 0.0) + eps
-    return tf.einsum("nij,nj,nkj->nik", vectors, tf.pow(values, power), vectors)
+    # sqrt and division are correctly rounded everywhere; tf.pow is not, and its vectorised and
+    # scalar code round differently, so a batch would not give each image what it gets alone.
+    root = tf.sqrt(values)
+    powered = root if power == 0.5 else 1.0 / root
+    return tf.einsum("nij,nj,nkj->nik", vectors, powered, vectors)
 
 
 def match_colors(image: tf.Tensor, mean: tf.Tensor, covariance: tf.Tensor) -> tf.Tensor:

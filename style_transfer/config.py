@@ -19,6 +19,7 @@ PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 OPTIMIZERS = ("adam", "lbfgs")
 JIT_MODES = ("auto", "true", "false")
 STYLE_NORMALIZATIONS = ("photo", "painting")
+STRATEGIES = ("auto", "one_device", "mirrored", "tpu")
 
 # Gatys et al. (2016), section 2: content from conv4_2, style from conv1_1 ... conv5_1.
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
@@ -229,6 +230,29 @@ class Config:
         },
     )
 
+    # Folder mode: photos of one size (after loading at max_size) are stylised together, up to
+    # batch_size at a time, each exactly as it would be alone (losses.py: one loss per image;
+    # optimizers.py: per-image updates). It pays on an accelerator, which a single 512 px image
+    # leaves mostly idle; on a CPU a batch takes about as long as its photos one after another.
+    batch_size: int = dataclasses.field(
+        default=1,
+        metadata={"help": "Folder mode: stylise up to this many photos of the same size together (for GPUs/TPUs)."},
+    )
+
+    # Several devices (distribute.py): "mirrored" spreads each batch over the GPUs (or a CPU's
+    # logical devices), "tpu" over a TPU's cores, each replica stylising its own photos with the
+    # in-graph loop (no per-step progress there); "one_device" runs that loop on the first GPU (or
+    # the CPU); "auto" picks tpu where one is configured, mirrored for several photos on several
+    # GPUs, and otherwise the default device with per-step progress.
+    distribution_strategy: str = dataclasses.field(
+        default="auto",
+        metadata={"help": "How to use several devices (distribute.py).", "choices": STRATEGIES},
+    )
+    tpu: str = dataclasses.field(
+        default="",
+        metadata={"help": "The TPU for --distribution_strategy=tpu/auto: a name or grpc:// address ('' = none)."},
+    )
+
     max_input_pixels: int = dataclasses.field(
         default=DEFAULT_MAX_INPUT_PIXELS, metadata={"help": "Refuse input images with more pixels than this."}
     )
@@ -333,6 +357,8 @@ class Config:
             raise ConfigError(f"scale_ratio must be > 1 and <= 4, got {self.scale_ratio}")
         if not (math.isfinite(self.coarse_share) and 0.0 <= self.coarse_share < 1.0):
             raise ConfigError(f"coarse_share must be >= 0 and < 1, got {self.coarse_share}")
+        if not 1 <= self.batch_size <= 1024:
+            raise ConfigError(f"batch_size must be between 1 and 1024, got {self.batch_size}")
         if self.max_input_pixels <= 0:
             raise ConfigError(f"max_input_pixels must be > 0, got {self.max_input_pixels}")
         if not self.content_layers and self.content_weight > 0:

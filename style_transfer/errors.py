@@ -24,7 +24,7 @@ class WeightsError(StyleTransferError):
 class NonFiniteLossError(StyleTransferError, FloatingPointError):
     """The loss became NaN or infinite during optimisation.
 
-    `last_image`: the optimiser's answer before the failing step (float32 [1, H, W, 3], finite
+    `last_image`: the optimiser's answer before the failing step (float32 [N, H, W, 3], finite
     unless the run started there), and `steps_done`: the steps completed before it; set by
     optimize.Stylizer.run so that multiscale.stylize can go on in float32.
     """

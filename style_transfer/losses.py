@@ -7,8 +7,9 @@ Contracts:
 - features: {layer name: float32 [N, h, w, C]} as returned by vgg.FeatureExtractor;
 - images: float32 RGB [N, H, W, 3] in [0, 1];
 - Gram matrices: float32 [N, C, C] (targets may have N = 1 and broadcast over the batch);
-- every loss returns a float32 scalar: the mean over the batch of per-image losses, so a batch of
-  N images optimises each image exactly as it would be optimised alone.
+- every loss returns float32 [N]: one loss per image, none depending on another image of the
+  batch. The loops differentiate the sum, so each image of a batch is optimised exactly as it
+  would be alone (optimize.py); a training loop over a batch takes the mean.
 
 Departures from the paper, each marked below with "Departure":
 1. Gram matrices are divided by the number of positions h*w, so they do not depend on image size.
@@ -83,7 +84,7 @@ def content_loss(
     targets: Mapping[str, tf.Tensor],
     masks: Mapping[str, tf.Tensor] | None = None,
 ) -> tf.Tensor:
-    """Mean over the content layers of ||F - F_c||^2 / ||F_c||^2 (paper eq. 1, normalised).
+    """Mean over the content layers of ||F - F_c||^2 / ||F_c||^2 (paper eq. 1, normalised), [N].
 
     targets: {layer: [1 or N, h, w, C]}, the content image's features at the same size.
     masks: {layer: [1 or N, h, w, 1]}: only the masked positions count (departure 6).
@@ -92,7 +93,7 @@ def content_loss(
         relative_error(tf.cast(features[name], tf.float32), t, None if masks is None else masks[name])
         for name, t in targets.items()
     ]
-    return tf.reduce_mean(tf.add_n(per_layer) / len(per_layer))
+    return tf.add_n(per_layer) / len(per_layer)  # [N]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,7 +151,7 @@ def style_loss(
     targets: Sequence[StyleTarget],
     layer_weights: Mapping[str, float],
 ) -> tf.Tensor:
-    """sum_t w_t sum_l w_l ||G_l - A_l^t||^2 / ||A_l^t||^2 / d_l^t (paper eqs. 3-5, normalised).
+    """sum_t w_t sum_l w_l ||G_l - A_l^t||^2 / ||A_l^t||^2 / d_l^t (paper eqs. 3-5, normalised), [N].
 
     layer_weights: {style layer: relative weight}; weights of layers and of targets are
     normalised to sum to 1, so the loss is ~1 when nothing of the style is matched (exactly 1
@@ -161,7 +162,7 @@ def style_loss(
     # Unmasked targets share these; masked ones take their own masked Gram matrices.
     shared = any(target.masks is None for target in targets)
     grams = {name: gram_matrix(features[name]) for name in layer_weights} if shared else {}
-    per_image = 0.0
+    per_image = tf.zeros(tf.shape(next(iter(features.values())))[:1])  # [N]
     for target in targets:
         for name, weight in layer_weights.items():
             share = (target.weight / target_total) * (weight / layer_total)
@@ -171,11 +172,11 @@ def style_loss(
                 if target.divisors is not None:
                     error = error / target.divisors[name]
                 per_image += share * target.coverage * error
-    return tf.reduce_mean(per_image)
+    return per_image  # [N]
 
 
 def tv_loss(image: tf.Tensor) -> tf.Tensor:
-    """Squared differences between neighbouring pixels, per pixel value: [N, H, W, 3] -> scalar.
+    """Squared differences between neighbouring pixels, per pixel value: [N, H, W, 3] -> [N].
 
     Departure 4. Squared (beta = 2) differences in [0, 1] units, averaged over pixels: its gradient
     per pixel scales like the other losses' (all are means over positions), so the balance of
@@ -186,5 +187,4 @@ def tv_loss(image: tf.Tensor) -> tf.Tensor:
     dx = image[:, :, 1:, :] - image[:, :, :-1, :]
     # Divided by the pixel count, not the pair count, so a 1-pixel-wide image gives 0, not NaN.
     values = tf.cast(tf.reduce_prod(tf.shape(image)[1:]), tf.float32)
-    per_image = (tf.reduce_sum(tf.square(dy), axis=[1, 2, 3]) + tf.reduce_sum(tf.square(dx), axis=[1, 2, 3])) / values
-    return tf.reduce_mean(per_image)
+    return (tf.reduce_sum(tf.square(dy), axis=[1, 2, 3]) + tf.reduce_sum(tf.square(dx), axis=[1, 2, 3])) / values

@@ -1,7 +1,9 @@
 """Coarse to fine: the optimisation (optimize.py) at up to config.scales sizes, each starting from the last.
 
-Contract: content and style images are float32 RGB in [0, 1], NHWC [1, H, W, 3], of any sizes;
-the result is float32 [1, H, W, 3] in [0, 1], the content's size. At each scale the content is
+Contract: content and style images are float32 RGB in [0, 1], NHWC, of any sizes: the content
+[N, H, W, 3] (one photo, or N photos of one size stylised together, each as it would be alone),
+each style [1, h, w, 3]; the result is float32 [N, H, W, 3] in [0, 1], the content's size.
+At each scale the content is
 downscaled by that scale's factor (at most 1, never below config.min_side() px on the shorter
 side), each style image resized to style_scale times the content's longer side (Config.style_size,
 also kept to min_side), and `handover` makes the starting image from the coarser result.
@@ -16,6 +18,7 @@ Resizing is Lanczos, antialiased, clipped to [0, 1].
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 
@@ -28,42 +31,76 @@ from style_transfer.errors import ConfigError, NonFiniteLossError, OutOfMemoryEr
 from style_transfer.objective import Objective
 
 
-def resize(image: tf.Tensor, size) -> tf.Tensor:
+def resize(image: tf.Tensor, size, static: bool = False) -> tf.Tensor:
     """float32 [N, H, W, 3] in [0, 1] -> [N, h, w, 3]: Lanczos, antialiased, clipped; in-graph too.
 
     An image already of that size is returned untouched (Lanczos is not an exact identity).
+    static: the image's shape is known and size is a pair of ints: see `lanczos` (XLA, TPUs).
     """
     image = tf.convert_to_tensor(image, tf.float32)
+    if static:
+        if tuple(image.shape[1:3]) == tuple(size):
+            return image
+        return tf.clip_by_value(lanczos(image, size, static=True), 0.0, 1.0)
     size = tf.convert_to_tensor(size, tf.int32)
 
     def resampled():
-        return tf.clip_by_value(tf.image.resize(image, size, method="lanczos3", antialias=True), 0.0, 1.0)
+        return tf.clip_by_value(lanczos(image, size), 0.0, 1.0)
 
     return tf.cond(tf.reduce_all(tf.shape(image)[1:3] == size), lambda: image, resampled)
 
 
-def handover(result: tf.Tensor, content: tf.Tensor, next_content: tf.Tensor, keep_detail: bool) -> tf.Tensor:
-    """The starting image of the next, finer scale, [1, h, w, 3] at next_content's size.
+def lanczos(image: tf.Tensor, size, static: bool = False) -> tf.Tensor:
+    """[N, H, W, C] -> [N, h, w, C], Lanczos-3, antialiased, not clipped (tf.image.resize's).
+
+    static (the image's shape known, size a pair of ints): the same resampling as two matrix
+    products, with the weights tf.image.resize gives one-hot rows (`_lanczos_weights`), because
+    its kernel (ScaleAndTranslate) has no XLA implementation and a TPU runs only XLA. Equal to
+    tf.image.resize up to float rounding (tested).
+    """
+    if not static:
+        return tf.image.resize(image, size, method="lanczos3", antialias=True)
+    (height, width), (new_height, new_width) = image.shape[1:3], size
+    rows = tf.constant(_lanczos_weights(height, new_height))  # [h, H]
+    columns = tf.constant(_lanczos_weights(width, new_width))  # [w, W]
+    return tf.einsum("oh,nhwc,pw->nopc", rows, image, columns)
+
+
+@functools.cache
+def _lanczos_weights(size: int, new_size: int) -> np.ndarray:
+    """float32 [new_size, size]: row o holds the weights of the `size` input samples in output o."""
+    with tf.init_scope():  # eager, even while a graph (or a TPU computation) is being traced
+        one_hot = tf.eye(size, dtype=tf.float32)[:, :, None, None]  # [size images, size, 1, 1]
+        resized = tf.image.resize(one_hot, [new_size, 1], method="lanczos3", antialias=True)
+        return resized.numpy()[:, :, 0, 0].T
+
+
+def handover(
+    result: tf.Tensor, content: tf.Tensor, next_content: tf.Tensor, keep_detail: bool, static: bool = False
+) -> tf.Tensor:
+    """The starting image of the next, finer scale, [N, h, w, 3] at next_content's size.
 
     result, content: the coarser scale's result and its content image (same size). keep_detail:
     next_content + upsampled(result - content), so the photo's detail above the coarse scale's
-    resolution comes back; else the upsampled result (plain coarse to fine).
+    resolution comes back; else the upsampled result (plain coarse to fine). static: see `lanczos`.
     """
-    size = tf.shape(next_content)[1:3]
+    size = tuple(next_content.shape[1:3]) if static else tf.shape(next_content)[1:3]
     if not keep_detail:
-        return resize(result, size)
-    change = tf.image.resize(result - content, size, method="lanczos3", antialias=True)
+        return resize(result, size, static)
+    change = lanczos(result - content, size, static)
     return tf.clip_by_value(next_content + change, 0.0, 1.0)
 
 
-def _starting_image(result, previous_content, content, styles, config: Config, blend, init_image, masks=None):
+def _starting_image(
+    result, previous_content, content, styles, config: Config, blend, init_image, masks=None, static=False
+):
     """The first scale's starting image (config.init, or init_image resized to the content's size),
     or the hand-over from the coarser result. With style masks, "recolored" recolours each masked
     region to its own style (where no mask is, the photo stays as it is)."""
     if result is not None:
-        return handover(result, previous_content, content, config.keep_detail)
+        return handover(result, previous_content, content, config.keep_detail, static)
     if init_image is not None:
-        return resize(init_image, tf.shape(content)[1:3])
+        return tf.broadcast_to(resize(init_image, tf.shape(content)[1:3]), tf.shape(content))
     if config.init == "recolored" and masks and any(m is not None for m in masks):
         change, total = 0.0, 0.0
         for style, mask in zip(styles, masks, strict=True):
@@ -84,9 +121,14 @@ def resize_mask(mask, size) -> tf.Tensor | None:
 
 def prepare_styles(content: tf.Tensor, styles: Sequence[tf.Tensor], config: Config) -> list[tf.Tensor]:
     """The style images as the losses see them: with preserve_colors="histogram", recoloured to the
-    content's colour mean and covariance (colors.match_colors_of); else as given."""
+    content's colour mean and covariance (colors.match_colors_of), one copy per photo of the batch
+    ([N, h, w, 3]); else as given ([1, h, w, 3])."""
     if config.preserve_colors == "histogram":
-        return [colors.match_colors_of(style, content) for style in styles]
+        count = tf.shape(content)[:1]
+        return [
+            colors.match_colors_of(tf.broadcast_to(style, tf.concat([count, tf.shape(style)[1:]], 0)), content)
+            for style in styles
+        ]
     return list(styles)
 
 
@@ -119,10 +161,12 @@ def stylize(
     style_masks: Sequence[np.ndarray | None] | None = None,
     content_mask: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Stylise `content` with one style image (or several, blended). Returns float32 [1, H, W, 3].
+    """Stylise `content` with one style image (or several, blended). Returns float32 [N, H, W, 3].
 
-    content, style: float32 RGB [1, H, W, 3] in [0, 1] (images.load_image gives these); the output
-    has the content's size. Pass `extractor` to reuse a network across calls. With config.scales > 1
+    content: float32 RGB [N, H, W, 3] in [0, 1]: one photo (images.load_image gives these) or a
+    batch of N photos of one size, each stylised exactly as it would be alone (losses.py: one loss
+    per image; optimizers.py: per-image updates); style: [1, h, w, 3] each. The output has the
+    content's size. Pass `extractor` to reuse a network across calls. With config.scales > 1
     it runs coarse to fine (scale_plan): at each size the content is downscaled, each style image
     resized to config.style_size (style_scale times the content's longer side), and `handover`
     starts it from the coarser result; `callback` numbers steps 1 ... config.steps across all
@@ -222,11 +266,22 @@ def stylize_graph(
 ) -> tf.Tensor:
     """In-graph twin of stylize(): the same scales, sizes and update; stateless, no callback.
 
-    content, styles: float32 RGB [1, H, W, 3] in [0, 1], sizes may be dynamic. Call inside a
-    tf.function (SavedModel signatures do). Returns float32 [1, H, W, 3]. The number of scales is
-    fixed when the graph is built, for a content whose longer side is config.max_size (what the
-    exported signatures resize to); sizes and factors follow the actual image.
+    content: float32 RGB [N, H, W, 3] in [0, 1] (N photos of one size), styles [1, h, w, 3]; sizes
+    may be dynamic. Call inside a tf.function (SavedModel signatures do). Returns float32
+    [N, H, W, 3]. With dynamic sizes (exported signatures) the number of scales is fixed when the
+    graph is built, for a content whose longer side is config.max_size (what the signatures resize
+    to); sizes and factors follow the actual image. When every shape is known (static), the plan
+    is stylize()'s own (scale_plan, Config.style_size, in Python) and the resizing is `lanczos`'s
+    matrix form: the whole function then compiles with jit_compile=True, as a TPU needs.
     """
+    if config.init not in INITS:
+        raise ConfigError(
+            "an image path as init is not supported in-graph (exported models); use one of " + ", ".join(INITS)
+        )
+    if style_blend_weights is None:
+        style_blend_weights = config.blend_weights(len(styles))
+    if content.shape.is_fully_defined() and all(s.shape.is_fully_defined() for s in styles):
+        return _stylize_static(extractor, content, styles, config, style_blend_weights)
     hw = tf.shape(content)[1:3]
     min_side = tf.constant(config.min_side(), tf.float64)
     tf.debugging.assert_greater_equal(
@@ -236,12 +291,6 @@ def stylize_graph(
     def floor(size):  # as Config.scale_factors
         return min_side / tf.cast(tf.reduce_min(size), tf.float64)
 
-    if config.init not in INITS:
-        raise ConfigError(
-            "an image path as init is not supported in-graph (exported models); use one of " + ", ".join(INITS)
-        )
-    if style_blend_weights is None:
-        style_blend_weights = config.blend_weights(len(styles))
     styles = prepare_styles(content, styles, config)
     image, previous = None, None
     count = config.scale_count(config.max_size)
@@ -254,6 +303,23 @@ def stylize_graph(
         styles_k = [resize(s, style_size_tf(tf.shape(s)[1:3], size_k, config)) for s in styles]
         objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
         start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights, None)
+        previous = content_k
+        image = optimize.stylize_in_graph(objective, start, steps, config)
+    return finish(image, content, config)
+
+
+def _stylize_static(extractor, content, styles, config: Config, style_blend_weights) -> tf.Tensor:
+    """stylize_graph at known shapes: stylize()'s plan, XLA-compatible resizing (see stylize_graph)."""
+    height, width = content.shape[1:3]
+    if min(height, width) < config.min_side():
+        raise ConfigError(f"images need at least {config.min_side()} px on each side")
+    styles = prepare_styles(content, styles, config)
+    image, previous = None, None
+    for _, size, steps in scale_plan(config, height, width):
+        content_k = resize(content, size, static=True)
+        styles_k = [resize(s, config.style_size(tuple(s.shape[1:3]), size), static=True) for s in styles]
+        objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
+        start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights, None, static=True)
         previous = content_k
         image = optimize.stylize_in_graph(objective, start, steps, config)
     return finish(image, content, config)

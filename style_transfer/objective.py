@@ -1,13 +1,15 @@
 """The objective: image -> VGG features -> losses -> weighted loss terms.
 
-Contract: images are float32 RGB in [0, 1], NHWC, [1, H, W, 3] (a batch of N works the same way);
+Contract: images are float32 RGB in [0, 1], NHWC, [N, H, W, 3] (N photos of one size, or 1);
 masks float32 [1, H, W, 1] in [0, 1] at the content's size (1 = the style, or the content loss,
 applies there), resized here to each layer's resolution (area average).
 The extractor (vgg.py) maps an image to named float32 features; losses.py turns features into
-float32 scalars. `Objective(extractor, content, styles, config)(image)` -> {"total", "content",
-"style", "tv"}: float32 scalars, already multiplied by config's weights (total = sum of the other
-three); differentiable in `image`, no variables of its own. The loops (optimize.py) differentiate
-it and hand the gradient to the optimisers (optimizers.py).
+float32 [N]. `Objective(extractor, content, styles, config)(image)` -> {"total", "content",
+"style", "tv"}: float32 [N], one value per image, already multiplied by config's weights (total =
+sum of the other three); differentiable in `image`, no variables of its own. The content batch
+[N, H, W, 3] gives each image its own content target; style images are [1, h, w, 3] (one style
+for the whole batch) or [N, h, w, 3] (one per photo, as preserve_colors="histogram" makes them).
+The loops (optimize.py) differentiate it and hand the gradient to the optimisers (optimizers.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from style_transfer.config import Config
 class Objective:
     """Weighted content + style + TV loss for one content image and a list of style targets.
 
-    `objective(image)` -> {"total", "content", "style", "tv"}: float32 scalars, weighted.
+    `objective(image)` -> {"total", "content", "style", "tv"}: float32 [N], weighted.
     Target features are computed once here, at construction (in eager mode or inside a graph).
     """
 
@@ -65,7 +67,7 @@ class Objective:
     def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
         cfg = self.config
         features = self.extractor(image)
-        zero = tf.constant(0.0)
+        zero = tf.zeros(tf.shape(image)[:1])  # [N]
         content = (
             losses.content_loss(features, self.content_targets, self.content_masks) if cfg.content_weight else zero
         )

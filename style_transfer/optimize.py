@@ -1,6 +1,8 @@
 """The compiled step and the loops: image -> features -> losses -> gradient -> update -> image.
 
-Contract: images are float32 RGB in [0, 1], NHWC, [1, H, W, 3] (a batch of N works the same way).
+Contract: images are float32 RGB in [0, 1], NHWC, [N, H, W, 3]: one photo, or a batch of N photos
+of one size optimised together, each exactly as it would be alone (the objective's terms are one
+value per image, the tape differentiates their sum, and both optimisers act per image).
 
 One pure update, `make_update(objective, config)`: (image, state) -> (image, state, terms): the
 objective's terms (objective.py), their gradient by GradientTape (float16: with loss scaling, see
@@ -33,8 +35,8 @@ from style_transfer.errors import NonFiniteLossError
 from style_transfer.objective import Objective
 
 # callback(step, terms, image): step counts from 1; terms are floats {"total", "content", "style",
-# "tv"} (weighted, total = sum of the others) at the image the step evaluated; image is the
-# optimiser's answer after the step (Stylizer.answer: float32 tensor [1, H, W, 3]).
+# "tv"} (weighted, total = sum of the others; the mean over a batch) at the image the step
+# evaluated; image is the optimiser's answer after the step (Stylizer.answer: float32 [N, H, W, 3]).
 Callback = Callable[[int, dict, tf.Tensor], None]
 
 
@@ -50,8 +52,9 @@ def make_update(objective: Objective, config: Config):
     def update(image, state):
         with tf.GradientTape() as tape:
             tape.watch(image)
-            terms = objective(image)
-            scaled = terms["total"] * loss_scale
+            terms = objective(image)  # {name: [N]}
+            # The sum over the batch: each image's gradient is its own loss's (no 1/N).
+            scaled = tf.reduce_sum(terms["total"]) * loss_scale
         grad = tape.gradient(scaled, image) / loss_scale
         new_image, new_state = apply(image, terms["total"], grad, state, config)
         return new_image, new_state, terms
@@ -66,13 +69,14 @@ def initial_image(
     seed: int,
     style_blend_weights: Sequence[float] | None = None,
 ) -> tf.Tensor:
-    """The starting image, float32 [1, H, W, 3] in [0, 1], the content's size.
+    """The starting image, float32 [N, H, W, 3] in [0, 1], the content's size (and batch).
 
     style: one style image or several (blended by style_blend_weights, equal by default).
     content: the content image; recolored: the content with the styles' colour mean and
     covariance (colors.match_colors, the styles' pixels pooled by blend weight); style: the first
     style resized (bicubic, antialiased) to the content's size; noise: uniform in [0, 1] from a
-    stateless seeded generator (the paper's white noise).
+    stateless seeded generator (the paper's white noise), the same for every image of a batch, so
+    each starts as it would alone.
     """
     content = tf.convert_to_tensor(content, tf.float32)
     styles = [style] if isinstance(style, (tf.Tensor, np.ndarray)) else list(style)
@@ -84,9 +88,10 @@ def initial_image(
     if init == "style":
         size = tf.shape(content)[1:3]
         resized = tf.image.resize(styles[0], size, method="bicubic", antialias=True)
-        return tf.clip_by_value(resized, 0.0, 1.0)
+        return tf.broadcast_to(tf.clip_by_value(resized, 0.0, 1.0), tf.shape(content))
     if init == "noise":
-        return tf.random.stateless_uniform(tf.shape(content), seed=[seed, 0], dtype=tf.float32)
+        noise = tf.random.stateless_uniform(tf.shape(content)[1:], seed=[seed, 0], dtype=tf.float32)
+        return tf.broadcast_to(noise[None], tf.shape(content))
     raise ValueError(f"unknown init {init!r}")
 
 
@@ -103,7 +108,7 @@ class Stylizer:
     """Optimises a tf.Variable image with a compiled GradientTape step; the loop is plain Python.
 
     >>> stylizer = Stylizer(objective, initial_image(content, style, "content", 0), config)
-    >>> result = stylizer.run(300, callback)   # float32 numpy [1, H, W, 3] in [0, 1]
+    >>> result = stylizer.run(300, callback)   # float32 numpy [N, H, W, 3] in [0, 1]
 
     jit: True / False force XLA on or off; None follows config.jit_compile, where "auto" runs the
     first steps alternately with and without XLA (the same update on the same variables) and keeps
@@ -134,12 +139,12 @@ class Stylizer:
         return terms
 
     def step(self) -> dict[str, float]:
-        """One optimisation step; the loss terms (floats) at the image before it."""
+        """One optimisation step; the loss terms (floats, the mean over a batch) at the image before it."""
         self.steps_done += 1
         probing = self.jit is None
         flag = self.steps_done % 2 == 0 if probing else self.jit  # probing: without XLA first, then alternating
         start = time.perf_counter()
-        terms = {name: float(value) for name, value in self._compiled[flag]().items()}
+        terms = {name: float(tf.reduce_mean(value)) for name, value in self._compiled[flag]().items()}
         if probing and self.steps_done > 2:  # the first step each way traces / compiles: not timed
             self.probe_seconds[flag].append(time.perf_counter() - start)
             if len(self.probe_seconds[True]) == JIT_PROBE_STEPS:
@@ -168,7 +173,7 @@ class Stylizer:
 
     def answer(self) -> tf.Tensor:
         """The optimiser's answer so far (optimizers.result: for L-BFGS its last accepted image, not
-        the untried trial the image variable holds), float32 [1, H, W, 3] in [0, 1]. Reads only the
+        the untried trial the image variable holds), float32 [N, H, W, 3] in [0, 1]. Reads only the
         variables the answer needs (not L-BFGS's memory), since callbacks get it every step."""
         return optimizers.result(self.image, self._state)
 
@@ -182,7 +187,7 @@ def stylize_in_graph(objective: Objective, image: tf.Tensor, steps, config: Conf
 
     No variables are read or written: the image and the optimiser's state are loop-carried tensors, so
     concurrent calls of a traced function cannot disturb each other. Call inside a tf.function.
-    Returns float32 [1, H, W, 3] in [0, 1]: the optimiser's answer (optimizers.result).
+    Returns float32 [N, H, W, 3] in [0, 1]: the optimiser's answer (optimizers.result).
     """
     update = make_update(objective, config)
 

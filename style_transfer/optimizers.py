@@ -1,14 +1,14 @@
 """The optimisers: one pure update (image, loss, gradient, state) -> (image, state), Adam or L-BFGS.
 
-Contract: image and gradient are float32 [1, H, W, 3] (NHWC RGB), the image in [0, 1], the loss a
-float32 scalar (L-BFGS judges its trials by it; Adam ignores it); the state is the optimiser's as a
-NamedTuple of float32 tensors (Adam's moments, or L-BFGS's memory), from `init_state`; the new image
-is projected back onto [0, 1], and `result(image, state)` is the optimiser's answer. A batch of N
-works with Adam exactly as N separate runs; L-BFGS takes its dot products and its acceptance test
-over the whole batch, so a batch is one problem to it (per-image L-BFGS belongs to batch mode).
-Hyperparameters come from the Config. No variables and no Keras optimizer: the same update runs on
-tf.Variables (optimize.Stylizer) and on loop-carried tensors in a tf.while_loop
-(optimize.stylize_in_graph).
+Contract: image and gradient are float32 [N, H, W, 3] (NHWC RGB; N photos of one size, or 1), the
+image in [0, 1], the loss float32 [N], one per image (L-BFGS judges its trials by it; Adam ignores
+it); the state is the optimiser's as a NamedTuple of float32 tensors (Adam's moments, or L-BFGS's
+memory), from `init_state`; the new image is projected back onto [0, 1], and `result(image, state)`
+is the optimiser's answer. Both act per image: a batch of N is N independent runs (Adam is
+elementwise; L-BFGS keeps its dot products, memory, step lengths and acceptance tests per image),
+so each image ends as it would alone. Hyperparameters come from the Config. No variables and no
+Keras optimizer: the same update runs on tf.Variables (optimize.Stylizer) and on loop-carried
+tensors in a tf.while_loop (optimize.stylize_in_graph).
 """
 
 from __future__ import annotations
@@ -58,22 +58,23 @@ class LbfgsState(NamedTuple):
     only if its loss passes the acceptance test of the next update (`lbfgs_update`).
     """
 
-    s: tf.Tensor  # [m, N, H, W, 3]: position differences of accepted steps, oldest first
+    s: tf.Tensor  # [m, N, H, W, 3]: position differences of accepted steps, oldest first, per image
     y: tf.Tensor  # [m, N, H, W, 3]: gradient differences, the same steps
-    rho: tf.Tensor  # [m]: 1 / (y . s), 0 for an empty slot
-    x: tf.Tensor  # the last accepted image
-    g: tf.Tensor  # its gradient
-    f: tf.Tensor  # its loss (scalar)
-    d: tf.Tensor  # the search direction from x
-    alpha: tf.Tensor  # the step length along d of the current trial (scalar)
-    t: tf.Tensor  # evaluations so far (scalar)
+    rho: tf.Tensor  # [m, N]: 1 / (y . s), 0 for an empty slot
+    x: tf.Tensor  # [N, H, W, 3]: the last accepted image
+    g: tf.Tensor  # [N, H, W, 3]: its gradient
+    f: tf.Tensor  # [N]: its loss
+    d: tf.Tensor  # [N, H, W, 3]: the search direction from x
+    alpha: tf.Tensor  # [N]: the step length along d of the current trial
+    t: tf.Tensor  # scalar: evaluations so far
 
 
 def lbfgs_init(image: tf.Tensor, memory: int) -> LbfgsState:
     zeros = tf.zeros_like(image)
     history = tf.zeros(tf.concat([[memory], tf.shape(image)], axis=0))
-    scalar = tf.constant(0.0)
-    return LbfgsState(history, history, tf.zeros([memory]), zeros, zeros, scalar, zeros, scalar, scalar)
+    per_image = tf.zeros(tf.shape(image)[:1])  # [N]
+    rho = tf.zeros([memory, tf.shape(image)[0]])
+    return LbfgsState(history, history, rho, zeros, zeros, per_image, zeros, per_image, tf.constant(0.0))
 
 
 # Armijo's sufficient-decrease constant (Nocedal & Wright, eq. 3.4; the usual 1e-4).
@@ -98,24 +99,32 @@ def lbfgs_update(image, loss, grad, state: LbfgsState, config: Config) -> tuple[
       so its largest pixel change is `learning_rate`.
     - A curvature pair with y.s <= 0 (possible without a Wolfe search, or after a clip) is skipped.
     """
-    dot = lambda a, b: tf.reduce_sum(a * b)  # noqa: E731
+
+    def dot(a, b):  # per image: [N, H, W, 3] x [N, H, W, 3] -> [N]
+        return tf.reduce_sum(a * b, axis=[1, 2, 3])
+
+    def each(v):  # [N] -> [N, 1, 1, 1], to select or scale whole images
+        return v[:, None, None, None]
+
     image, loss = tf.convert_to_tensor(image), tf.convert_to_tensor(loss, tf.float32)
     first = tf.equal(state.t, 0.0)
     # Accept the trial if it lowered the loss enough (x + alpha d was predicted to change it by g.(trial - x)).
     predicted = dot(state.g, image - state.x)
     accept = tf.logical_and(tf.math.is_finite(loss), tf.logical_or(first, loss <= state.f + _ARMIJO * predicted))
 
-    # Remember the accepted step's curvature pair.
+    # Remember each accepted step's curvature pair (in that image's memory only).
     s_new, y_new = image - state.x, grad - state.g
     curvature = dot(s_new, y_new)
     remember = tf.logical_and(tf.logical_and(accept, tf.logical_not(first)), curvature > 1e-10 * dot(y_new, y_new))
-    s_hist = tf.where(remember, tf.concat([state.s[1:], s_new[None]], 0), state.s)
-    y_hist = tf.where(remember, tf.concat([state.y[1:], y_new[None]], 0), state.y)
-    rho = tf.where(remember, tf.concat([state.rho[1:], [1.0 / tf.maximum(curvature, 1e-30)]], 0), state.rho)
+    shift = remember[None, :, None, None, None]
+    s_hist = tf.where(shift, tf.concat([state.s[1:], s_new[None]], 0), state.s)
+    y_hist = tf.where(shift, tf.concat([state.y[1:], y_new[None]], 0), state.y)
+    rho_new = 1.0 / tf.maximum(curvature, 1e-30)
+    rho = tf.where(remember[None], tf.concat([state.rho[1:], rho_new[None]], 0), state.rho)
 
     # The new base point: the trial if accepted, else the old one.
-    x = tf.where(accept, image, state.x)
-    g = tf.where(accept, grad, state.g)
+    x = tf.where(each(accept), image, state.x)
+    g = tf.where(each(accept), grad, state.g)
     f = tf.where(accept, loss, state.f)
 
     # Direction from x: two-loop recursion on the free pixels' gradient, H0 = (s.y / y.y) I.
@@ -125,25 +134,26 @@ def lbfgs_update(image, loss, grad, state: LbfgsState, config: Config) -> tuple[
     alphas = [None] * memory
     for i in reversed(range(memory)):  # newest first
         alphas[i] = rho[i] * dot(s_hist[i], q)
-        q = q - alphas[i] * y_hist[i]
+        q = q - each(alphas[i]) * y_hist[i]
     gamma = tf.where(rho[-1] > 0, 1.0 / tf.maximum(rho[-1] * dot(y_hist[-1], y_hist[-1]), 1e-30), 1.0)
-    r = gamma * q
+    r = each(gamma) * q
     for i in range(memory):  # oldest first
         beta = rho[i] * dot(y_hist[i], r)
-        r = r + s_hist[i] * (alphas[i] - beta)
+        r = r + s_hist[i] * each(alphas[i] - beta)
     quasi_newton = -r * free
-    steepest = -g * free * (config.learning_rate / tf.maximum(tf.reduce_max(tf.abs(g * free)), 1e-30))
+    largest = tf.reduce_max(tf.abs(g * free), axis=[1, 2, 3])
+    steepest = -g * free * each(config.learning_rate / tf.maximum(largest, 1e-30))
     use_qn = tf.logical_and(rho[-1] > 0, dot(quasi_newton, g) < 0.0)
-    d_new = tf.where(use_qn, quasi_newton, steepest)
+    d_new = tf.where(each(use_qn), quasi_newton, steepest)
 
     # A rejected trial: back to x along the old direction, with the minimiser of the quadratic
     # through f(x), its slope and the trial's loss, kept within [0.1, 0.5] of the last step.
     slope = dot(state.g, state.d) * state.alpha  # d f / d step, times the step tried
     excess = tf.where(tf.math.is_finite(loss), loss - state.f - slope, 1e30)
     shrink = tf.clip_by_value(-slope / (2.0 * tf.maximum(excess, 1e-30)), 0.1, 0.5)
-    d = tf.where(accept, d_new, state.d)
+    d = tf.where(each(accept), d_new, state.d)
     alpha = tf.where(accept, 1.0, state.alpha * shrink)
-    trial = tf.clip_by_value(x + alpha * d, 0.0, 1.0)
+    trial = tf.clip_by_value(x + each(alpha) * d, 0.0, 1.0)
     return trial, LbfgsState(s_hist, y_hist, rho, x, g, f, d, alpha, state.t + 1.0)
 
 

@@ -83,7 +83,7 @@ def test_a_blend_of_two_styles_lands_between_them_in_each_styles_loss(setup):
     def style_loss(image, style):
         size = config.style_size(style.shape[1:3], content.shape[1:3])
         objective = Objective(extractor, content, [multiscale.resize(style, size)], config)
-        return float(objective(tf.constant(image))["style"])
+        return float(objective(tf.constant(image))["style"][0])
 
     for name, style, own, other in (("starry", starry, only_starry, only_wave), ("wave", wave, only_wave, only_starry)):
         losses = style_loss(own, style), style_loss(blend, style), style_loss(other, style)
@@ -130,7 +130,7 @@ def test_init_from_an_image_refines_it(setup, tmp_path):
     np.testing.assert_array_equal(unchanged, saved)
     # More steps from it go further down the same loss.
     refined = multiscale.stylize(content, starry, config.replace(init=str(path), steps=20), extractor=extractor)
-    before, after = (float(objective(tf.constant(x))["total"]) for x in (saved, refined))
+    before, after = (float(objective(tf.constant(x))["total"][0]) for x in (saved, refined))
     print(f"init PATH: loss {before:.4f} at the saved result, {after:.4f} after 20 more steps")
     assert after < before
 

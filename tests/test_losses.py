@@ -51,7 +51,7 @@ def test_tv_loss_matches_numpy():
     image = RNG.random((2, 5, 6, 3)).astype(np.float32)
     dy = np.diff(image, axis=1) ** 2
     dx = np.diff(image, axis=2) ** 2
-    expected = np.mean([(dy[i].sum() + dx[i].sum()) / (5 * 6 * 3) for i in range(2)])
+    expected = [(dy[i].sum() + dx[i].sum()) / (5 * 6 * 3) for i in range(2)]  # one per image
     np.testing.assert_allclose(losses.tv_loss(image).numpy(), expected, rtol=1e-5)
     assert losses.tv_loss(np.full((1, 4, 4, 3), 0.3, np.float32)).numpy() == 0.0
     assert losses.tv_loss(np.zeros((1, 1, 1, 3), np.float32)).numpy() == 0.0  # no NaN
@@ -92,18 +92,25 @@ def _style_loss_and_grad(batch, target):
     with tf.GradientTape() as tape:
         tape.watch(batch)
         loss = losses.style_loss({"x": batch}, [target], {"x": 1.0})
-    return loss.numpy(), tape.gradient(loss, batch).numpy()
+        total = tf.reduce_sum(loss)
+    return loss.numpy(), tape.gradient(total, batch).numpy()
 
 
 def test_batch_elements_are_independent():
-    """Loss of a batch = mean of per-image losses; each image's gradient ignores the others'."""
+    """Every loss is one value per image; the gradient of their sum is each image's own gradient."""
     a, b = features(1, 4, 4, 3), features(1, 4, 4, 3)
     target = losses.StyleTarget.from_features({"x": features(1, 4, 4, 3)})
     loss_ab, grad_ab = _style_loss_and_grad(np.concatenate([a, b]), target)
     loss_a, grad_a = _style_loss_and_grad(a, target)
-    loss_b, _ = _style_loss_and_grad(b, target)
-    np.testing.assert_allclose(loss_ab, (loss_a + loss_b) / 2, rtol=1e-5)
-    np.testing.assert_allclose(grad_ab[0] * 2, grad_a[0], rtol=1e-4, atol=1e-8)
+    loss_b, grad_b = _style_loss_and_grad(b, target)
+    assert loss_ab.shape == (2,)
+    np.testing.assert_allclose(loss_ab, np.concatenate([loss_a, loss_b]), rtol=1e-5)
+    np.testing.assert_allclose(grad_ab, np.concatenate([grad_a, grad_b]), rtol=1e-4, atol=1e-8)
+    image = np.random.default_rng(3).random((3, 5, 6, 3), np.float32)
+    per_image = losses.tv_loss(image).numpy()
+    np.testing.assert_allclose(per_image, [losses.tv_loss(image[i : i + 1]).numpy()[0] for i in range(3)], rtol=1e-6)
+    content = losses.content_loss({"x": np.concatenate([a, b])}, {"x": b}).numpy()
+    assert content.shape == (2,) and content[1] == 0.0 and content[0] > 0.0
 
 
 def test_photo_normalisation_divides_each_layer_by_the_photos_own_error():
@@ -146,7 +153,7 @@ def test_masked_gram_and_content_loss_match_numpy():
     # Content error counted only where the mask is, relative to the target there.
     per_image = ((features - target) ** 2 * mask).sum(axis=(1, 2, 3)) / ((target**2) * mask).sum()
     got = losses.content_loss({"a": features}, {"a": target}, {"a": mask}).numpy()
-    np.testing.assert_allclose(got, per_image.mean(), rtol=1e-5)
+    np.testing.assert_allclose(got, per_image, rtol=1e-5)
 
 
 def test_a_masked_style_target_ignores_what_lies_outside_its_mask():
