@@ -1,7 +1,7 @@
 """What our accelerator paths do on this machine: speed per precision and XLA, whole runs, an exported
 model's request, device memory, and each reduced precision's result against float32.
 
-    python benchmarks/gpu_report.py            # on a GPU machine: ~5 minutes; writes docs/gpu.md
+    python benchmarks/gpu_report.py            # on a GPU machine: ~5-6 minutes; writes docs/gpu.md
     python benchmarks/gpu_report.py --quick    # tiny sizes, seconds, any machine (CI runs it)
 
 It runs on a CPU too (no device memory figures there); every figure says which device made it.
@@ -24,6 +24,8 @@ Sections, each written to the report as soon as it is done (a run cut short keep
   `serving_default` called with one PNG pair; the first request (graph warm-up) and the next.
 - Peak device memory (tf.config.experimental.get_memory_info, after resetting its statistics) of
   2 default steps at each of --memory_sizes; "out of memory" where the device has too little.
+- Batches (folder mode's --batch_size): s/step at --step_size for N photos optimised together, at
+  each of --batch_sizes, with and without XLA, and photos per second against a batch of 1.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ flags.DEFINE_integer("long_steps", 500, "Steps of the long whole run.")
 flags.DEFINE_integer("export_size", 512, "max_size of the exported model.")
 flags.DEFINE_string("pictures", "", "Folder for the precision comparison's results as PNGs ('' for none).")
 flags.DEFINE_list("memory_sizes", ["512", "1024", "2048"], "Sizes of the peak-memory runs.")
-flags.DEFINE_list("sections", [], "Only these sections, by number (1: per step ... 5: memory); default all.")
+flags.DEFINE_list("batch_sizes", ["1", "2", "4", "8"], "Batch sizes of the batch throughput section.")
+flags.DEFINE_list("sections", [], "Only these sections, by number (1: per step ... 6: batches); default all.")
 FLAGS = flags.FLAGS
 
 # --quick: every section at sizes a CPU runs in seconds.
@@ -76,6 +79,7 @@ QUICK = dict(
     long_steps=4,
     export_size=64,
     memory_sizes=["64", "96"],
+    batch_sizes=["1", "2"],
 )
 
 
@@ -89,6 +93,7 @@ class Settings:
     long_steps: int
     export_size: int
     memory_sizes: list[int]
+    batch_sizes: list[int]
     steps: int | None  # whole runs' steps (None: the defaults')
     quick: bool = False
 
@@ -98,6 +103,7 @@ class Settings:
         if FLAGS.quick:
             values.update(QUICK)
         values["memory_sizes"] = [int(s) for s in values["memory_sizes"]]
+        values["batch_sizes"] = [int(s) for s in values["batch_sizes"]]
         return cls(**values, steps=4 if FLAGS.quick else None, quick=FLAGS.quick)
 
 
@@ -213,7 +219,7 @@ def precision_section(rows: list[str], settings: Settings) -> None:
         if FLAGS.pictures:
             os.makedirs(FLAGS.pictures, exist_ok=True)
             images.save_image(os.path.join(FLAGS.pictures, f"gpu_report_{precision}_{size}.png"), result)
-        loss = float(loss_of(tf.constant(result))["total"])
+        loss = float(loss_of(tf.constant(result))["total"][0])
         figures = judge(result)
         diff = np.abs(result - reference) * 255 if reference is not None else None
         rows.append(
@@ -310,12 +316,46 @@ def memory_section(rows: list[str], settings: Settings) -> None:
         print(rows[-1], flush=True)
 
 
+def batch_section(rows: list[str], settings: Settings) -> None:
+    """Throughput of batches (folder mode's --batch_size): N photos of one size in one step."""
+    size = settings.step_size
+    config = Config(weights="none")
+    extractor = optimize.build_extractor(config)
+    rng = np.random.default_rng(2)
+    style = rng.random((1, size, size, 3), np.float32)
+    rows += [
+        f"VGG19 (random weights), {size}x{size}, precision {devices.resolved_precision(config)} (auto), the "
+        f"defaults' optimiser ({config.optimizer}); s/step after a warm-up step, for N photos optimised together "
+        "(each exactly as alone: tests/test_batch.py).",
+        "",
+        "| batch | jit_compile | s/step | s/step per photo | photos/s vs batch 1 |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for jit in (False, True) if not settings.quick else (False,):
+        reference = None
+        for batch in settings.batch_sizes:
+            content = rng.random((batch, size, size, 3), np.float32)
+            try:
+                stylizer = optimize.Stylizer(Objective(extractor, content, [style], config), content, config, jit=jit)
+                stylizer.step()
+                seconds = float(np.median([timed(stylizer.step)[0] for _ in range(settings.timed_steps)]))
+                per_photo = seconds / batch
+                reference = per_photo if reference is None else reference
+                rows.append(f"| {batch} | {jit} | {seconds:.4f} | {per_photo:.4f} | {reference / per_photo:.2f}x |")
+            except tf.errors.ResourceExhaustedError:
+                rows.append(f"| {batch} | {jit} | out of memory | | |")
+            except Exception as e:  # noqa: BLE001
+                rows.append(f"| {batch} | {jit} | failed: {first_line(e)} | | |")
+            print(rows[-1], flush=True)
+
+
 SECTIONS = (
     ("Seconds per step", per_step_section),
     ("Reduced precision against float32", precision_section),
     ("Whole default runs", whole_runs_section),
     ("Exported model", export_section),
     ("Peak device memory", memory_section),
+    ("Batches", batch_section),
 )
 
 

@@ -12,6 +12,7 @@ status 1 if any failed; results that exist are skipped unless --overwrite.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import itertools
 import os
@@ -79,10 +80,10 @@ def intermediate_path(output: str, step: int) -> str:
 class Progress:
     """The callback the library reports to: a Keras progress bar on a terminal, log lines otherwise."""
 
-    def __init__(self, steps: int, output: str, save_every: int, step_costs: list[float] | None = None):
+    def __init__(self, steps: int, outputs: list[str], save_every: int, step_costs: list[float] | None = None):
         import keras
 
-        self.steps, self.output, self.save_every = steps, output, save_every
+        self.steps, self.outputs, self.save_every = steps, outputs, save_every
         # Work done after each step, for the ETA: a coarse-scale step costs about its share of the
         # final size's pixels (step_costs), so the average time per step so far would mislead.
         self.work = [0.0, *itertools.accumulate(step_costs or [1.0] * steps)]
@@ -112,7 +113,8 @@ class Progress:
             losses = " ".join(f"{name} {value:.4g}" for name, value in terms.items())
             print(f"step {step}/{self.steps}  {losses}  {elapsed / step:.2f} s/step  ETA {eta:.0f}s", flush=True)
         if self.save_every and step % self.save_every == 0 and step != self.steps:
-            images.save_image(intermediate_path(self.output, step), image.numpy())
+            for output, current in zip(self.outputs, image.numpy(), strict=True):  # one image per photo
+                images.save_image(intermediate_path(output, step), current[None])
 
 
 # What folder mode picks up from a folder (Pillow reads more; these are the photo formats).
@@ -177,30 +179,31 @@ def load_content(content_path: str, output: str, inputs: Inputs) -> np.ndarray:
     return images.load_image(content_path, max_size=config.max_size, max_pixels=config.max_input_pixels, name="content")
 
 
-def stylize_one(
-    content_path: str, content: np.ndarray, output: str, inputs: Inputs, extractor, save_partial: bool = True
-) -> int:
-    """Stylise one photo into `output` (atomically), with progress; 0, or 130 after Ctrl-C, which
-    saves the image so far to `output` if save_partial (folder mode does not: a rerun would take the
-    partial result for a finished one and skip it)."""
-    from style_transfer import devices, multiscale
+@dataclasses.dataclass
+class Photo:
+    """One content photo of a run: its path, pixels (float32 [1, H, W, 3]) and result file."""
+
+    path: str
+    content: np.ndarray
+    output: str
+    label: str = ""  # folder mode: "[k/M]"
+
+
+def stylize_photos(photos: list[Photo], inputs: Inputs, extractor, save_partial: bool = True) -> int:
+    """Stylise photos of one size together (one batch) into their outputs (each atomically), with
+    progress; 0, or 130 after Ctrl-C, which saves the image so far to the output if save_partial
+    (one photo only; folder mode does not: a rerun would take a partial result for a finished one
+    and skip it)."""
+    from style_transfer import multiscale
 
     config = inputs.config
-    print(
-        f"content {content_path} -> {content.shape[2]}x{content.shape[1]}, style {inputs.describe_styles()}",
-        flush=True,
-    )
+    content = _announce(photos, inputs, f"XLA {config.jit_compile}")
+    height, width = content.shape[1:3]
     steps = config.steps
-    plan = multiscale.scale_plan(config, *content.shape[1:3])
-    described = ", ".join(f"{w}x{h}: {n}" for _, (h, w), n in plan)
-    precision = devices.resolved_precision(config)
-    print(
-        f"{config.network} ({config.weights}), {precision} features, XLA {config.jit_compile}; "
-        f"{steps} steps ({described}); writing {output}",
-        flush=True,
-    )
+    plan = multiscale.scale_plan(config, height, width)
     costs = [factor**2 for factor, _, n in plan for _ in range(n)]
-    progress = Progress(steps, output, FLAGS.save_every, costs)
+    outputs = [photo.output for photo in photos]
+    progress = Progress(steps, outputs, FLAGS.save_every, costs)
     callback, tensorboard = progress, None
     if FLAGS.logdir:
         from style_transfer import summaries
@@ -229,27 +232,142 @@ def stylize_one(
     except KeyboardInterrupt:
         if progress.latest is None:
             raise
-        if not save_partial:
-            print(f"\nInterrupted at step {progress.step} of {steps}; {output} not written", file=sys.stderr)
+        if not save_partial or len(photos) > 1:
+            print(
+                f"\nInterrupted at step {progress.step} of {steps}; {', '.join(outputs)} not written", file=sys.stderr
+            )
             return 130
         # The current image may be from a coarser scale: bring it to the output's size.
-        current = images.resize(np.array(progress.latest), content.shape[1:3])
-        images.save_image(output, current)
+        current = images.resize(np.array(progress.latest), (height, width))
+        images.save_image(outputs[0], current)
         if tensorboard is not None:
             tensorboard.close(current)
         print(
-            f"\nInterrupted at step {progress.step} of {steps}: saved the current image to {output}",
+            f"\nInterrupted at step {progress.step} of {steps}: saved the current image to {outputs[0]}",
             file=sys.stderr,
         )
         return 130
     finally:
         signal.signal(signal.SIGINT, previous_handler)
-    images.save_image(output, result)
     if tensorboard is not None:
         tensorboard.close(result)
-    elapsed = time.time() - start
-    print(f"\nWrote {output} in {elapsed:.1f}s ({elapsed / max(1, steps):.3f} s/step)", flush=True)
+    _write(photos, result, start, steps, "\n")
     return 0
+
+
+def _announce(photos: list[Photo], inputs: Inputs, how: str) -> np.ndarray:
+    """Print what is about to run; the photos as one batch, float32 [N, H, W, 3]."""
+    from style_transfer import devices, multiscale
+
+    config = inputs.config
+    content = np.concatenate([photo.content for photo in photos])
+    height, width = content.shape[1:3]
+    for photo in photos:
+        print(f"{photo.label} content {photo.path} -> {width}x{height}".lstrip(), flush=True)
+    described = ", ".join(f"{w}x{h}: {n}" for _, (h, w), n in multiscale.scale_plan(config, height, width))
+    batch = f"a batch of {len(photos)}, " if len(photos) > 1 else ""
+    print(
+        f"style {inputs.describe_styles()}; {config.network} ({config.weights}), "
+        f"{devices.resolved_precision(config)} features, {how}; {batch}{config.steps} steps ({described})",
+        flush=True,
+    )
+    return content
+
+
+def _write(photos: list[Photo], result: np.ndarray, start: float, steps: int, before: str = "") -> None:
+    """Write each photo's result (atomically) and say so, with the time since `start`."""
+    for photo, image in zip(photos, result, strict=True):
+        images.save_image(photo.output, image[None])
+    elapsed = time.time() - start
+    per_photo = f", {elapsed / len(photos):.1f}s per photo" if len(photos) > 1 else ""
+    print(
+        f"{before}Wrote {', '.join(p.output for p in photos)} in {elapsed:.1f}s "
+        f"({elapsed / max(1, steps):.3f} s/step{per_photo})",
+        flush=True,
+    )
+
+
+def stylize_distributed(photos: list[Photo], inputs: Inputs, stylizer) -> int:
+    """stylize_photos' twin for a tf.distribute strategy (distribute.DistributedStylizer): the
+    photos are spread over its replicas, each running the in-graph loop, so there is no per-step
+    progress; 0, or 130 after Ctrl-C (nothing written)."""
+    how = f"{stylizer.replicas} replica(s) of the in-graph loop (no per-step progress)"
+    content = _announce(photos, inputs, how)
+    start = time.time()
+    try:
+        result = stylizer(content)
+    except KeyboardInterrupt:
+        print(f"\nInterrupted; {', '.join(p.output for p in photos)} not written", file=sys.stderr)
+        return 130
+    _write(photos, result, start, inputs.config.steps)
+    return 0
+
+
+class FolderRun:
+    """Folder mode: photos are loaded one by one and grouped by size; a group is stylised as one
+    batch when it holds config.batch_size photos (and every group at the end). A photo that cannot
+    be read, and a batch of one that fails, get one line each and are counted as failed; a batch of
+    several that fails is retried one photo at a time, so only the photo at fault fails."""
+
+    def __init__(self, contents: list[str], inputs: Inputs, stylize, batch_size: int):
+        # stylize(photos) -> 0, or 130 after Ctrl-C (no partial results): stylize_photos or
+        # stylize_distributed with what they need bound.
+        self.contents, self.inputs, self.stylize, self.batch_size = contents, inputs, stylize, batch_size
+        self.written = self.skipped = self.failed = 0
+        self.groups: dict[tuple[int, ...], list[Photo]] = {}  # loaded photos waiting, by size
+
+    def run(self) -> int:
+        total = len(self.contents)
+        for number, content_path in enumerate(self.contents, 1):
+            label = f"[{number}/{total}]"
+            name = FLAGS.output_pattern.format(content=_stem(content_path), style=self.inputs.style_stem)
+            target = os.path.join(FLAGS.output_dir, name)
+            if os.path.exists(target) and not FLAGS.overwrite:
+                print(f"{label} {target} exists: skipped (--overwrite redoes it)", flush=True)
+                self.skipped += 1
+                continue
+            try:
+                content = load_content(content_path, target, self.inputs)
+            except StyleTransferError as e:  # this photo only: say why, go on with the others
+                self._fail(label, e)
+                continue
+            group = self.groups.setdefault(content.shape, [])
+            group.append(Photo(content_path, content, target, label))
+            if len(group) == self.batch_size and self._stylize(self.groups.pop(content.shape)) == 130:
+                return self._stopped()
+        while self.groups:  # what is left: groups smaller than a batch
+            if self._stylize(self.groups.pop(next(iter(self.groups)))) == 130:
+                return self._stopped()
+        print(
+            f"Done: {self.written} written, {self.skipped} already there, {self.failed} failed, of {total} "
+            f"photo(s) in {FLAGS.output_dir}",
+            flush=True,
+        )
+        return 1 if self.failed else 0
+
+    def _stylize(self, photos: list[Photo]) -> int:
+        try:
+            status = self.stylize(photos)
+        except StyleTransferError as e:
+            if len(photos) == 1:
+                self._fail(photos[0].label, e)
+                return 0
+            print(f"style-transfer: the batch of {len(photos)} failed ({e}): retrying one photo at a time", flush=True)
+            for photo in photos:
+                if self._stylize([photo]) == 130:
+                    return 130
+            return 0
+        if status == 0:
+            self.written += len(photos)
+        return status
+
+    def _fail(self, label: str, error: Exception) -> None:
+        print(f"style-transfer: error: {label} {error} (skipped)", file=sys.stderr, flush=True)
+        self.failed += 1
+
+    def _stopped(self) -> int:
+        print(f"Stopped: {self.written} written, {self.skipped} already there, {self.failed} failed", flush=True)
+        return 130
 
 
 def run(output: str) -> int:
@@ -275,42 +393,40 @@ def run(output: str) -> int:
             os.makedirs(FLAGS.output_dir, exist_ok=True)
         except OSError as e:
             raise ImageError(f"cannot make --output_dir {FLAGS.output_dir!r}: {e.strerror or e}") from None
+    elif config.batch_size > 1:
+        raise ConfigError("--batch_size is for folder mode (--content=FOLDER or a glob, with --output_dir)")
     inputs = Inputs(config)
     content = None if folder_mode else load_content(spec, output, inputs)  # before paying for TensorFlow
 
     cli_common.import_tensorflow_quietly()
-    from style_transfer import optimize
+    from style_transfer import distribute, optimize
 
-    extractor = optimize.build_extractor(config)
-    if not folder_mode:
-        return stylize_one(spec, content, output, inputs, extractor)
+    strategy = distribute.make_strategy(config, photos=len(contents) if folder_mode else 1)
+    batch_size = config.batch_size
+    if strategy is None:
+        extractor = optimize.build_extractor(config)
+        if not folder_mode:
+            return stylize_photos([Photo(spec, content, output)], inputs, extractor)
 
-    written, skipped, failed = 0, 0, 0
-    for number, content_path in enumerate(contents, 1):
-        name = FLAGS.output_pattern.format(content=_stem(content_path), style=inputs.style_stem)
-        target = os.path.join(FLAGS.output_dir, name)
-        if os.path.exists(target) and not FLAGS.overwrite:
-            print(f"[{number}/{len(contents)}] {target} exists: skipped (--overwrite redoes it)", flush=True)
-            skipped += 1
-            continue
-        print(f"[{number}/{len(contents)}]", end=" ", flush=True)
-        try:
-            content = load_content(content_path, target, inputs)
-            status = stylize_one(content_path, content, target, inputs, extractor, save_partial=False)
-        except StyleTransferError as e:  # this photo only: say why, go on with the others
-            print(f"style-transfer: error: {e} (skipped)", file=sys.stderr, flush=True)
-            failed += 1
-            continue
-        if status == 130:
-            print(f"Stopped: {written} written, {skipped} already there, {failed} failed", flush=True)
-            return 130
-        written += 1
-    print(
-        f"Done: {written} written, {skipped} already there, {failed} failed, of {len(contents)} photo(s) "
-        f"in {FLAGS.output_dir}",
-        flush=True,
-    )
-    return 1 if failed else 0
+        def stylize(photos):
+            return stylize_photos(photos, inputs, extractor, save_partial=False)
+    else:
+        if inputs.style_masks or inputs.content_mask is not None or inputs.init_image is not None:
+            raise ConfigError(
+                f"--distribution_strategy={config.distribution_strategy} runs the in-graph loop, which takes "
+                "no masks and no init image; use --distribution_strategy=auto on one device"
+            )
+        stylizer = distribute.DistributedStylizer(strategy, config, inputs.styles, inputs.blend)
+        devices = ", ".join(strategy.extended.worker_devices)
+        print(f"{stylizer.replicas} replica(s): {devices}", flush=True)
+        if not folder_mode:
+            return stylize_distributed([Photo(spec, content, output)], inputs, stylizer)
+        batch_size = max(batch_size, stylizer.replicas)  # at least one photo per replica
+
+        def stylize(photos):
+            return stylize_distributed(photos, inputs, stylizer)
+
+    return FolderRun(contents, inputs, stylize, batch_size).run()
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None, _default=warnings.showwarning):

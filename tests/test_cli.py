@@ -178,6 +178,79 @@ def test_folder_mode_skips_bad_photos_and_resumes(tmp_path, style_png):
         assert img.format == "JPEG" and img.size == (32, 24)
 
 
+def test_folder_mode_batches_photos_of_one_size(tmp_path, style_png):
+    """5 photos, one corrupt, of two sizes, --batch_size=2: the two first 24x32 photos go as one
+    batch, the rest one by one (the last of each size); each result is what it is alone."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, (height, width), seed in (
+        ("a.png", (24, 32), 1),
+        ("b.png", (32, 24), 2),
+        ("c.png", (24, 32), 3),
+        ("d.png", (24, 32), 4),
+    ):
+        Image.fromarray(gradient_image(height, width, seed)).save(photos / name)
+    (photos / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    args = [*FAST, "--steps=4", f"--content={photos}", f"--style={style_png}"]
+    batched = run_cli([*args, f"--output_dir={tmp_path / 'batched'}", "--batch_size=2"], tmp_path)
+    assert batched.returncode == 1
+    assert "Done: 4 written, 0 already there, 1 failed, of 5 photo(s)" in batched.stdout, batched.stdout
+    errors = batched.stderr.strip().splitlines()
+    assert len(errors) == 1 and "[3/5]" in errors[0] and "bad.png" in errors[0], batched.stderr
+    assert batched.stdout.count("a batch of 2") == 1, batched.stdout
+    assert "Wrote " + ", ".join(str(tmp_path / "batched" / f"{n}_style.png") for n in "ac") in batched.stdout
+    alone = run_cli([*args, f"--output_dir={tmp_path / 'alone'}"], tmp_path)
+    assert "a batch of" not in alone.stdout
+    for name in ("a", "b", "c", "d"):
+        with (
+            Image.open(tmp_path / "batched" / f"{name}_style.png") as x,
+            Image.open(tmp_path / "alone" / f"{name}_style.png") as y,
+        ):
+            difference = np.abs(np.asarray(x, np.int16) - np.asarray(y, np.int16))
+        assert difference.max() <= 1, name  # 8-bit rounding of results equal to 1e-4
+    # --batch_size is for folder mode only.
+    assert_clean_error(run_cli([*FAST, "--batch_size=2"], tmp_path), "--batch_size is for folder mode")
+
+
+def test_distribution_strategies_through_the_cli(tmp_path, content_png, style_png):
+    """one_device runs the in-graph loop (no per-step progress) on folders and single photos; what it
+    cannot do, and a TPU that is not there, are one-line errors."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, seed in (("a.png", 1), ("b.png", 2)):
+        Image.fromarray(gradient_image(24, 32, seed)).save(photos / name)
+    args = [*FAST, f"--style={style_png}", "--distribution_strategy=one_device"]
+    result = run_cli([*args, f"--content={photos}", f"--output_dir={tmp_path / 'out'}"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 replica(s): /job:localhost/replica:0/task:0/device:CPU:0" in result.stdout
+    assert "in-graph loop (no per-step progress)" in result.stdout and "step 1/3" not in result.stdout
+    assert "Done: 2 written" in result.stdout
+    single = run_cli([*args, f"--content={content_png}", f"--output={tmp_path / 'one.png'}"], tmp_path)
+    assert single.returncode == 0 and (tmp_path / "one.png").exists(), single.stderr
+    mask = tmp_path / "mask.png"
+    Image.fromarray(np.full((24, 32), 255, np.uint8)).save(mask)
+    assert_clean_error(
+        run_cli([*args, f"--content={content_png}", f"--content_mask={mask}"], tmp_path), "takes no masks"
+    )
+    assert_clean_error(run_cli([*FAST, "--distribution_strategy=tpu"], tmp_path), "no TPU found")
+
+
+def test_a_failing_batch_is_retried_one_photo_at_a_time(tmp_path, style_png, nan_weights):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(gradient_image(32, 32, 1)).save(photos / name)
+    args = [f"--content={photos}", f"--style={style_png}", f"--output_dir={tmp_path / 'out'}", "--max_size=32"]
+    args += ["--network=vgg16", f"--weights={nan_weights}", "--steps=2", "--precision=float32", "--batch_size=2"]
+    result = run_cli(args, tmp_path)
+    assert "the batch of 2 failed (the loss became nan" in result.stdout
+    assert "retrying one photo at a time" in result.stdout
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and all("the loss became nan" in line for line in errors), result.stderr
+    assert "Done: 0 written, 0 already there, 2 failed, of 2 photo(s)" in result.stdout
+    assert result.returncode == 1 and not os.listdir(tmp_path / "out")
+
+
 def test_folder_mode_errors(tmp_path, content_png, style_png):
     photos = tmp_path / "photos"
     photos.mkdir()
