@@ -40,8 +40,7 @@ def test_a_batch_does_not_couple_its_images(extractor, optimizer):
     assert np.abs(first[1] - second[1]).mean() > 0.05  # the others did differ
 
 
-@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
-@pytest.mark.parametrize("init", ["recolored", "noise"])
+@pytest.mark.parametrize(("optimizer", "init"), [("lbfgs", "recolored"), ("adam", "noise")])
 def test_a_batch_gives_each_image_its_result_alone(extractor, optimizer, init):
     """Each photo of a batch ends where it would alone. Not bit for bit: the batched convolution
     and Gram kernels round differently from the single-image ones (~1e-7 relative), and the

@@ -213,8 +213,8 @@ def test_folder_mode_batches_photos_of_one_size(tmp_path, style_png):
 
 
 def test_distribution_strategies_through_the_cli(tmp_path, content_png, style_png):
-    """one_device runs the in-graph loop (no per-step progress) on folders and single photos; what it
-    cannot do, and a TPU that is not there, are one-line errors."""
+    """one_device runs the in-graph loop (no per-step progress) in folder mode; what it cannot do is
+    a one-line error. (A missing TPU's error: test_distribute.py.)"""
     photos = tmp_path / "photos"
     photos.mkdir()
     for name, seed in (("a.png", 1), ("b.png", 2)):
@@ -225,14 +225,13 @@ def test_distribution_strategies_through_the_cli(tmp_path, content_png, style_pn
     assert "1 replica(s): /job:localhost/replica:0/task:0/device:CPU:0" in result.stdout
     assert "in-graph loop (no per-step progress)" in result.stdout and "step 1/3" not in result.stdout
     assert "Done: 2 written" in result.stdout
-    single = run_cli([*args, f"--content={content_png}", f"--output={tmp_path / 'one.png'}"], tmp_path)
-    assert single.returncode == 0 and (tmp_path / "one.png").exists(), single.stderr
+    with Image.open(tmp_path / "out" / "a_style.png") as img:
+        assert img.size == (32, 24)
     mask = tmp_path / "mask.png"
     Image.fromarray(np.full((24, 32), 255, np.uint8)).save(mask)
     assert_clean_error(
         run_cli([*args, f"--content={content_png}", f"--content_mask={mask}"], tmp_path), "takes no masks"
     )
-    assert_clean_error(run_cli([*FAST, "--distribution_strategy=tpu"], tmp_path), "no TPU found")
 
 
 def test_a_failing_batch_is_retried_one_photo_at_a_time(tmp_path, style_png, nan_weights):
