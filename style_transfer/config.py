@@ -35,6 +35,7 @@ DEFAULT_STYLE_LAYERS = (
 _DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 SAMPLE_CONTENT = os.path.join(_DATA, "chelsea.png")
 SAMPLE_STYLE = os.path.join(_DATA, "starry_night.jpg")
+SAMPLE_STYLE_2 = os.path.join(_DATA, "great_wave.jpg")  # a second painting, for blends (notebooks)
 
 # Pillow's own decompression-bomb threshold is 89.5 MP (it only warns below 2x that); we refuse
 # anything larger than this before decoding a single pixel.

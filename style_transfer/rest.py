@@ -25,6 +25,14 @@ def request_json(contents: Sequence[bytes], styles: Sequence[bytes]) -> dict:
     }
 
 
+def decode_request(body: dict) -> dict[str, list[bytes]]:
+    """The JSON body of a :predict request -> the inputs TF Serving hands `serving_default`:
+    {"content_bytes": [...], "style_bytes": [...]}, the base64 decoded. For trying a request on a
+    model loaded in Python (tf.saved_model.load) before serving it."""
+    names = ("content_bytes", "style_bytes")
+    return {name: [base64.b64decode(instance[name]["b64"]) for instance in body["instances"]] for name in names}
+
+
 def images_from_response(response: dict) -> list[bytes]:
     """The JSON of a :predict response -> the PNG bytes of each stylised image, in request order.
 
