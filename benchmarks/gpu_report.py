@@ -26,6 +26,9 @@ Sections, each written to the report as soon as it is done (a run cut short keep
   2 default steps at each of --memory_sizes; "out of memory" where the device has too little.
 - Batches (folder mode's --batch_size): s/step at --step_size for N photos optimised together, at
   each of --batch_sizes, with and without XLA, and photos per second against a batch of 1.
+- Several devices: whole default runs of a batch at --run_size through the default path and through
+  the in-graph loop that --distribution_strategy runs (one_device; mirrored where there are
+  several GPUs), each called twice (the first call traces and compiles).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from style_transfer import devices, export, images, multiscale, optimize, quality, rest  # noqa: E402
+from style_transfer import devices, distribute, export, images, multiscale, optimize, quality, rest  # noqa: E402
 from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE, Config  # noqa: E402
 from style_transfer.errors import NonFiniteLossError  # noqa: E402
 from style_transfer.objective import Objective  # noqa: E402
@@ -66,7 +69,7 @@ flags.DEFINE_integer("export_size", 512, "max_size of the exported model.")
 flags.DEFINE_string("pictures", "", "Folder for the precision comparison's results as PNGs ('' for none).")
 flags.DEFINE_list("memory_sizes", ["512", "1024", "2048"], "Sizes of the peak-memory runs.")
 flags.DEFINE_list("batch_sizes", ["1", "2", "4", "8"], "Batch sizes of the batch throughput section.")
-flags.DEFINE_list("sections", [], "Only these sections, by number (1: per step ... 6: batches); default all.")
+flags.DEFINE_list("sections", [], "Only these sections, by number (1: per step ... 7: devices); default all.")
 FLAGS = flags.FLAGS
 
 # --quick: every section at sizes a CPU runs in seconds.
@@ -349,6 +352,54 @@ def batch_section(rows: list[str], settings: Settings) -> None:
             print(rows[-1], flush=True)
 
 
+def devices_section(rows: list[str], settings: Settings) -> None:
+    """The in-graph loop that --distribution_strategy runs (distribute.py) against the default path:
+    whole default runs of a batch, one_device, and mirrored where there are several GPUs."""
+    size = settings.run_size
+    config = Config(weights="none", max_size=size)
+    if settings.steps is not None:
+        config = config.replace(steps=settings.steps)
+    rng = np.random.default_rng(3)
+    style = rng.random((1, size, size, 3), np.float32)
+    gpus = len(tf.config.list_logical_devices("GPU"))
+    batch = max(2, 2 * gpus)
+    content = rng.random((batch, size, size, 3), np.float32)
+    rows += [
+        f"VGG19 (random weights), {batch} photos of {size}x{size}, precision "
+        f"{devices.resolved_precision(config)} (auto), jit_compile auto, the defaults' steps ({config.steps}); "
+        "whole runs of the batch, tracing and compiling included (first call), then again (traced).",
+        "",
+        "| path | replicas | first call | second call | s per photo (second) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    runs = [("default device (multiscale.stylize, per-step progress)", None)]
+    runs.append(("one_device (in-graph loop)", "one_device"))
+    if gpus > 1:
+        runs.append(("mirrored (in-graph loop)", "mirrored"))
+    extractor = optimize.build_extractor(config)
+    for name, strategy_name in runs:
+        try:
+            if strategy_name is None:
+                replicas = 1
+
+                def run():
+                    return multiscale.stylize(content, style, config, extractor=extractor)
+            else:
+                strategy = distribute.make_strategy(config.replace(distribution_strategy=strategy_name), batch)
+                stylizer = distribute.DistributedStylizer(strategy, config, [style])
+                replicas = stylizer.replicas
+
+                def run(stylizer=stylizer):
+                    return stylizer(content)
+
+            first, _ = timed(run)
+            second, _ = timed(run)
+            rows.append(f"| {name} | {replicas} | {first:.1f}s | {second:.1f}s | {second / batch:.2f}s |")
+        except Exception as e:  # noqa: BLE001
+            rows.append(f"| {name} | | failed: {first_line(e)} | | |")
+        print(rows[-1], flush=True)
+
+
 SECTIONS = (
     ("Seconds per step", per_step_section),
     ("Reduced precision against float32", precision_section),
@@ -356,6 +407,7 @@ SECTIONS = (
     ("Exported model", export_section),
     ("Peak device memory", memory_section),
     ("Batches", batch_section),
+    ("Several devices", devices_section),
 )
 
 
