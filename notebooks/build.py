@@ -92,8 +92,8 @@ def setup_cells(serving: bool = False) -> list:
         md(
             f"""
 **Install.** On Colab this installs only `style_transfer` from [the repository]({url}): Colab already
-ships TensorFlow, Keras, NumPy and Pillow, which satisfy its requirements (`tensorflow>=2.16`,
-`keras>=3`), so pip leaves them as they are ({DRY_RUN}).{serving_text} Elsewhere the cell does
+ships TensorFlow, Keras, NumPy and Pillow, which satisfy its requirements (`tensorflow>=2.19`,
+`keras>=3.10`), so pip leaves them as they are ({DRY_RUN}).{serving_text} Elsewhere the cell does
 nothing: install the package yourself (`pip install -e .` in a clone).
 """
         ),

@@ -101,12 +101,14 @@ _RGB_TO_YCBCR = tf.constant(
 
 def rgb_to_ycbcr(image: tf.Tensor) -> tf.Tensor:
     """RGB [..., 3] in [0, 1] -> Y in [0, 1], Cb and Cr in [-0.5, 0.5] (BT.601 full range)."""
-    return tf.einsum("...c,dc->...d", tf.cast(image, tf.float32), _RGB_TO_YCBCR)
+    # Not tf.einsum("...c,dc->...d"): TensorFlow 2.19's einsum (as Colab may have it) gets that
+    # ellipsis form wrong (errors of 1.15 on random inputs); tensordot is right in every version.
+    return tf.tensordot(tf.cast(image, tf.float32), tf.transpose(_RGB_TO_YCBCR), axes=1)
 
 
 def ycbcr_to_rgb(image: tf.Tensor) -> tf.Tensor:
     """The inverse of rgb_to_ycbcr (not clipped)."""
-    return tf.einsum("...c,dc->...d", image, tf.linalg.inv(_RGB_TO_YCBCR))
+    return tf.tensordot(image, tf.transpose(tf.linalg.inv(_RGB_TO_YCBCR)), axes=1)  # see rgb_to_ycbcr
 
 
 def keep_chroma(result: tf.Tensor, content: tf.Tensor) -> tf.Tensor:
