@@ -295,7 +295,12 @@ def test_jit_auto_probes_both_ways_then_keeps_the_faster(extractor):
     assert [len(auto.probe_seconds[flag]) for flag in (False, True)] == [optimize.JIT_PROBE_STEPS] * 2
     expected = min(auto.probe_seconds[True]) < min(auto.probe_seconds[False])
     assert auto.jit is expected
-    np.testing.assert_allclose(result, plain, atol=1e-4)  # the same update, whichever ran it
+    # The same update, whichever ran it; but XLA rounds differently and Adam carries that along (its
+    # step is about the sign of the gradient where the gradient is near 0), so a few pixels may move
+    # by 1e-3 (3e-3 seen once in CI). A probe that lost the optimiser's state between its two
+    # compiled functions would be off by the step size (0.05) per step.
+    difference = np.abs(result - plain)
+    assert difference.mean() < 1e-3 and difference.max() < 2e-2, (difference.mean(), difference.max())
     # Forced either way: no probe, one compiled function.
     for mode, flag in (("true", True), ("false", False)):
         forced = optimize.Stylizer(objective, CONTENT, CONFIG.replace(jit_compile=mode))
