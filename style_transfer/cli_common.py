@@ -105,8 +105,8 @@ def config_from_flags(flag_values: flags.FlagValues = FLAGS, config_cls: type = 
 
 
 def import_tensorflow_quietly() -> None:
-    """Import TensorFlow without its start-up chatter on stderr (oneDNN, CUDA probes) and with its
-    Python logger at WARNING (no INFO lines while saving models).
+    """Import TensorFlow, and list its devices, without its start-up chatter on stderr (oneDNN, CUDA
+    probes) and with its Python logger at WARNING (no INFO lines while saving models).
 
     Set TF_CPP_MIN_LOG_LEVEL yourself to see all of it again.
     """
@@ -121,6 +121,10 @@ def import_tensorflow_quietly() -> None:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
             import tensorflow
+
+            # The first device probe: a CUDA build without a GPU driver says "failed call to
+            # cuInit" here (once; TensorFlow then finds no GPU, as the device lines report).
+            tensorflow.config.list_physical_devices()
     finally:
         os.dup2(saved, 2)
         os.close(saved)
