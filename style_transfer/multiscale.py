@@ -280,46 +280,39 @@ def stylize_graph(
         )
     if style_blend_weights is None:
         style_blend_weights = config.blend_weights(len(styles))
-    if content.shape.is_fully_defined() and all(s.shape.is_fully_defined() for s in styles):
-        return _stylize_static(extractor, content, styles, config, style_blend_weights)
-    hw = tf.shape(content)[1:3]
-    min_side = tf.constant(config.min_side(), tf.float64)
-    tf.debugging.assert_greater_equal(
-        tf.reduce_min(hw), config.min_side(), message=f"images need at least {config.min_side()} px on each side"
-    )
+    static = content.shape.is_fully_defined() and all(s.shape.is_fully_defined() for s in styles)
+    if static:  # stylize()'s plan, in Python
+        height, width = content.shape[1:3]
+        if min(height, width) < config.min_side():
+            raise ConfigError(f"images need at least {config.min_side()} px on each side")
+        plan = [(size, steps) for _, size, steps in scale_plan(config, height, width)]
 
-    def floor(size):  # as Config.scale_factors
-        return min_side / tf.cast(tf.reduce_min(size), tf.float64)
-
-    styles = prepare_styles(content, styles, config)
-    image, previous = None, None
-    count = config.scale_count(config.max_size)
-    for k, steps in zip(range(count - 1, -1, -1), config.steps_per_scale(count), strict=True):
-        factor = tf.minimum(
-            tf.constant(1.0, tf.float64), tf.maximum(tf.constant(config.scale_ratio ** (-k), tf.float64), floor(hw))
+        def style_size(style, size):
+            return config.style_size(tuple(style.shape[1:3]), size)
+    else:  # the same arithmetic on int32 / float64 tensors
+        hw = tf.shape(content)[1:3]
+        tf.debugging.assert_greater_equal(
+            tf.reduce_min(hw), config.min_side(), message=f"images need at least {config.min_side()} px on each side"
         )
-        size_k = scaled_size_tf(hw, factor)
-        content_k = resize(content, size_k)
-        styles_k = [resize(s, style_size_tf(tf.shape(s)[1:3], size_k, config)) for s in styles]
-        objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
-        start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights, None)
-        previous = content_k
-        image = optimize.stylize_in_graph(objective, start, steps, config)
-    return finish(image, content, config)
+        floor = tf.constant(config.min_side(), tf.float64) / tf.cast(tf.reduce_min(hw), tf.float64)
+        count = config.scale_count(config.max_size)
+        plan = []
+        for k, steps in zip(range(count - 1, -1, -1), config.steps_per_scale(count), strict=True):
+            factor = tf.minimum(
+                tf.constant(1.0, tf.float64), tf.maximum(tf.constant(config.scale_ratio ** (-k), tf.float64), floor)
+            )
+            plan.append((scaled_size_tf(hw, factor), steps))
 
+        def style_size(style, size):
+            return style_size_tf(tf.shape(style)[1:3], size, config)
 
-def _stylize_static(extractor, content, styles, config: Config, style_blend_weights) -> tf.Tensor:
-    """stylize_graph at known shapes: stylize()'s plan, XLA-compatible resizing (see stylize_graph)."""
-    height, width = content.shape[1:3]
-    if min(height, width) < config.min_side():
-        raise ConfigError(f"images need at least {config.min_side()} px on each side")
     styles = prepare_styles(content, styles, config)
     image, previous = None, None
-    for _, size, steps in scale_plan(config, height, width):
-        content_k = resize(content, size, static=True)
-        styles_k = [resize(s, config.style_size(tuple(s.shape[1:3]), size), static=True) for s in styles]
+    for size_k, steps in plan:
+        content_k = resize(content, size_k, static)
+        styles_k = [resize(s, style_size(s, size_k), static) for s in styles]
         objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
-        start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights, None, static=True)
+        start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights, None, static=static)
         previous = content_k
         image = optimize.stylize_in_graph(objective, start, steps, config)
     return finish(image, content, config)
