@@ -75,6 +75,21 @@ def resolved_precision(config: Config) -> str:
     return _machine_precision() if config.precision == "auto" else config.precision
 
 
+def cpu_model() -> str:
+    """The CPU's model name, as /proc/cpuinfo gives it."""
+    return _cpuinfo().get("model name", "unknown CPU")
+
+
+def describe_gpus() -> list[str]:
+    """One "NAME (compute capability X.Y)" per GPU TensorFlow sees."""
+    described = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        capability = ".".join(map(str, details.get("compute_capability", ("?",))))
+        described.append(f"{details.get('device_name', gpu.name)} (compute capability {capability})")
+    return described
+
+
 def describe_machine() -> str:
     """One line for reports: CPU model and family, cores, SIMD flags that matter here, GPUs, versions."""
     import platform
@@ -84,13 +99,9 @@ def describe_machine() -> str:
     cpu = _cpuinfo()
     # Family and model number tell CPUs with the same name apart (AMD EPYC family 25: model 1 is a
     # Zen 3, model 17 a Zen 4; family 26 a Zen 5).
-    model, family, number = cpu.get("model name", "unknown CPU"), cpu.get("cpu family", ""), cpu.get("model", "")
+    model, family, number = cpu_model(), cpu.get("cpu family", ""), cpu.get("model", "")
     simd = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in _cpu_flags()]
-    gpus = []
-    for gpu in tf.config.list_physical_devices("GPU"):
-        details = tf.config.experimental.get_device_details(gpu)
-        capability = ".".join(map(str, details.get("compute_capability", ("?",))))
-        gpus.append(f"{details.get('device_name', gpu.name)} (compute capability {capability})")
+    gpus = describe_gpus()
     return (
         f"{model} (family {family or '?'}, model {number or '?'}), {os.cpu_count()} cores, "
         f"{', '.join(simd) or 'no AVX2'}; "

@@ -39,8 +39,9 @@ def make_strategy(config: Config, photos: int = 1) -> tf.distribute.Strategy | N
     """
     name = config.distribution_strategy
     gpus = tf.config.list_logical_devices("GPU")
+    tpu = config.tpu or next((os.environ[v] for v in TPU_ENVIRONMENT if os.environ.get(v)), "")
     if name == "auto":
-        if config.tpu or any(os.environ.get(v) for v in TPU_ENVIRONMENT):
+        if tpu:
             name = "tpu"
         elif len(gpus) > 1 and photos > 1:
             name = "mirrored"
@@ -54,7 +55,7 @@ def make_strategy(config: Config, photos: int = 1) -> tf.distribute.Strategy | N
         # across replicas, so the cross-device communication is the simplest there is.
         devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
-    return _tpu_strategy(config.tpu or next((os.environ[v] for v in TPU_ENVIRONMENT if os.environ.get(v)), ""))
+    return _tpu_strategy(tpu)
 
 
 def _tpu_strategy(address: str) -> tf.distribute.Strategy:

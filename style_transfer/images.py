@@ -100,8 +100,11 @@ def _png_declares_zero_size(data: bytes) -> bool:
     return width == 0 or height == 0
 
 
-def decode_image(data: bytes, *, name: str = "image", max_pixels: int = DEFAULT_MAX_INPUT_PIXELS) -> np.ndarray:
-    """Encoded bytes (any format Pillow reads) -> float32 RGB [1, H, W, 3] in [0, 1].
+def decode_image(
+    data: bytes, *, name: str = "image", max_pixels: int = DEFAULT_MAX_INPUT_PIXELS, max_size: int | None = None
+) -> np.ndarray:
+    """Encoded bytes (any format Pillow reads) -> float32 RGB [1, H, W, 3] in [0, 1], longer side
+    `max_size` if given.
 
     EXIF orientation is applied, so the array is upright as a viewer shows it. Raises ImageError
     (naming `name`) for empty, unrecognised, truncated, zero-size or too-large images.
@@ -144,7 +147,10 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int = DEFAULT_
         img = ImageOps.exif_transpose(img)
     except Exception:  # noqa: BLE001 - a broken EXIF block must not reject a readable image.
         pass
-    return _to_float_rgb(to_srgb(img))[None]
+    image = _to_float_rgb(to_srgb(img))[None]
+    if max_size is not None:
+        image = resize(image, fit_size(image.shape[1], image.shape[2], max_size))
+    return image
 
 
 def load_image(
@@ -161,10 +167,7 @@ def load_image(
         raise ImageError(f"{label} is a directory; pass an image file") from None
     except OSError as e:
         raise ImageError(f"cannot read {label}: {e.strerror or e}") from None
-    image = decode_image(data, name=label, max_pixels=max_pixels)
-    if max_size is not None:
-        image = resize(image, fit_size(image.shape[1], image.shape[2], max_size))
-    return image
+    return decode_image(data, name=label, max_pixels=max_pixels, max_size=max_size)
 
 
 def load_mask(path: str, *, max_pixels: int = DEFAULT_MAX_INPUT_PIXELS, name: str = "mask") -> np.ndarray:

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from style_transfer import cli_common, images
-from style_transfer.config import DEFAULT_MAX_INPUT_PIXELS, SAMPLE_CONTENT, SAMPLE_STYLE, SAMPLE_STYLE_2
+from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE, SAMPLE_STYLE_2
 from style_transfer.errors import ImageError
 
 # TensorFlow's start-up lines (oneDNN, CUDA probes; absl's C++ logging ignores TF_CPP_MIN_LOG_LEVEL
@@ -72,10 +72,7 @@ def fetch_image(spec: str, *, max_size: int | None = None, sample: str = "conten
         raise ImageError(f"cannot fetch {sample} image {spec!r}: {getattr(e, 'reason', e)}") from None
     if len(data) > MAX_DOWNLOAD_BYTES:
         raise ImageError(f"{sample} image {spec!r} is over {MAX_DOWNLOAD_BYTES // 2**20} MiB; download and shrink it")
-    image = images.decode_image(data, name=f"{sample} image {spec!r}", max_pixels=DEFAULT_MAX_INPUT_PIXELS)
-    if max_size is not None:
-        image = images.resize(image, images.fit_size(image.shape[1], image.shape[2], max_size))
-    return image
+    return images.decode_image(data, name=f"{sample} image {spec!r}", max_size=max_size)
 
 
 def describe_device() -> str:
@@ -86,17 +83,14 @@ def describe_device() -> str:
     from style_transfer import devices
     from style_transfer.config import Config
 
-    gpus = tf.config.list_physical_devices("GPU")
+    gpus = devices.describe_gpus()
     tpus = tf.config.list_logical_devices("TPU")
     if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        capability = ".".join(map(str, details.get("compute_capability", ("?",))))
-        found = f"{len(gpus)} GPU(s): {details.get('device_name', gpus[0].name)}, compute capability {capability}"
+        found = f"{len(gpus)} GPU(s): {', '.join(gpus)}"
     elif tpus:
         found = f"{len(tpus)} TPU core(s)"
     else:
-        cpu = devices._cpuinfo().get("model name", "unknown CPU")
-        found = f"no GPU; CPU: {cpu}"
+        found = f"no GPU; CPU: {devices.cpu_model()}"
     return f"{found}; precision 'auto' picks {devices.resolved_precision(Config())}; TensorFlow {tf.__version__}"
 
 
@@ -105,14 +99,16 @@ def to_picture(image) -> Image.Image:
     return Image.fromarray(images.to_uint8(image))
 
 
+def _at_height(picture: Image.Image, height: int) -> Image.Image:
+    """`picture` in RGB, scaled (Lanczos) to `height` pixels high, its aspect ratio kept."""
+    width = max(1, round(picture.width * height / picture.height))
+    return picture.convert("RGB").resize((width, height), Image.LANCZOS)
+
+
 def picture_row(pictures: Sequence, titles: Sequence[str] = (), height: int = 256) -> Image.Image:
     """Images (arrays [1, H, W, 3] in [0, 1], or PIL images) side by side at one height, each with
     its title underneath: e.g. before | style | after."""
-    scaled = []
-    for picture in pictures:
-        picture = picture if isinstance(picture, Image.Image) else to_picture(picture)
-        width = max(1, round(picture.width * height / picture.height))
-        scaled.append(picture.convert("RGB").resize((width, height), Image.LANCZOS))
+    scaled = [_at_height(p if isinstance(p, Image.Image) else to_picture(p), height) for p in pictures]
     caption = 18 if titles else 0
     gap = 6
     row = Image.new("RGB", (sum(p.width for p in scaled) + gap * (len(scaled) - 1), height + caption), "white")
@@ -151,6 +147,4 @@ class LiveProgress:
         elapsed = time.perf_counter() - self.start
         losses = ", ".join(f"{name} {value:.4g}" for name, value in terms.items())
         self.text.update(self._html(f"step {step} / {self.steps} ({elapsed:.0f} s): {losses}"))
-        current = to_picture(np.asarray(image)[:1])
-        width = max(1, round(current.width * self.height / current.height))
-        self.picture.update(current.resize((width, self.height), Image.LANCZOS))
+        self.picture.update(_at_height(to_picture(np.asarray(image)[:1]), self.height))
