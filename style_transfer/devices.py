@@ -62,8 +62,26 @@ def _cpuinfo() -> dict[str, str]:
     return info
 
 
+def _onednn_isa_cap() -> str | None:
+    """The instruction-set cap the user gave oneDNN (ONEDNN_MAX_CPU_ISA), upper case, or None."""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")
+    return cap.strip().upper() if cap and cap.strip().upper() not in ("ALL", "DEFAULT") else None
+
+
+def capped_cpu_flags(flags: set[str], isa_cap: str | None) -> set[str]:
+    """The CPU flags TensorFlow's oneDNN kernels may use under `isa_cap` (an ONEDNN_MAX_CPU_ISA value).
+
+    Below AVX512_CORE_BF16 oneDNN has no bfloat16 kernels: measured on a Zen 4 capped at
+    AVX512_CORE, a bfloat16 convolution is 2.8x slower than float32, and capped at AVX2 it fails
+    ("could not create a primitive descriptor"). So "auto" must not pick bfloat16 there.
+    """
+    if isa_cap is None or any(tag in isa_cap for tag in ("BF16", "AMX", "AVX10", "FP16")):
+        return flags
+    return flags - {"avx512_bf16", "amx_bf16"}
+
+
 def _cpu_flags() -> set[str]:
-    return set(_cpuinfo().get("flags", "").split())
+    return capped_cpu_flags(set(_cpuinfo().get("flags", "").split()), _onednn_isa_cap())
 
 
 @functools.cache
@@ -101,6 +119,8 @@ def describe_machine() -> str:
     # Zen 3, model 17 a Zen 4; family 26 a Zen 5).
     model, family, number = cpu_model(), cpu.get("cpu family", ""), cpu.get("model", "")
     simd = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in _cpu_flags()]
+    if cap := _onednn_isa_cap():
+        simd.append(f"oneDNN capped at {cap} by ONEDNN_MAX_CPU_ISA")
     gpus = describe_gpus()
     return (
         f"{model} (family {family or '?'}, model {number or '?'}), {os.cpu_count()} cores, "

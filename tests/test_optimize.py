@@ -336,6 +336,12 @@ def test_auto_precision():
     assert devices.auto_precision(set(), [(7, 5)]) == "float16"  # T4
     assert devices.auto_precision(set(), [(8, 0), (7, 0)]) == "float16"  # the weakest GPU decides
     assert devices.auto_precision(set(), [(6, 1)]) == "float32"
+    # A oneDNN instruction-set cap below AVX512_CORE_BF16 leaves no bfloat16 kernels.
+    zen4 = {"avx2", "avx512f", "avx512_bf16"}
+    assert devices.capped_cpu_flags(zen4, None) == zen4
+    assert devices.capped_cpu_flags(zen4, "AVX512_CORE_BF16") == zen4
+    assert devices.capped_cpu_flags(zen4, "AVX2") == {"avx2", "avx512f"}
+    assert devices.auto_precision(devices.capped_cpu_flags(zen4, "AVX512_CORE"), []) == "float32"
     assert devices.resolved_precision(Config(precision="bfloat16")) == "bfloat16"
     assert devices.resolved_precision(Config(precision="auto")) in ("float32", "bfloat16", "float16")
 
