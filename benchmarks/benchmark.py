@@ -29,7 +29,8 @@ Everything is measured in the same run, on the same machine, with the same losse
   runs, tracing and compiling included, model building excluded. Quality is the two figures of
   style_transfer/quality.py (content kept, style reached, at layers the losses do not use); ours
   reaches a baseline's quality only if it is as good on both.
-- Peak memory (peak RSS, VmHWM, of a fresh process running 2 steps) at 512 and 1024 px.
+- Peak memory (peak RSS, VmHWM, of a fresh process running 2 steps) at 512 and 1024 px, and with
+  --tiled_memory_sizes, of ours tile by tile (tiles.py, tiles of 512 px; L-BFGS and Adam) there.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from style_transfer import devices, images, multiscale, optimize, quality, vgg  # noqa: E402
+from style_transfer import devices, images, multiscale, optimize, quality, tiles, vgg  # noqa: E402
 from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE, Config  # noqa: E402
 from style_transfer.objective import Objective  # noqa: E402
 
@@ -62,6 +63,9 @@ flags.DEFINE_integer("timed_steps", 8, "At most this many steps timed per config
 flags.DEFINE_float("timed_seconds", 4.0, "Stop timing a configuration after this long (at least 2 steps).")
 flags.DEFINE_list("memory_sizes", ["512", "1024"], "Sizes of the peak-memory runs.")
 flags.DEFINE_string("output", os.path.join(REPO, "docs", "benchmarks.md"), "Markdown report ('' for none).")
+flags.DEFINE_list(
+    "tiled_memory_sizes", [], "Also the peak memory of ours with --tile_size=512 at these sizes (e.g. 1024,2048)."
+)
 flags.DEFINE_string("memory_child", None, "Internal: 'SIZE,KIND' runs 2 steps and prints peak RSS.")
 FLAGS = flags.FLAGS
 
@@ -143,7 +147,8 @@ def random_pair(size: int):
 def seconds_per_step(kind: str, config: Config, extractor, size: int, max_steps: int, max_seconds: float) -> float:
     """One untimed warm-up step (tracing), then timed steps until max_seconds (>= 2, <= max_steps)."""
     content, style = random_pair(size)
-    objective = Objective(extractor, content, [style], config)
+    tiled = config.tile_size and size > config.tile_size
+    objective = (tiles.TiledObjective if tiled else Objective)(extractor, content, [style], config)
     runner = AdamBaseline(objective, content) if kind == "baseline" else optimize.Stylizer(objective, content, config)
     runner.run(1)  # trace and warm up
     times = []
@@ -186,7 +191,9 @@ def per_step_section(rows: list[str]) -> None:
             try:
                 entries.append((f"ours, {precision}", timed("ours", plain.replace(precision=precision), size)))
             except tf.errors.OpError as error:  # e.g. no bfloat16 kernel under ONEDNN_MAX_CPU_ISA=AVX2
-                reason = str(error.message).strip().splitlines()[0][:120].replace("|", "/")
+                lines = str(error.message).strip().splitlines()
+                reason = next((line for line in lines if "message:" in line), lines[0])  # oneDNN's own words
+                reason = reason.split("message:")[-1].split(". Run")[0].strip()[:120].replace("|", "/")
                 skipped.append(f"| {size}x{size} | ours, {precision} | failed here: {reason} | | | | |")
                 print(skipped[-1], flush=True)
         entries.append(("ours, float32, jit_compile", timed("ours", plain.replace(jit_compile="true"), size)))
@@ -302,10 +309,12 @@ def quality_section(rows: list[str]) -> None:
 
 
 def memory_child(spec: str) -> None:
-    size, kind = spec.split(",")
+    size, kind = spec.split(",", 1)
     # Ours at the defaults' precision, without XLA (the probe of jit_compile=auto would compile both).
     config = Config(weights="none", jit_compile="false")
-    config = config if kind == "ours" else config.replace(precision="float32")
+    config = config.replace(tile_size=512) if "tiles of 512 px" in kind else config
+    config = config.replace(optimizer="adam") if kind.endswith("adam") else config
+    config = config if kind.startswith("ours") else config.replace(precision="float32")
     extractor = optimize.build_extractor(config)
     seconds_per_step(kind, config, extractor, int(size), 1, 0.0)  # a warm-up step, then 1 timed
     # VmHWM, not getrusage's ru_maxrss: a child started with fork + exec inherits the parent's
@@ -317,14 +326,16 @@ def memory_child(spec: str) -> None:
 
 def memory_section(rows: list[str]) -> None:
     rows += ["| size | configuration | peak RSS |", "| --- | --- | --- |"]
-    for size in FLAGS.memory_sizes:
-        for kind in ("baseline", "ours"):
-            result = subprocess.run(
-                [sys.executable, __file__, f"--memory_child={size},{kind}"], capture_output=True, text=True, check=True
-            )
-            mib = float(result.stdout.strip().splitlines()[-1])
-            rows.append(f"| {size}x{size} | {kind} | {mib:.0f} MiB |")
-            print(rows[-1], flush=True)
+    runs = [(size, kind) for size in FLAGS.memory_sizes for kind in ("baseline", "ours")]
+    tiled = ("ours, tiles of 512 px", "ours, tiles of 512 px, adam")
+    runs += [(size, kind) for size in FLAGS.tiled_memory_sizes for kind in tiled]
+    for size, kind in runs:
+        result = subprocess.run(
+            [sys.executable, __file__, f"--memory_child={size},{kind}"], capture_output=True, text=True, check=True
+        )
+        mib = float(result.stdout.strip().splitlines()[-1])
+        rows.append(f"| {size}x{size} | {kind} | {mib:.0f} MiB |")
+        print(rows[-1], flush=True)
 
 
 def main(argv):

@@ -257,14 +257,20 @@ def stylize_photos(photos: list[Photo], inputs: Inputs, extractor, save_partial:
 
 def _announce(photos: list[Photo], inputs: Inputs, how: str) -> np.ndarray:
     """Print what is about to run; the photos as one batch, float32 [N, H, W, 3]."""
-    from style_transfer import devices, multiscale
+    from style_transfer import devices, multiscale, tiles
 
     config = inputs.config
     content = np.concatenate([photo.content for photo in photos])
     height, width = content.shape[1:3]
     for photo in photos:
         print(f"{photo.label} content {photo.path} -> {width}x{height}".lstrip(), flush=True)
-    described = ", ".join(f"{w}x{h}: {n}" for _, (h, w), n in multiscale.scale_plan(config, height, width))
+
+    def scale(h: int, w: int, steps: int) -> str:
+        if not config.tile_size or max(h, w) <= config.tile_size:
+            return f"{w}x{h}: {steps}"
+        return f"{w}x{h}: {steps} in {len(tiles.Tiling(h, w, config.tile_size, config.tile_overlap))} tiles"
+
+    described = ", ".join(scale(h, w, n) for _, (h, w), n in multiscale.scale_plan(config, height, width))
     batch = f"a batch of {len(photos)}, " if len(photos) > 1 else ""
     print(
         f"style {inputs.describe_styles()}; {config.network} ({config.weights}), "

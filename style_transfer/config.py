@@ -254,6 +254,20 @@ class Config:
         metadata={"help": "The TPU for --distribution_strategy=tpu/auto: a name or grpc:// address ('' = none)."},
     )
 
+    # Huge images (tiles.py): at a scale whose longer side exceeds tile_size, the network sees one
+    # crop of at most tile_size px a side at a time, and the loss and gradient of the whole image
+    # are summed tile by tile (two passes per step, ~4/3 the work), so memory no longer grows with
+    # the image beyond a few image-sized buffers. Neighbouring tiles overlap by tile_overlap px,
+    # across which their weights cross-fade: no seams. Not with masks, nor in exported models.
+    tile_size: int = dataclasses.field(
+        default=0,
+        metadata={"help": "Scales larger than this many px a side run tile by tile, in bounded memory (0: never)."},
+    )
+    tile_overlap: int = dataclasses.field(
+        default=128,
+        metadata={"help": "Overlap of neighbouring tiles in px, across which they cross-fade (at most half a tile)."},
+    )
+
     max_input_pixels: int = dataclasses.field(
         default=DEFAULT_MAX_INPUT_PIXELS, metadata={"help": "Refuse input images with more pixels than this."}
     )
@@ -360,6 +374,12 @@ class Config:
             raise ConfigError(f"coarse_share must be >= 0 and < 1, got {self.coarse_share}")
         if not 1 <= self.batch_size <= 1024:
             raise ConfigError(f"batch_size must be between 1 and 1024, got {self.batch_size}")
+        if self.tile_size and not max(64, self.min_side()) <= self.tile_size <= 8192:
+            raise ConfigError(
+                f"tile_size must be 0 (no tiles) or between {max(64, self.min_side())} and 8192, got {self.tile_size}"
+            )
+        if not 0 <= self.tile_overlap <= 4096:
+            raise ConfigError(f"tile_overlap must be between 0 and 4096 px, got {self.tile_overlap}")
         if self.max_input_pixels <= 0:
             raise ConfigError(f"max_input_pixels must be > 0, got {self.max_input_pixels}")
         if not self.content_layers and self.content_weight > 0:

@@ -138,11 +138,12 @@ class StyleTarget:
         painting starts at 1: the style weight then means "how much of the photo's distance from
         the painting to remove", the same for every painting.
         """
+        return self.normalize_by_grams({name: self.image_gram(features[name], name) for name in self.grams})
+
+    def normalize_by_grams(self, grams: Mapping[str, tf.Tensor]) -> StyleTarget:
+        """normalize_by, given the photo's Gram matrices {layer: [N, C, C]} (tiles.py sums them by tile)."""
         # {layer: [N]}, one divisor per photo of a batch (broadcasts over a batch of one).
-        divisors = {
-            name: tf.maximum(relative_error(self.image_gram(features[name], name), target), 1e-6)
-            for name, target in self.grams.items()
-        }
+        divisors = {name: tf.maximum(relative_error(grams[name], target), 1e-6) for name, target in self.grams.items()}
         return dataclasses.replace(self, divisors=divisors)
 
 
@@ -157,18 +158,33 @@ def style_loss(
     normalised to sum to 1, so the loss is ~1 when nothing of the style is matched (exactly 1
     at the photo itself when the targets carry divisors d: departure 5; else d = 1).
     """
+    # Unmasked targets share one Gram matrix per layer; masked ones take their own (masked_gram).
+    shared = {}
+
+    def gram_of(target: StyleTarget, name: str) -> tf.Tensor:
+        if target.masks is not None:
+            return target.image_gram(features[name], name)
+        if name not in shared:
+            shared[name] = gram_matrix(features[name])
+        return shared[name]
+
+    return style_loss_of_grams(gram_of, targets, layer_weights, tf.shape(next(iter(features.values())))[:1])
+
+
+def style_loss_of_grams(
+    gram_of, targets: Sequence[StyleTarget], layer_weights: Mapping[str, float], batch
+) -> tf.Tensor:
+    """style_loss from the image's Gram matrices: gram_of(target, layer) -> [N, C, C], asked only
+    for layers with a non-zero share; batch: [N] (the shape of the result). tiles.py calls it with
+    Gram matrices summed over tiles."""
     layer_total = sum(layer_weights.values())
     target_total = sum(t.weight for t in targets)
-    # Unmasked targets share these; masked ones take their own masked Gram matrices.
-    shared = any(target.masks is None for target in targets)
-    grams = {name: gram_matrix(features[name]) for name in layer_weights} if shared else {}
-    per_image = tf.zeros(tf.shape(next(iter(features.values())))[:1])  # [N]
+    per_image = tf.zeros(batch)  # [N]
     for target in targets:
         for name, weight in layer_weights.items():
             share = (target.weight / target_total) * (weight / layer_total)
             if share:
-                gram = grams[name] if target.masks is None else target.image_gram(features[name], name)
-                error = relative_error(gram, target.grams[name])
+                error = relative_error(gram_of(target, name), target.grams[name])
                 if target.divisors is not None:
                     error = error / target.divisors[name]
                 per_image += share * target.coverage * error

@@ -8,6 +8,7 @@ downscaled by that scale's factor (at most 1, never below config.min_side() px o
 side), each style image resized to style_scale times the content's longer side (Config.style_size,
 also kept to min_side), and `handover` makes the starting image from the coarser result.
 preserve_colors acts before (prepare_styles: "histogram") and after (finish: "luminance").
+A scale larger than config.tile_size runs tile by tile (tiles.TiledObjective, in `stylize` only).
 Resizing is Lanczos, antialiased, clipped to [0, 1].
 - `stylize`: numpy in and out, a tf.Variable loop per scale (optimize.Stylizer), with a callback;
 - `stylize_graph`: its in-graph twin on tensors (optimize.stylize_in_graph): stateless, for
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import colors, devices, images, optimize, vgg
+from style_transfer import colors, devices, images, optimize, tiles, vgg
 from style_transfer.config import INITS, Config
 from style_transfer.errors import ConfigError, NonFiniteLossError, OutOfMemoryError, PrecisionFallbackWarning
 from style_transfer.objective import Objective
@@ -194,6 +195,9 @@ def stylize(
             f"the content image is {width}x{height} px; the deepest layer requested needs at least "
             f"{config.min_side()} px on each side: raise max_size or use shallower layers"
         )
+    tiled = config.tile_size and max(height, width) > config.tile_size
+    if tiled and (content_mask is not None or any(m is not None for m in style_masks or ())):
+        raise ConfigError("masks do not work with tiles yet: leave out the masks, or set tile_size=0")
     extractor = extractor or optimize.build_extractor(config)
     content_t = tf.convert_to_tensor(content, tf.float32)
     styles_t = prepare_styles(content_t, [tf.convert_to_tensor(s, tf.float32) for s in styles], config)
@@ -206,7 +210,7 @@ def stylize(
             styles_k = [resize(s, config.style_size(tuple(s.shape[1:3]), size)) for s in styles_t]
             masks_k = None if style_masks is None else [resize_mask(m, size) for m in style_masks]
             content_mask_k = resize_mask(content_mask, size)
-            objective = Objective(extractor, content_k, styles_k, config, style_blend_weights, masks_k, content_mask_k)
+            objective = _objective(extractor, content_k, styles_k, config, style_blend_weights, masks_k, content_mask_k)
             start = _starting_image(
                 image, previous, content_k, styles_k, config, style_blend_weights, init_image, masks_k
             )
@@ -237,7 +241,7 @@ def stylize(
                 )
                 config = config.replace(precision="float32")
                 extractor = optimize.build_extractor(config)
-                objective = Objective(
+                objective = _objective(
                     extractor, content_k, styles_k, config, style_blend_weights, masks_k, content_mask_k
                 )
                 stylizer = optimize.Stylizer(objective, error.last_image, config, jit=jit)
@@ -246,10 +250,17 @@ def stylize(
     except tf.errors.ResourceExhaustedError:  # the device's memory, at the scale being run
         raise OutOfMemoryError(
             f"out of memory at {size[1]}x{size[0]} px ({len(styles)} style image(s), "
-            f"{devices.resolved_precision(config)} features): lower --max_size (or --style_scale), "
-            "or close what else uses the device"
+            f"{devices.resolved_precision(config)} features): set --tile_size (e.g. 1024, or lower), "
+            "lower --max_size (or --style_scale), or close what else uses the device"
         ) from None
     return finish(image, content_t, config).numpy()
+
+
+def _objective(extractor, content, styles, config: Config, blend, style_masks, content_mask):
+    """The objective of one scale: tile by tile (tiles.py) where the image is larger than a tile."""
+    if config.tile_size and max(content.shape[1:3]) > config.tile_size:
+        return tiles.TiledObjective(extractor, content, styles, config, blend)
+    return Objective(extractor, content, styles, config, blend, style_masks, content_mask)
 
 
 def scaled_size(size, factor: float) -> tuple[int, int]:
@@ -277,6 +288,11 @@ def stylize_graph(
     if config.init not in INITS:
         raise ConfigError(
             "an image path as init is not supported in-graph (exported models); use one of " + ", ".join(INITS)
+        )
+    if config.tile_size:
+        raise ConfigError(
+            "tile_size works in stylize() (the CLI's default path, notebooks), not in the in-graph loop "
+            "(exported models, --distribution_strategy); set tile_size=0 there"
         )
     if style_blend_weights is None:
         style_blend_weights = config.blend_weights(len(styles))

@@ -80,6 +80,19 @@ class Objective:
         }
         return {"total": terms["content"] + terms["style"] + terms["tv"], **terms}
 
+    def value_and_gradient(self, image: tf.Tensor, loss_scale: float = 1.0) -> tuple[dict, tf.Tensor]:
+        """(terms as __call__ gives them, d sum(total) / d image: float32 [N, H, W, 3]).
+
+        The gradient of the sum over the batch is each image's own loss's (no 1/N). loss_scale
+        multiplies the loss before differentiation and divides the gradient after (float16,
+        devices.py). tiles.TiledObjective answers the same call tile by tile.
+        """
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            terms = self(image)  # {name: [N]}
+            scaled = tf.reduce_sum(terms["total"]) * loss_scale
+        return terms, tape.gradient(scaled, image) / loss_scale
+
 
 def layer_masks(mask: tf.Tensor, features: dict[str, tf.Tensor], layers: Sequence[str]) -> dict[str, tf.Tensor]:
     """A [1, H, W, 1] mask -> {layer: [1, h, w, 1]} at each layer's feature resolution (area average)."""

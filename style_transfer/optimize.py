@@ -5,8 +5,9 @@ of one size optimised together, each exactly as it would be alone (the objective
 value per image, the tape differentiates their sum, and both optimisers act per image).
 
 One pure update, `make_update(objective, config)`: (image, state) -> (image, state, terms): the
-objective's terms (objective.py), their gradient by GradientTape (float16: with loss scaling, see
-devices.py), then one Adam or L-BFGS step (optimizers.py), where state is the optimiser's (Adam's
+objective's terms and their gradient (`value_and_gradient`: by one GradientTape in objective.py,
+or tile by tile in tiles.py; float16: with loss scaling, see devices.py), then one Adam or L-BFGS
+step (optimizers.py), where state is the optimiser's (Adam's
 moments, or L-BFGS's memory) as a NamedTuple of tensors. It serves both
 - `Stylizer`: the image and the optimiser's state live in tf.Variables, a `tf.function`-compiled
   `step()` runs the update and assigns; a plain Python loop calls it and reports to a callback;
@@ -29,7 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import colors, devices, optimizers, vgg
+from style_transfer import colors, devices, optimizers, tiles, vgg
 from style_transfer.config import Config
 from style_transfer.errors import NonFiniteLossError
 from style_transfer.objective import Objective
@@ -40,7 +41,7 @@ from style_transfer.objective import Objective
 Callback = Callable[[int, dict, tf.Tensor], None]
 
 
-def make_update(objective: Objective, config: Config):
+def make_update(objective: Objective | tiles.TiledObjective, config: Config):
     """(image, state) -> (new image, new state, terms); pure, no variables of its own.
 
     state: the optimiser's (optimizers.init_state). `image` may be a tf.Variable or a tensor; the tape
@@ -50,12 +51,7 @@ def make_update(objective: Objective, config: Config):
     apply = optimizers.lbfgs_update if config.optimizer == "lbfgs" else optimizers.adam_update
 
     def update(image, state):
-        with tf.GradientTape() as tape:
-            tape.watch(image)
-            terms = objective(image)  # {name: [N]}
-            # The sum over the batch: each image's gradient is its own loss's (no 1/N).
-            scaled = tf.reduce_sum(terms["total"]) * loss_scale
-        grad = tape.gradient(scaled, image) / loss_scale
+        terms, grad = objective.value_and_gradient(image, loss_scale)  # {name: [N]}, [N, H, W, 3]
         new_image, new_state = apply(image, terms["total"], grad, state, config)
         return new_image, new_state, terms
 
@@ -115,7 +111,9 @@ class Stylizer:
     the faster for the rest: `self.jit` is then the choice and `self.probe_seconds` the timings.
     """
 
-    def __init__(self, objective: Objective, image: tf.Tensor, config: Config, jit: bool | None = None):
+    def __init__(
+        self, objective: Objective | tiles.TiledObjective, image: tf.Tensor, config: Config, jit: bool | None = None
+    ):
         self.image = tf.Variable(image, name="image")
         initial = optimizers.init_state(tf.convert_to_tensor(image, tf.float32), config)
         self._state = type(initial)(*(tf.Variable(t, trainable=False) for t in initial))

@@ -234,6 +234,32 @@ def test_distribution_strategies_through_the_cli(tmp_path, content_png, style_pn
     )
 
 
+def test_tiles_through_the_cli(tmp_path, style_png):
+    """--tile_size: the run says how many tiles each scale takes and writes the result; what tiles
+    cannot do is a one-line error."""
+    content = tmp_path / "big.png"
+    Image.fromarray(gradient_image(96, 128, 3)).save(content)
+    args = [
+        "--weights=none",
+        "--steps=3",
+        "--max_size=128",
+        "--scales=1",
+        f"--style={style_png}",
+        f"--content={content}",
+    ]
+    out = tmp_path / "out.png"
+    result = run_cli([*args, "--tile_size=64", "--tile_overlap=16", f"--output={out}"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "128x96: 3 in 6 tiles" in result.stdout
+    with Image.open(out) as img:
+        assert img.size == (128, 96)
+    mask = tmp_path / "mask.png"
+    Image.fromarray(np.full((96, 128), 255, np.uint8)).save(mask)
+    assert_clean_error(
+        run_cli([*args, "--tile_size=64", f"--content_mask={mask}"], tmp_path), "masks do not work with tiles"
+    )
+
+
 def test_a_failing_batch_is_retried_one_photo_at_a_time(tmp_path, style_png, nan_weights):
     photos = tmp_path / "photos"
     photos.mkdir()

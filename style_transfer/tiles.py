@@ -1,0 +1,264 @@
+"""Tiles: the loss and gradient of an image too large for one pass of the network, in bounded memory.
+
+Contract: images are float32 RGB in [0, 1], NHWC, [N, H, W, 3]. `TiledObjective(extractor,
+content, styles, config, blend)` answers what objective.Objective answers,
+`value_and_gradient(image, loss_scale)` -> (terms {"total", "content", "style", "tv"}: float32
+[N], weighted; gradient float32 [N, H, W, 3]), while the network only ever sees one crop of at
+most config.tile_size px a side: memory is one tile's forward and backward pass plus a few
+image-sized buffers, whatever the image's size. multiscale.stylize uses it at the scales whose
+longer side exceeds config.tile_size.
+
+The loss is the whole image's, as in objective.py, not a sum of per-tile style losses (which
+would ask every tile to hold all of the painting's statistics):
+- Style: the image's Gram matrix at a layer is the window-weighted sum over tiles of F F^T over
+  the summed weights. Pass 1 (forward only) sums them; the style loss and dL/dG follow
+  (losses.style_loss_of_grams). Pass 2 differentiates, tile by tile, <dL/dG, the tile's part of
+  G> plus the tile's content error. G is the sum of the tiles' parts, so by the chain rule the
+  tiles' gradients add up to the exact gradient of the loss (L-BFGS's line search needs that).
+- Content: the window-weighted squared error summed over tiles, over the window-weighted squared
+  norm of the photo's features (the photo's tiles go through the network once, at construction).
+- TV: on the whole image (no network needed).
+Departure (tiling): the network pads each crop with zeros, so features near a crop's edge are not
+the whole image's. The windows are a partition of unity (every pixel's weights over the tiles sum
+to 1) that falls to ~0 across the overlap (config.tile_overlap; tile_windows), so a position counts
+mostly from the tile where it is far from an edge. With one tile covering the image, this is
+exactly Objective (tested). Cost: pass 1 adds a forward pass per tile (a step does ~4/3 the work),
+plus the overlap. Not supported: masks, and the in-graph loop (exported models).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from style_transfer import losses, vgg
+from style_transfer.config import Config
+from style_transfer.objective import layer_masks
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Where the tiles of one axis start: [0] if the axis fits in one tile; else evenly spaced, the
+    last ending at `length`, neighbours overlapping by at least `overlap` px (less 1 for rounding)."""
+    if length <= tile:
+        return [0]
+    count = math.ceil((length - overlap) / (tile - overlap))
+    return [round(k * (length - tile) / (count - 1)) for k in range(count)]
+
+
+def tile_windows(length: int, size: int, starts: Sequence[int], overlap: int) -> np.ndarray:
+    """float32 [len(starts), size]: each tile's weight at each of its pixels along one axis.
+
+    Towards an edge a tile shares with a neighbour (not at the image's own edges) its weight is
+    ~0 over the first quarter of `overlap` (where the crop's zero padding reaches deepest) and
+    rises linearly over the next half; then the weights are divided by their sum at every pixel,
+    so they sum to 1. Measured with ImageNet VGG16 at 384 px, tiles of 192 px overlapping by 64:
+    gradient cosine to the whole image's 0.998 (0.995 with a ramp over the whole overlap, 0.939
+    with hard edges).
+    """
+    position = np.arange(size) + 0.5
+    margin, ramp = overlap / 4, max(overlap / 2, 0.5)
+    raw = np.ones((len(starts), size))
+    for k in range(len(starts)):
+        if k > 0:
+            raw[k] = np.minimum(raw[k], np.clip((position - margin) / ramp, 1e-3, 1.0))
+        if k < len(starts) - 1:
+            raw[k] = np.minimum(raw[k], np.clip((size - position - margin) / ramp, 1e-3, 1.0))
+    total = np.zeros(length)
+    for k, start in enumerate(starts):
+        total[start : start + size] += raw[k]
+    return np.stack([raw[k] / total[start : start + size] for k, start in enumerate(starts)]).astype(np.float32)
+
+
+class Tiling:
+    """The tiles of an H x W image: `starts` [(y, x)], `size` (th, tw) shared by all of them, and
+    `windows` float32 [T, th, tw] (a partition of unity over the image; see tile_windows)."""
+
+    def __init__(self, height: int, width: int, tile: int, overlap: int):
+        overlap = min(overlap, tile // 2)  # config.tile_overlap's default (128) with small tiles
+        self.shape = (height, width)
+        self.size = (min(tile, height), min(tile, width))
+        ys, xs = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
+        wy = tile_windows(height, self.size[0], ys, overlap)
+        wx = tile_windows(width, self.size[1], xs, overlap)
+        self.starts = [(y, x) for y in ys for x in xs]
+        self.windows = np.stack([np.outer(wy[a], wx[b]) for a in range(len(ys)) for b in range(len(xs))])
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def crop(self, image: tf.Tensor, t) -> tf.Tensor:
+        """Tile t of image [N, H, W, C] -> [N, th, tw, C]; t may be a tensor (inside a loop)."""
+        start = tf.gather(tf.constant(self.starts, tf.int32), t)
+        begin = tf.concat([[0], start, [0]], axis=0)
+        return tf.slice(image, begin, [-1, self.size[0], self.size[1], -1])
+
+    def add_to(self, total: tf.Tensor, piece: tf.Tensor, t) -> tf.Tensor:
+        """total [H, W, N, C] plus tile t's piece [N, th, tw, C] added at its place; t may be a tensor.
+
+        One scatter-add per tile (XLA has one too), so a loop over tiles holds one image-sized sum,
+        not a padded copy of every tile.
+        """
+        (th, tw), channels = self.size, piece.shape[-1]
+        offsets = tf.stack(tf.meshgrid(tf.range(th), tf.range(tw), indexing="ij"), axis=-1)  # [th, tw, 2]
+        indices = tf.reshape(offsets + tf.gather(tf.constant(self.starts, tf.int32), t), [th * tw, 2])
+        updates = tf.reshape(tf.transpose(piece, [1, 2, 0, 3]), [th * tw, -1, channels])  # [th * tw, N, C]
+        return tf.tensor_scatter_nd_add(total, indices, updates)
+
+    def layer_windows(self, features: dict[str, tf.Tensor], layers: Sequence[str]) -> dict[str, tf.Tensor]:
+        """{layer: float32 [T, 1, h, w, 1]}: each tile's window at that layer's resolution (area
+        average, as objective.layer_masks resizes masks); features: any tile's, for the sizes."""
+        resized = [layer_masks(w[None, :, :, None], features, layers) for w in self.windows]
+        return {name: tf.stack([r[name] for r in resized]) for name in layers}
+
+
+def _window_gram_sum(features: tf.Tensor, window: tf.Tensor) -> tf.Tensor:
+    """[N, h, w, C], window [1, h, w, 1] -> [N, C, C]: sum_p w_p F_p F_p^T (not yet divided)."""
+    features = tf.cast(features, tf.float32)
+    return tf.einsum("nhwc,nhwd->ncd", features * window, features)
+
+
+def tiled_grams(extractor: vgg.FeatureExtractor, image: tf.Tensor, layers: Sequence[str], config: Config) -> dict:
+    """{layer: [N, C, C]}: the Gram matrices of image [N, H, W, 3] (any size), tile by tile in eager
+    mode (window-weighted means over positions; losses.gram_matrix when one tile covers it)."""
+    image = tf.convert_to_tensor(image, tf.float32)
+    tiling = Tiling(*image.shape[1:3], config.tile_size, config.tile_overlap)
+    sums, masses, windows = {}, {}, None
+    for t in range(len(tiling)):
+        features = extractor(tiling.crop(image, t))
+        windows = windows or tiling.layer_windows(features, layers)
+        for name in layers:
+            part = _window_gram_sum(features[name], windows[name][t])
+            sums[name] = sums.get(name, 0.0) + part
+            masses[name] = masses.get(name, 0.0) + tf.reduce_sum(windows[name][t])
+    return {name: sums[name] / masses[name] for name in layers}
+
+
+class TiledObjective:
+    """Objective's loss for an image larger than a tile, evaluated and differentiated tile by tile.
+
+    content: float32 [N, H, W, 3] in [0, 1] (eager: its shape must be known); styles [1 or N, h, w,
+    3] each, of any size (their Gram matrices are summed by tile too). The image given to
+    value_and_gradient must have the content's shape.
+    """
+
+    def __init__(
+        self,
+        extractor: vgg.FeatureExtractor,
+        content: tf.Tensor,
+        styles: Sequence[tf.Tensor],
+        config: Config,
+        style_blend_weights: Sequence[float] | None = None,
+    ):
+        self.extractor, self.config = extractor, config
+        self.layer_weights = config.layer_weights()
+        blend = style_blend_weights or [1.0] * len(styles)
+        if len(blend) != len(styles):
+            raise ValueError(f"{len(blend)} blend weights for {len(styles)} styles")
+        content = tf.convert_to_tensor(content, tf.float32)
+        self.batch, height, width = content.shape[:3]
+        self.tiling = Tiling(height, width, config.tile_size, config.tile_overlap)
+        # The style layers the loss reads (a zero layer weight, or style weight, reads none).
+        self.style_layers = [n for n, w in self.layer_weights.items() if w] if config.style_weight else []
+        self.content_layers = list(config.content_layers) if config.content_weight else []
+        layers = list(dict.fromkeys(self.content_layers + self.style_layers))
+
+        # The photo, tile by tile: content targets, their norms, and its Gram matrices.
+        targets, windows = {name: [] for name in self.content_layers}, None
+        photo_sums, norms = {}, {}
+        for t in range(len(self.tiling)):
+            features = extractor(self.tiling.crop(content, t))
+            windows = windows or self.tiling.layer_windows(features, layers)
+            for name in self.content_layers:
+                target = tf.cast(features[name], tf.float32)
+                targets[name].append(target)
+                norms[name] = norms.get(name, 0.0) + tf.reduce_sum(tf.square(target) * windows[name][t], [1, 2, 3])
+            for name in self.style_layers:
+                photo_sums[name] = photo_sums.get(name, 0.0) + _window_gram_sum(features[name], windows[name][t])
+        self.windows = windows  # {layer: [T, 1, h, w, 1]}
+        self.masses = {name: tf.reduce_sum(windows[name]) for name in layers}  # the positions' total weight
+        self.content_targets = {name: tf.stack(targets[name]) for name in self.content_layers}  # [T, N, h, w, C]
+        self.content_norms = {name: norms[name] + losses._EPS for name in self.content_layers}  # [N]
+        photo_grams = {name: photo_sums[name] / self.masses[name] for name in self.style_layers}
+
+        self.style_targets = []
+        for style, weight in zip(styles, blend, strict=True):
+            target = losses.StyleTarget(tiled_grams(extractor, style, self.style_layers, config), weight)
+            if config.style_normalization == "photo":
+                target = target.normalize_by_grams(photo_grams)
+            self.style_targets.append(target)
+
+    def value_and_gradient(self, image: tf.Tensor, loss_scale: float = 1.0) -> tuple[dict, tf.Tensor]:
+        """(terms {"total", "content", "style", "tv"}: float32 [N], weighted; d sum(total) / d image)."""
+        cfg, tiling = self.config, self.tiling
+        image = tf.convert_to_tensor(image, tf.float32)  # [N, H, W, 3] (a tf.Variable's value)
+        count = len(tiling)
+        loop = dict(parallel_iterations=1)  # one tile at a time: that is the memory bound
+
+        # Pass 1, forward only: the image's Gram matrices, then the style loss and dL/dG.
+        style, d_grams = tf.zeros([self.batch]), {}
+        if self.style_layers:
+
+            def gram_sums(t, sums):
+                features = self.extractor(tiling.crop(image, t))
+                return t + 1, tuple(
+                    s + _window_gram_sum(features[name], tf.gather(self.windows[name], t))
+                    for s, name in zip(sums, self.style_layers, strict=True)
+                )
+
+            zeros = tuple(tf.zeros_like(self.style_targets[0].grams[name]) for name in self.style_layers)
+            zeros = tuple(tf.broadcast_to(z, [self.batch, *z.shape[1:]]) for z in zeros)
+            _, sums = tf.while_loop(lambda t, _: t < count, gram_sums, (tf.constant(0), zeros), **loop)
+            grams = {name: s / self.masses[name] for s, name in zip(sums, self.style_layers, strict=True)}
+            with tf.GradientTape() as tape:
+                tape.watch(list(grams.values()))
+                style = losses.style_loss_of_grams(
+                    lambda target, name: grams[name], self.style_targets, self.layer_weights, [self.batch]
+                )
+                scaled_style = cfg.style_weight * tf.reduce_sum(style) * loss_scale
+            d_list = tape.gradient(scaled_style, list(grams.values()), unconnected_gradients="zero")
+            d_grams = dict(zip(grams, d_list, strict=True))
+
+        # Pass 2, tile by tile: the gradient of <dL/dG, the tile's part of G> + its content error.
+        def tile_gradient(t, content, total):
+            piece = tiling.crop(image, t)
+            with tf.GradientTape() as tape:
+                tape.watch(piece)
+                features = self.extractor(piece)
+                errors = [
+                    tf.reduce_sum(
+                        tf.square(tf.cast(features[name], tf.float32) - tf.gather(self.content_targets[name], t))
+                        * tf.gather(self.windows[name], t),
+                        [1, 2, 3],
+                    )
+                    / self.content_norms[name]
+                    for name in self.content_layers
+                ]
+                part = tf.add_n(errors) / len(errors) if errors else tf.zeros([self.batch])  # [N]
+                surrogate = tf.add_n(
+                    [
+                        tf.reduce_sum(
+                            d_grams[name] * _window_gram_sum(features[name], tf.gather(self.windows[name], t))
+                        )
+                        / self.masses[name]
+                        for name in self.style_layers
+                    ]
+                    or [tf.constant(0.0)]
+                )
+                scaled = cfg.content_weight * tf.reduce_sum(part) * loss_scale + surrogate
+            gradient = tape.gradient(scaled, piece, unconnected_gradients="zero") / loss_scale
+            return t + 1, content + part, tiling.add_to(total, gradient, t)
+
+        start = (tf.constant(0), tf.zeros([self.batch]), tf.zeros([*tiling.shape, self.batch, 3]))
+        _, content, gradient = tf.while_loop(lambda t, *_: t < count, tile_gradient, start, **loop)
+        gradient = tf.transpose(gradient, [2, 0, 1, 3])  # [H, W, N, 3] -> [N, H, W, 3]
+
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            tv = losses.tv_loss(image)
+            scaled_tv = cfg.tv_weight * tf.reduce_sum(tv)
+        gradient += tape.gradient(scaled_tv, image, unconnected_gradients="zero")
+        terms = {"content": cfg.content_weight * content, "style": cfg.style_weight * style, "tv": cfg.tv_weight * tv}
+        return {"total": terms["content"] + terms["style"] + terms["tv"], **terms}, gradient
