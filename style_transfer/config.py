@@ -258,7 +258,8 @@ class Config:
     # crop of at most tile_size px a side at a time, and the loss and gradient of the whole image
     # are summed tile by tile (two passes per step, ~4/3 the work), so memory no longer grows with
     # the image beyond a few image-sized buffers. Neighbouring tiles overlap by tile_overlap px,
-    # across which their weights cross-fade: no seams. Not with masks, nor in exported models.
+    # across which their weights cross-fade: no seams. Masks work; the in-graph loop (exported
+    # models, distribution strategies) does not tile.
     tile_size: int = dataclasses.field(
         default=0,
         metadata={"help": "Scales larger than this many px a side run tile by tile, in bounded memory (0: never)."},

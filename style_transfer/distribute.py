@@ -98,6 +98,11 @@ class DistributedStylizer:
         style_blend_weights: list[float] | None = None,
     ):
         self.strategy, self.config = strategy, config.validate()
+        if config.tile_size:  # stylize_graph refuses it too, but only once tracing, inside TF's error
+            raise ConfigError(
+                f"--distribution_strategy={config.distribution_strategy} runs the in-graph loop, which does "
+                "not tile: set --tile_size=0, or use --distribution_strategy=auto on one device"
+            )
         with strategy.scope():
             self.extractor = optimize.build_extractor(config)
         styles = [tf.constant(s, tf.float32) for s in styles]

@@ -176,6 +176,8 @@ def export_saved_model(
         raise ExportError(f"init {config.init!r}: an image path cannot be exported; use one of {', '.join(INITS)}")
     if len(config.style_blend_weights) > 1:
         raise ExportError("an exported model takes one style image per request: pass no --style_blend_weights")
+    if config.tile_size:
+        raise ExportError("an exported model runs untiled (tiles work in stylize() only): pass no --tile_size")
     if version is not None and version < 0:
         raise ExportError(f"version must be a non-negative integer, got {version}")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):

@@ -161,7 +161,8 @@ def style_loss(
     # Unmasked targets share one Gram matrix per layer; masked ones take their own (masked_gram).
     shared = {}
 
-    def gram_of(target: StyleTarget, name: str) -> tf.Tensor:
+    def gram_of(index: int, name: str) -> tf.Tensor:
+        target = targets[index]
         if target.masks is not None:
             return target.image_gram(features[name], name)
         if name not in shared:
@@ -174,17 +175,17 @@ def style_loss(
 def style_loss_of_grams(
     gram_of, targets: Sequence[StyleTarget], layer_weights: Mapping[str, float], batch
 ) -> tf.Tensor:
-    """style_loss from the image's Gram matrices: gram_of(target, layer) -> [N, C, C], asked only
-    for layers with a non-zero share; batch: [N] (the shape of the result). tiles.py calls it with
-    Gram matrices summed over tiles."""
+    """style_loss from the image's Gram matrices: gram_of(i, layer) -> [N, C, C], the image's Gram
+    matrix as targets[i] compares it (masked or not), asked only for layers with a non-zero share;
+    batch: [N] (the shape of the result). tiles.py calls it with Gram matrices summed over tiles."""
     layer_total = sum(layer_weights.values())
     target_total = sum(t.weight for t in targets)
     per_image = tf.zeros(batch)  # [N]
-    for target in targets:
+    for index, target in enumerate(targets):
         for name, weight in layer_weights.items():
             share = (target.weight / target_total) * (weight / layer_total)
             if share:
-                error = relative_error(gram_of(target, name), target.grams[name])
+                error = relative_error(gram_of(index, name), target.grams[name])
                 if target.divisors is not None:
                     error = error / target.divisors[name]
                 per_image += share * target.coverage * error

@@ -195,9 +195,6 @@ def stylize(
             f"the content image is {width}x{height} px; the deepest layer requested needs at least "
             f"{config.min_side()} px on each side: raise max_size or use shallower layers"
         )
-    tiled = config.tile_size and max(height, width) > config.tile_size
-    if tiled and (content_mask is not None or any(m is not None for m in style_masks or ())):
-        raise ConfigError("masks do not work with tiles yet: leave out the masks, or set tile_size=0")
     extractor = extractor or optimize.build_extractor(config)
     content_t = tf.convert_to_tensor(content, tf.float32)
     styles_t = prepare_styles(content_t, [tf.convert_to_tensor(s, tf.float32) for s in styles], config)
@@ -259,7 +256,7 @@ def stylize(
 def _objective(extractor, content, styles, config: Config, blend, style_masks, content_mask):
     """The objective of one scale: tile by tile (tiles.py) where the image is larger than a tile."""
     if config.tile_size and max(content.shape[1:3]) > config.tile_size:
-        return tiles.TiledObjective(extractor, content, styles, config, blend)
+        return tiles.TiledObjective(extractor, content, styles, config, blend, style_masks, content_mask)
     return Objective(extractor, content, styles, config, blend, style_masks, content_mask)
 
 

@@ -23,11 +23,12 @@ the whole image's. The windows are a partition of unity (every pixel's weights o
 to 1) that falls to ~0 across the overlap (config.tile_overlap; tile_windows), so a position counts
 mostly from the tile where it is far from an edge. With one tile covering the image, this is
 exactly Objective (tested). Cost: pass 1 adds a forward pass per tile (a step does ~4/3 the work),
-plus the overlap. Not supported: masks, and the in-graph loop (exported models).
+plus the overlap. Masks multiply the windows. Not supported: the in-graph loop (exported models, tf.distribute).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -140,8 +141,10 @@ class TiledObjective:
     """Objective's loss for an image larger than a tile, evaluated and differentiated tile by tile.
 
     content: float32 [N, H, W, 3] in [0, 1] (eager: its shape must be known); styles [1 or N, h, w,
-    3] each, of any size (their Gram matrices are summed by tile too). The image given to
-    value_and_gradient must have the content's shape.
+    3] each, of any size (their Gram matrices are summed by tile too). style_masks (one per style,
+    or None) and content_mask: float32 [1, H, W, 1] in [0, 1] at the content's size, as Objective
+    takes them (losses.py, departure 6): each tile's window is multiplied by the mask's crop. The
+    image given to value_and_gradient must have the content's shape.
     """
 
     def __init__(
@@ -151,71 +154,101 @@ class TiledObjective:
         styles: Sequence[tf.Tensor],
         config: Config,
         style_blend_weights: Sequence[float] | None = None,
+        style_masks: Sequence[tf.Tensor | None] | None = None,
+        content_mask: tf.Tensor | None = None,
     ):
         self.extractor, self.config = extractor, config
         self.layer_weights = config.layer_weights()
         blend = style_blend_weights or [1.0] * len(styles)
-        if len(blend) != len(styles):
-            raise ValueError(f"{len(blend)} blend weights for {len(styles)} styles")
+        style_masks = list(style_masks) if style_masks is not None else [None] * len(styles)
+        if len(blend) != len(styles) or len(style_masks) != len(styles):
+            raise ValueError(f"{len(blend)} blend weights and {len(style_masks)} masks for {len(styles)} styles")
         content = tf.convert_to_tensor(content, tf.float32)
         self.batch, height, width = content.shape[:3]
-        self.tiling = Tiling(height, width, config.tile_size, config.tile_overlap)
+        self.tiling = tiling = Tiling(height, width, config.tile_size, config.tile_overlap)
         # The style layers the loss reads (a zero layer weight, or style weight, reads none).
         self.style_layers = [n for n, w in self.layer_weights.items() if w] if config.style_weight else []
         self.content_layers = list(config.content_layers) if config.content_weight else []
         layers = list(dict.fromkeys(self.content_layers + self.style_layers))
 
+        # Each position's weight in a tile, {layer: [T, 1, h, w, 1]}: the window, times a mask's
+        # crop (resized to the layer as objective.layer_masks does) where one applies. Set 0 has
+        # no mask; the content loss and each style target use one set (`weight_set` adds a masked one).
+        first = extractor(tiling.crop(content, 0))
+        self.weight_sets = [tiling.layer_windows(first, layers)]
+
+        def weight_set(mask) -> int:
+            if mask is None:
+                return 0
+            mask = tf.convert_to_tensor(mask, tf.float32)
+            crops = [layer_masks(tiling.crop(mask, t), first, layers) for t in range(len(tiling))]
+            windows = self.weight_sets[0]
+            self.weight_sets.append({n: windows[n] * tf.stack([c[n] for c in crops]) for n in layers})
+            return len(self.weight_sets) - 1
+
+        self.content_set = weight_set(content_mask)
+        self.target_sets = [weight_set(mask) for mask in style_masks]
+        # (set, layer) pairs whose Gram matrices the style loss reads, and their total weights.
+        self.gram_keys = [(k, name) for k in sorted(set(self.target_sets)) for name in self.style_layers]
+        self.masses = [{n: tf.reduce_sum(w[n]) for n in layers} for w in self.weight_sets]
+
         # The photo, tile by tile: content targets, their norms, and its Gram matrices.
-        targets, windows = {name: [] for name in self.content_layers}, None
+        targets = {name: [] for name in self.content_layers}
         photo_sums, norms = {}, {}
-        for t in range(len(self.tiling)):
-            features = extractor(self.tiling.crop(content, t))
-            windows = windows or self.tiling.layer_windows(features, layers)
+        for t in range(len(tiling)):
+            features = first if t == 0 else extractor(tiling.crop(content, t))
             for name in self.content_layers:
                 target = tf.cast(features[name], tf.float32)
                 targets[name].append(target)
-                norms[name] = norms.get(name, 0.0) + tf.reduce_sum(tf.square(target) * windows[name][t], [1, 2, 3])
-            for name in self.style_layers:
-                photo_sums[name] = photo_sums.get(name, 0.0) + _window_gram_sum(features[name], windows[name][t])
-        self.windows = windows  # {layer: [T, 1, h, w, 1]}
-        self.masses = {name: tf.reduce_sum(windows[name]) for name in layers}  # the positions' total weight
+                weights = self.weight_sets[self.content_set][name][t]
+                norms[name] = norms.get(name, 0.0) + tf.reduce_sum(tf.square(target) * weights, [1, 2, 3])
+            for k, name in self.gram_keys:
+                part = _window_gram_sum(features[name], self.weight_sets[k][name][t])
+                photo_sums[k, name] = photo_sums.get((k, name), 0.0) + part
         self.content_targets = {name: tf.stack(targets[name]) for name in self.content_layers}  # [T, N, h, w, C]
         self.content_norms = {name: norms[name] + losses._EPS for name in self.content_layers}  # [N]
-        photo_grams = {name: photo_sums[name] / self.masses[name] for name in self.style_layers}
 
         self.style_targets = []
-        for style, weight in zip(styles, blend, strict=True):
+        for style, weight, mask, k in zip(styles, blend, style_masks, self.target_sets, strict=True):
             target = losses.StyleTarget(tiled_grams(extractor, style, self.style_layers, config), weight)
+            if mask is not None:  # departure 6 (losses.py): coverage = number of styles x mask mean
+                coverage = len(styles) * tf.reduce_mean(tf.cast(mask, tf.float32))
+                target = dataclasses.replace(target, coverage=coverage)
             if config.style_normalization == "photo":
-                target = target.normalize_by_grams(photo_grams)
+                target = target.normalize_by_grams(
+                    {name: photo_sums[k, name] / self.masses[k][name] for name in self.style_layers}
+                )
             self.style_targets.append(target)
 
     def value_and_gradient(self, image: tf.Tensor, loss_scale: float = 1.0) -> tuple[dict, tf.Tensor]:
         """(terms {"total", "content", "style", "tv"}: float32 [N], weighted; d sum(total) / d image)."""
-        cfg, tiling = self.config, self.tiling
+        cfg, tiling, sets = self.config, self.tiling, self.weight_sets
         image = tf.convert_to_tensor(image, tf.float32)  # [N, H, W, 3] (a tf.Variable's value)
         count = len(tiling)
         loop = dict(parallel_iterations=1)  # one tile at a time: that is the memory bound
 
         # Pass 1, forward only: the image's Gram matrices, then the style loss and dL/dG.
         style, d_grams = tf.zeros([self.batch]), {}
-        if self.style_layers:
+        if self.gram_keys:
 
             def gram_sums(t, sums):
                 features = self.extractor(tiling.crop(image, t))
                 return t + 1, tuple(
-                    s + _window_gram_sum(features[name], tf.gather(self.windows[name], t))
-                    for s, name in zip(sums, self.style_layers, strict=True)
+                    s + _window_gram_sum(features[name], tf.gather(sets[k][name], t))
+                    for s, (k, name) in zip(sums, self.gram_keys, strict=True)
                 )
 
-            zeros = tuple(tf.zeros_like(self.style_targets[0].grams[name]) for name in self.style_layers)
-            zeros = tuple(tf.broadcast_to(z, [self.batch, *z.shape[1:]]) for z in zeros)
+            channels = {name: self.style_targets[0].grams[name].shape[-1] for name in self.style_layers}
+            zeros = tuple(tf.zeros([self.batch, channels[name], channels[name]]) for _, name in self.gram_keys)
             _, sums = tf.while_loop(lambda t, _: t < count, gram_sums, (tf.constant(0), zeros), **loop)
-            grams = {name: s / self.masses[name] for s, name in zip(sums, self.style_layers, strict=True)}
+            grams = {key: s / self.masses[key[0]][key[1]] for s, key in zip(sums, self.gram_keys, strict=True)}
             with tf.GradientTape() as tape:
                 tape.watch(list(grams.values()))
                 style = losses.style_loss_of_grams(
-                    lambda target, name: grams[name], self.style_targets, self.layer_weights, [self.batch]
+                    lambda i, name: grams[self.target_sets[i], name],
+                    self.style_targets,
+                    self.layer_weights,
+                    [self.batch],
                 )
                 scaled_style = cfg.style_weight * tf.reduce_sum(style) * loss_scale
             d_list = tape.gradient(scaled_style, list(grams.values()), unconnected_gradients="zero")
@@ -230,7 +263,7 @@ class TiledObjective:
                 errors = [
                     tf.reduce_sum(
                         tf.square(tf.cast(features[name], tf.float32) - tf.gather(self.content_targets[name], t))
-                        * tf.gather(self.windows[name], t),
+                        * tf.gather(sets[self.content_set][name], t),
                         [1, 2, 3],
                     )
                     / self.content_norms[name]
@@ -239,11 +272,9 @@ class TiledObjective:
                 part = tf.add_n(errors) / len(errors) if errors else tf.zeros([self.batch])  # [N]
                 surrogate = tf.add_n(
                     [
-                        tf.reduce_sum(
-                            d_grams[name] * _window_gram_sum(features[name], tf.gather(self.windows[name], t))
-                        )
-                        / self.masses[name]
-                        for name in self.style_layers
+                        tf.reduce_sum(d_grams[k, name] * _window_gram_sum(features[name], tf.gather(sets[k][name], t)))
+                        / self.masses[k][name]
+                        for k, name in self.gram_keys
                     ]
                     or [tf.constant(0.0)]
                 )

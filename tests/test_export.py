@@ -275,3 +275,5 @@ def test_export_refuses_what_a_request_cannot_carry(tmp_path, extractor):
         export.export_saved_model(CONFIG.replace(init=str(init)), str(tmp_path), extractor=extractor)
     with pytest.raises(export.ExportError, match="one style image per request"):
         export.export_saved_model(CONFIG.replace(style_blend_weights=(1.0, 2.0)), str(tmp_path), extractor=extractor)
+    with pytest.raises(export.ExportError, match="runs untiled"):
+        export.export_saved_model(CONFIG.replace(tile_size=512), str(tmp_path), extractor=extractor)
