@@ -147,8 +147,7 @@ def random_pair(size: int):
 def seconds_per_step(kind: str, config: Config, extractor, size: int, max_steps: int, max_seconds: float) -> float:
     """One untimed warm-up step (tracing), then timed steps until max_seconds (>= 2, <= max_steps)."""
     content, style = random_pair(size)
-    tiled = config.tile_size and size > config.tile_size
-    objective = (tiles.TiledObjective if tiled else Objective)(extractor, content, [style], config)
+    objective = (tiles.TiledObjective if config.tiled(size, size) else Objective)(extractor, content, [style], config)
     runner = AdamBaseline(objective, content) if kind == "baseline" else optimize.Stylizer(objective, content, config)
     runner.run(1)  # trace and warm up
     times = []

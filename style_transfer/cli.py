@@ -266,7 +266,7 @@ def _announce(photos: list[Photo], inputs: Inputs, how: str) -> np.ndarray:
         print(f"{photo.label} content {photo.path} -> {width}x{height}".lstrip(), flush=True)
 
     def scale(h: int, w: int, steps: int) -> str:
-        if not config.tile_size or max(h, w) <= config.tile_size:
+        if not config.tiled(h, w):
             return f"{w}x{h}: {steps}"
         return f"{w}x{h}: {steps} in {len(tiles.Tiling(h, w, config.tile_size, config.tile_overlap))} tiles"
 

@@ -288,6 +288,10 @@ class Config:
             need = max(need, 2 ** (block if name.endswith("_pool") else block - 1))
         return need
 
+    def tiled(self, height: int, width: int) -> bool:
+        """Whether a scale of this size runs tile by tile (tiles.py): its longer side exceeds tile_size."""
+        return bool(self.tile_size) and max(height, width) > self.tile_size
+
     def scale_count(self, long_side: int) -> int:
         """How many of the `scales` sizes are used for an output whose longer side is `long_side`:
         the final one, and each coarser one whose longer side is at least min_scale_size."""

@@ -255,7 +255,7 @@ def stylize(
 
 def _objective(extractor, content, styles, config: Config, blend, style_masks, content_mask):
     """The objective of one scale: tile by tile (tiles.py) where the image is larger than a tile."""
-    if config.tile_size and max(content.shape[1:3]) > config.tile_size:
+    if config.tiled(*content.shape[1:3]):
         return tiles.TiledObjective(extractor, content, styles, config, blend, style_masks, content_mask)
     return Objective(extractor, content, styles, config, blend, style_masks, content_mask)
 

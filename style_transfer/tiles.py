@@ -90,10 +90,13 @@ class Tiling:
     def __len__(self) -> int:
         return len(self.starts)
 
+    def _start(self, t) -> tf.Tensor:
+        """int32 [2]: (y, x) of tile t; t may be a tensor (inside a loop)."""
+        return tf.gather(tf.constant(self.starts, tf.int32), t)
+
     def crop(self, image: tf.Tensor, t) -> tf.Tensor:
         """Tile t of image [N, H, W, C] -> [N, th, tw, C]; t may be a tensor (inside a loop)."""
-        start = tf.gather(tf.constant(self.starts, tf.int32), t)
-        begin = tf.concat([[0], start, [0]], axis=0)
+        begin = tf.concat([[0], self._start(t), [0]], axis=0)
         return tf.slice(image, begin, [-1, self.size[0], self.size[1], -1])
 
     def add_to(self, total: tf.Tensor, piece: tf.Tensor, t) -> tf.Tensor:
@@ -104,7 +107,7 @@ class Tiling:
         """
         (th, tw), channels = self.size, piece.shape[-1]
         offsets = tf.stack(tf.meshgrid(tf.range(th), tf.range(tw), indexing="ij"), axis=-1)  # [th, tw, 2]
-        indices = tf.reshape(offsets + tf.gather(tf.constant(self.starts, tf.int32), t), [th * tw, 2])
+        indices = tf.reshape(offsets + self._start(t), [th * tw, 2])
         updates = tf.reshape(tf.transpose(piece, [1, 2, 0, 3]), [th * tw, -1, channels])  # [th * tw, N, C]
         return tf.tensor_scatter_nd_add(total, indices, updates)
 
