@@ -49,8 +49,10 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from style_transfer import devices, images, multiscale, optimize, quality, tiles, vgg  # noqa: E402
-from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE, Config  # noqa: E402
+from style_transfer.config import Config  # noqa: E402
+from style_transfer.geometry import Geometry  # noqa: E402
 from style_transfer.objective import Objective  # noqa: E402
+from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_WEIGHTS = os.path.join(REPO, "..", "shared", "weights", "vgg16_imagenet_notop.weights.h5")
@@ -108,6 +110,11 @@ class AdamBaseline:
 # Helpers
 
 
+def precision_of(config: Config) -> str:
+    """The precision `config` computes VGG features in on this machine."""
+    return devices.resolved_precision(config.runtime.precision)
+
+
 def measured_peak_gflops() -> float:
     a = tf.random.stateless_normal([4096, 4096], seed=[0, 1])
     b = tf.random.stateless_normal([4096, 4096], seed=[0, 2])
@@ -147,8 +154,14 @@ def random_pair(size: int):
 def seconds_per_step(kind: str, config: Config, extractor, size: int, max_steps: int, max_seconds: float) -> float:
     """One untimed warm-up step (tracing), then timed steps until max_seconds (>= 2, <= max_steps)."""
     content, style = random_pair(size)
-    objective = (tiles.TiledObjective if config.tiled(size, size) else Objective)(extractor, content, [style], config)
-    runner = AdamBaseline(objective, content) if kind == "baseline" else optimize.Stylizer(objective, content, config)
+    objective = (tiles.TiledObjective if Geometry.of(config).tiled(size, size) else Objective)(
+        extractor, content, [style], config
+    )
+    runner = (
+        AdamBaseline(objective, content)
+        if kind == "baseline"
+        else optimize.Stylizer(objective, content, config.optim, config.runtime.jit_compile == "true")
+    )
     runner.run(1)  # trace and warm up
     times = []
     while len(times) < max_steps and (len(times) < 2 or sum(times) < max_seconds):
@@ -162,7 +175,7 @@ def seconds_per_step(kind: str, config: Config, extractor, size: int, max_steps:
 
 def per_step_section(rows: list[str]) -> None:
     ours = Config()
-    native = devices.resolved_precision(ours)  # what `auto` runs here
+    native = precision_of(ours)  # what `auto` runs here
     precisions = ["float32", "bfloat16", "float16"]
     peak = measured_peak_gflops()
     rows += [
@@ -171,10 +184,10 @@ def per_step_section(rows: list[str]) -> None:
         "| size | configuration | s/step | vs baseline | GFLOP/step | GFLOP/s | % of peak |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    extractors = {p: optimize.build_extractor(Config(weights="none", precision=p)) for p in precisions}
+    extractors = {p: vgg.extractor_for(Config(weights="none", precision=p)) for p in precisions}
     sizes = list(map(int, FLAGS.step_sizes))
     timed = lambda kind, cfg, size: seconds_per_step(  # noqa: E731
-        kind, cfg, extractors[cfg.precision], size, FLAGS.timed_steps, FLAGS.timed_seconds
+        kind, cfg, extractors[cfg.runtime.precision], size, FLAGS.timed_steps, FLAGS.timed_seconds
     )
     for size in sizes:
         gflop = step_gflop(ours.network, ours.content_layers + ours.style_layers, size, size)
@@ -232,7 +245,7 @@ def quality_section(rows: list[str]) -> None:
 
     content = images.load_image(SAMPLE_CONTENT, max_size=size)
     style = images.load_image(SAMPLE_STYLE, max_size=size)
-    extractor = optimize.build_extractor(ours)
+    extractor = vgg.extractor_for(ours)
     judge = quality.Judge(quality.build_judge_extractor("vgg16", FLAGS.vgg16_weights), content, style)
     pictures = os.path.join(os.path.dirname(FLAGS.output or "."), "images")
     if FLAGS.output:
@@ -258,7 +271,7 @@ def quality_section(rows: list[str]) -> None:
         record(name, time.perf_counter() - start, image)
 
     def plan(config):
-        return " + ".join(str(steps) for *_, steps in multiscale.scale_plan(config, *content.shape[1:3]))
+        return " + ".join(str(scale.steps) for scale in Geometry.of(config).plan(*content.shape[1:3]))
 
     rows += [
         f"Bundled sample at {content.shape[2]}x{content.shape[1]}, VGG16 ImageNet weights, float32, whole runs "
@@ -295,7 +308,7 @@ def quality_section(rows: list[str]) -> None:
     for name, config in runs.items():
         seconds, figures = results[name]
         rows.append(
-            f"| `{name}` | {losses_shown[name]} | {config.steps} ({plan(config)}) | {seconds:.1f}s | "
+            f"| `{name}` | {losses_shown[name]} | {config.schedule.steps} ({plan(config)}) | {seconds:.1f}s | "
             f"{figures.content:.3f} | {figures.style:.3f} | | | |"
         )
     rows += [
@@ -314,7 +327,7 @@ def memory_child(spec: str) -> None:
     config = config.replace(tile_size=512) if "tiles of 512 px" in kind else config
     config = config.replace(optimizer="adam") if kind.endswith("adam") else config
     config = config if kind.startswith("ours") else config.replace(precision="float32")
-    extractor = optimize.build_extractor(config)
+    extractor = vgg.extractor_for(config)
     seconds_per_step(kind, config, extractor, int(size), 1, 0.0)  # a warm-up step, then 1 timed
     # VmHWM, not getrusage's ru_maxrss: a child started with fork + exec inherits the parent's
     # ru_maxrss (the benchmark's own few GiB), VmHWM counts this process image only.
@@ -352,7 +365,7 @@ def main(argv):
         "Produced by `python benchmarks/benchmark.py` (see its docstring for what is measured and how).",
         f"Our defaults: {ours.network}, {ours.optimizer} from the {ours.init} photo, style {ours.style_weight}, "
         f"{ours.steps} steps over up to {ours.scales} scale(s) of at least {ours.min_scale_size} px, "
-        f"precision {ours.precision} (here: {devices.resolved_precision(ours)}).",
+        f"precision {ours.runtime.precision} (here: {precision_of(ours)}).",
         "",
         "## Seconds per step (VGG19, random weights)",
         "",

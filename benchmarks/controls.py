@@ -24,7 +24,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(REPO, "..", "shared")
 sys.path.insert(0, REPO)  # this clone's package
 
-from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE  # noqa: E402
+from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE  # noqa: E402
 
 flags.DEFINE_integer("size", 256, "Longer side of every result, in pixels.")
 flags.DEFINE_string("vgg16_weights", os.path.join(SHARED, "weights", "vgg16_imagenet_notop.weights.h5"), "Weights.")

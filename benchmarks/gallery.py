@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from style_transfer import devices, images, multiscale, optimize, quality  # noqa: E402
+from style_transfer import devices, images, multiscale, quality, vgg  # noqa: E402
 from style_transfer.config import Config  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -79,6 +79,11 @@ flags.DEFINE_string("output", None, "Markdown report; default docs/gallery.md (d
 FLAGS = flags.FLAGS
 
 CELL = 256  # contact sheet cell, pixels
+
+
+def precision_of(config: Config) -> str:
+    """The precision `config` computes VGG features in on this machine."""
+    return devices.resolved_precision(config.runtime.precision)
 
 
 def _files(folder: str) -> list[str]:
@@ -147,9 +152,9 @@ def main(argv):
             painting = multiscale.resize(style, content.shape[1:3]).numpy()
             entry = {"pair": f"{_stem(c_path)} x {_stem(s_path)}", "photo": judge(content), "painting": judge(painting)}
             for name, config in configs.items():
-                key = (devices.resolved_precision(config), config.pooling)
+                key = (precision_of(config), config.features.pooling)
                 if key not in extractors:
-                    extractors[key] = optimize.build_extractor(config)
+                    extractors[key] = vgg.extractor_for(config)
                 start = time.perf_counter()
                 result = multiscale.stylize(content, style, config, extractor=extractors[key])
                 seconds = time.perf_counter() - start
@@ -185,7 +190,7 @@ def _report(table, configs, size, stem, seconds) -> str:
         + (f" --contents={','.join(FLAGS.contents)}" if FLAGS.contents else "")
         + f"` on: {devices.describe_machine()}.",
         "Real ImageNet VGG16 weights; every photo x every painting in ../shared/samples; precision "
-        f"{Config().precision} (here: {devices.resolved_precision(Config())}).",
+        f"{Config().runtime.precision} (here: {devices.resolved_precision(Config().runtime.precision)}).",
         "",
         "Figures (style_transfer/quality.py), lower is better on both: **content** = relative VGG feature",
         "error against the photo at block3_conv3 and block5_conv2 (layers the content loss does not use);",

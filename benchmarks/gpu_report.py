@@ -47,10 +47,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from style_transfer import devices, distribute, export, images, multiscale, optimize, quality, rest  # noqa: E402
-from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE, Config  # noqa: E402
+from style_transfer import devices, distribute, export, images, multiscale, optimize, quality, rest, vgg  # noqa: E402
+from style_transfer.config import Config  # noqa: E402
 from style_transfer.errors import NonFiniteLossError  # noqa: E402
+from style_transfer.geometry import Geometry  # noqa: E402
 from style_transfer.objective import Objective  # noqa: E402
+from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_WEIGHTS = os.path.join(REPO, "..", "shared", "weights", "vgg16_imagenet_notop.weights.h5")
@@ -110,6 +112,11 @@ class Settings:
         return cls(**values, steps=4 if FLAGS.quick else None, quick=FLAGS.quick)
 
 
+def precision_of(config: Config) -> str:
+    """The precision `config` computes VGG features in on this machine."""
+    return devices.resolved_precision(config.runtime.precision)
+
+
 def first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0][:160] if text else ''}"
@@ -136,7 +143,7 @@ def machine_section(rows: list[str]) -> None:
         f"Machine: {devices.describe_machine()}.",
         "",
         f"TensorFlow built with CUDA {build.get('cuda_version', 'none')}, cuDNN {build.get('cudnn_version', 'none')}; "
-        f"`--precision=auto` picks **{devices.resolved_precision(Config())}** here. TensorFloat-32 "
+        f"`--precision=auto` picks **{devices.resolved_precision(Config().runtime.precision)}** here. TensorFloat-32 "
         f"{'on' if tf.config.experimental.tensor_float_32_execution_enabled() else 'off'} "
         "(TensorFlow's default: on GPUs of compute capability 8.0+, 'float32' convolutions and matmuls "
         "then round their inputs to 10 mantissa bits).",
@@ -151,7 +158,7 @@ def per_step_section(rows: list[str], settings: Settings) -> None:
     rng = np.random.default_rng(0)
     content, style = (rng.random((1, size, size, 3), np.float32) for _ in range(2))
     rows += [
-        f"VGG19 (random weights), {size}x{size}, the defaults' optimiser ({Config().optimizer}); "
+        f"VGG19 (random weights), {size}x{size}, the defaults' optimiser ({Config().optim.optimizer}); "
         "s/step after a warm-up step.",
         "",
         "| precision | jit_compile | s/step | vs float32 without XLA | steps timed |",
@@ -161,14 +168,14 @@ def per_step_section(rows: list[str], settings: Settings) -> None:
     for precision in PRECISIONS:
         config = Config(weights="none", precision=precision)
         try:
-            extractor = optimize.build_extractor(config)
+            extractor = vgg.extractor_for(config)
         except Exception as e:  # noqa: BLE001 - a report row, not a crash
             rows.append(f"| {precision} | | failed: {first_line(e)} | | |")
             continue
         # --quick compiles XLA for float32 only: each XLA compile costs seconds on a CPU.
         for jit in (False, True) if not settings.quick or precision == "float32" else (False,):
             try:
-                stylizer = optimize.Stylizer(Objective(extractor, content, [style], config), content, config, jit=jit)
+                stylizer = optimize.Stylizer(Objective(extractor, content, [style], config), content, config.optim, jit)
                 stylizer.step()  # trace, compile, autotune
                 times = []
                 while len(times) < settings.timed_steps and (len(times) < 2 or sum(times) < settings.timed_seconds):
@@ -194,11 +201,12 @@ def precision_section(rows: list[str], settings: Settings) -> None:
         base = base.replace(steps=settings.steps)
     judge = quality.Judge(quality.build_judge_extractor("vgg16", FLAGS.vgg16_weights), content, style)
     # The loss reached, always measured in float32 on the final-size objective.
-    f32_extractor = optimize.build_extractor(base.replace(precision="float32"))
+    f32_extractor = vgg.extractor_for(base.replace(precision="float32"))
     loss_of = Objective(f32_extractor, content, [style], base.replace(precision="float32"))
     rows += [
         f"Bundled sample at {content.shape[2]}x{content.shape[1]}, real VGG16 weights, the defaults "
-        f"({base.steps} steps, {base.optimizer}), jit_compile off; loss: the float32 objective at each result; "
+        f"({base.schedule.steps} steps, {base.optim.optimizer}), jit_compile off; loss: the float32 objective at each "
+        "result; "
         "pixel differences from the float32 result in 0-255 steps.",
         "",
         "| precision | whole run | loss reached | content figure | style figure | max pixel diff | mean pixel diff |",
@@ -208,7 +216,7 @@ def precision_section(rows: list[str], settings: Settings) -> None:
     for precision in PRECISIONS:
         config = base.replace(precision=precision)
         try:
-            extractor = f32_extractor if precision == "float32" else optimize.build_extractor(config)
+            extractor = f32_extractor if precision == "float32" else vgg.extractor_for(config)
             seconds, result = timed(lambda: multiscale.stylize(content, style, config, extractor=extractor))  # noqa: B023
         except NonFiniteLossError as e:
             rows.append(f"| {precision} | non-finite loss: {first_line(e)} | | | | | |")
@@ -239,9 +247,9 @@ def whole_runs_section(rows: list[str], settings: Settings) -> None:
     defaults = Config(weights="none", max_size=size)
     if settings.steps is not None:
         defaults = defaults.replace(steps=settings.steps)
-    extractor = optimize.build_extractor(defaults)
+    extractor = vgg.extractor_for(defaults)
     rows += [
-        f"VGG19 (random weights), {size}x{size}, precision {devices.resolved_precision(defaults)} (auto), "
+        f"VGG19 (random weights), {size}x{size}, precision {devices.resolved_precision('auto')} (auto), "
         "jit_compile auto; whole runs, tracing and compiling included, model building excluded.",
         "",
         "| run | steps per scale | whole run | s/step overall |",
@@ -251,10 +259,10 @@ def whole_runs_section(rows: list[str], settings: Settings) -> None:
         ("defaults", defaults),
         (f"{settings.long_steps} steps", defaults.replace(steps=settings.long_steps)),
     ):
-        plan = " + ".join(f"{steps}@{h}" for _, (h, _w), steps in multiscale.scale_plan(config, size, size))
+        plan = " + ".join(f"{steps}@{h}" for _, (h, _w), steps in Geometry.of(config).plan(size, size))
         try:
             seconds, _ = timed(lambda: multiscale.stylize(content, style, config, extractor=extractor))  # noqa: B023
-            rows.append(f"| {name} | {plan} | {seconds:.1f}s | {seconds / config.steps:.3f} |")
+            rows.append(f"| {name} | {plan} | {seconds:.1f}s | {seconds / config.schedule.steps:.3f} |")
         except Exception as e:  # noqa: BLE001
             rows.append(f"| {name} | {plan} | failed: {first_line(e)} | |")
         print(rows[-1], flush=True)
@@ -281,7 +289,7 @@ def export_section(rows: list[str], settings: Settings) -> None:
     )
     rows += [
         f"`style_transfer.export` of the defaults (VGG19, random weights, max_size {settings.export_size}, "
-        f"{config.steps} steps, precision {devices.resolved_precision(config)}, no XLA as TF Serving runs it): "
+        f"{config.schedule.steps} steps, precision {precision_of(config)}, no XLA as TF Serving runs it): "
         f"export {seconds_export:.1f}s; `serving_default` with one PNG pair: first request {first:.1f}s, "
         f"next {second:.1f}s; returned a {result.shape[2]}x{result.shape[1]} PNG.",
     ]
@@ -295,9 +303,9 @@ def memory_section(rows: list[str], settings: Settings) -> None:
         print(rows[-1], flush=True)
         return
     config = Config(weights="none", jit_compile="false")
-    extractor = optimize.build_extractor(config)
+    extractor = vgg.extractor_for(config)
     rows += [
-        f"Peak {device} memory of 2 default steps (VGG19, {devices.resolved_precision(config)}, L-BFGS, no XLA), "
+        f"Peak {device} memory of 2 default steps (VGG19, {precision_of(config)}, L-BFGS, no XLA), "
         "the extractor's weights included.",
         "",
         "| size | peak device memory |",
@@ -308,7 +316,7 @@ def memory_section(rows: list[str], settings: Settings) -> None:
         content, style = (rng.random((1, size, size, 3), np.float32) for _ in range(2))
         try:
             tf.config.experimental.reset_memory_stats(device)
-            stylizer = optimize.Stylizer(Objective(extractor, content, [style], config), content, config)
+            stylizer = optimize.Stylizer(Objective(extractor, content, [style], config), content, config.optim)
             stylizer.run(2)
             peak = tf.config.experimental.get_memory_info(device)["peak"]
             rows.append(f"| {size}x{size} | {peak / 2**30:.2f} GiB |")
@@ -323,12 +331,12 @@ def batch_section(rows: list[str], settings: Settings) -> None:
     """Throughput of batches (folder mode's --batch_size): N photos of one size in one step."""
     size = settings.step_size
     config = Config(weights="none")
-    extractor = optimize.build_extractor(config)
+    extractor = vgg.extractor_for(config)
     rng = np.random.default_rng(2)
     style = rng.random((1, size, size, 3), np.float32)
     rows += [
-        f"VGG19 (random weights), {size}x{size}, precision {devices.resolved_precision(config)} (auto), the "
-        f"defaults' optimiser ({config.optimizer}); s/step after a warm-up step, for N photos optimised together "
+        f"VGG19 (random weights), {size}x{size}, precision {precision_of(config)} (auto), the "
+        f"defaults' optimiser ({config.optim.optimizer}); s/step after a warm-up step, for N photos optimised together "
         "(each exactly as alone: tests/test_batch.py).",
         "",
         "| batch | jit_compile | s/step | s/step per photo | photos/s vs batch 1 |",
@@ -339,7 +347,7 @@ def batch_section(rows: list[str], settings: Settings) -> None:
         for batch in settings.batch_sizes:
             content = rng.random((batch, size, size, 3), np.float32)
             try:
-                stylizer = optimize.Stylizer(Objective(extractor, content, [style], config), content, config, jit=jit)
+                stylizer = optimize.Stylizer(Objective(extractor, content, [style], config), content, config.optim, jit)
                 stylizer.step()
                 seconds = float(np.median([timed(stylizer.step)[0] for _ in range(settings.timed_steps)]))
                 per_photo = seconds / batch
@@ -366,7 +374,7 @@ def devices_section(rows: list[str], settings: Settings) -> None:
     content = rng.random((batch, size, size, 3), np.float32)
     rows += [
         f"VGG19 (random weights), {batch} photos of {size}x{size}, precision "
-        f"{devices.resolved_precision(config)} (auto), jit_compile auto, the defaults' steps ({config.steps}); "
+        f"{precision_of(config)} (auto), jit_compile auto, the defaults' steps ({config.schedule.steps}); "
         "whole runs of the batch, tracing and compiling included (first call), then again (traced).",
         "",
         "| path | replicas | first call | second call | s per photo (second) |",
@@ -376,7 +384,7 @@ def devices_section(rows: list[str], settings: Settings) -> None:
     runs.append(("one_device (in-graph loop)", "one_device"))
     if gpus > 1:
         runs.append(("mirrored (in-graph loop)", "mirrored"))
-    extractor = optimize.build_extractor(config)
+    extractor = vgg.extractor_for(config)
     for name, strategy_name in runs:
         try:
             if strategy_name is None:
@@ -385,7 +393,7 @@ def devices_section(rows: list[str], settings: Settings) -> None:
                 def run():
                     return multiscale.stylize(content, style, config, extractor=extractor)
             else:
-                strategy = distribute.make_strategy(config.replace(distribution_strategy=strategy_name), batch)
+                strategy = distribute.make_strategy(config.replace(distribution_strategy=strategy_name).runtime, batch)
                 stylizer = distribute.DistributedStylizer(strategy, config, [style])
                 replicas = stylizer.replicas
 

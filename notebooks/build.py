@@ -179,7 +179,7 @@ notebook.picture_row([content_image, style_image], ["content", "style"])
 config = st.Config(network=network, weights=weights, max_size=max_size)
 if steps:
     config = config.replace(steps=steps)
-progress = notebook.LiveProgress(config.steps, every=progress_every)
+progress = notebook.LiveProgress(config.schedule.steps, every=progress_every)
 result = st.stylize(content_image, style_image, config, callback=progress)
 """
         ),
@@ -233,7 +233,7 @@ weights = "imagenet"
 import numpy as np
 
 import style_transfer as st
-from style_transfer import notebook, optimize
+from style_transfer import notebook, vgg
 
 print(notebook.describe_device())
 content_image = notebook.fetch_image(content, max_size=max_size, sample="content")
@@ -242,7 +242,7 @@ wave_image = notebook.fetch_image(style2, max_size=max_size, sample="style2")
 base = st.Config(network=network, weights=weights, max_size=max_size)
 if steps:
     base = base.replace(steps=steps)
-extractor = optimize.build_extractor(base)
+extractor = vgg.extractor_for(base)
 
 
 def stylized(config=base, styles=(style_image,), network=None, **kwargs):
@@ -262,8 +262,8 @@ more (the losses are normalised, so the same values work for every image, size a
         ),
         code(
             """
-weights_row = [stylized(base.replace(style_weight=w)) for w in (1.0, base.style_weight, 10.0)]
-notebook.picture_row(weights_row, ["style_weight 1", f"{base.style_weight} (default)", "10"])
+weights_row = [stylized(base.replace(style_weight=w)) for w in (1.0, base.loss.style_weight, 10.0)]
+notebook.picture_row(weights_row, ["style_weight 1", f"{base.loss.style_weight} (default)", "10"])
 """
         ),
         md(
@@ -275,9 +275,10 @@ out at a size VGG sees well (at `max_size` 512 and above; smaller runs use one s
         ),
         code(
             """
-short = base.replace(steps=max(2, base.steps // 3))
+short = base.replace(steps=max(2, base.schedule.steps // 3))
 scales_row = [stylized(short), stylized(base), stylized(base.replace(scales=1))]
-notebook.picture_row(scales_row, [f"{short.steps} steps", f"{base.steps} steps (default)", "one scale"])
+titles = [f"{short.schedule.steps} steps", f"{base.schedule.steps} steps (default)", "one scale"]
+notebook.picture_row(scales_row, titles)
 """
         ),
         md(
@@ -352,7 +353,7 @@ the photo here (docs/controls.md), so max stays the default.
         ),
         code(
             """
-average = optimize.build_extractor(base.replace(pooling="avg"))
+average = vgg.extractor_for(base.replace(pooling="avg"))
 pooling_row = [stylized(base), stylized(base.replace(pooling="avg"), network=average)]
 notebook.picture_row(pooling_row, ["max (default)", "avg"])
 """

@@ -25,8 +25,9 @@ import numpy as np
 from absl import app, flags
 
 from style_transfer import cli_common, images
-from style_transfer.config import INITS, SAMPLE_CONTENT, SAMPLE_STYLE
+from style_transfer.config import INITS
 from style_transfer.errors import ConfigError, ImageError, PrecisionFallbackWarning, StyleTransferError
+from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE
 
 DEFAULT_OUTPUT = "stylized.png"
 
@@ -143,10 +144,10 @@ class Inputs:
         self.style_paths = [path.strip() for path in FLAGS.style or [SAMPLE_STYLE] if path.strip()]
         if not self.style_paths:
             raise ConfigError("--style names no image; give a path, or several separated by commas")
-        self.blend = config.blend_weights(len(self.style_paths))
+        self.blend = config.style.blend_weights(len(self.style_paths))
         # Loaded at style_scale's size where that is larger, so finer strokes are not upsampled ones.
-        style_size = round(config.max_size * max(1.0, config.style_scale))
-        pixels = config.max_input_pixels
+        style_size = round(config.schedule.max_size * max(1.0, config.style.style_scale))
+        pixels = config.runtime.max_input_pixels
         self.styles = [
             images.load_image(path, max_size=style_size, max_pixels=pixels, name="style") for path in self.style_paths
         ]
@@ -159,7 +160,7 @@ class Inputs:
         self.content_mask = (
             images.load_mask(FLAGS.content_mask, max_pixels=pixels, name="content mask") if FLAGS.content_mask else None
         )
-        init_path = None if config.init in INITS else config.init
+        init_path = None if config.schedule.init in INITS else config.schedule.init
         self.init_image = None if init_path is None else images.load_image(init_path, max_pixels=pixels, name="init")
         self.style_stem = "+".join(_stem(path) for path in self.style_paths)
 
@@ -176,7 +177,9 @@ def load_content(content_path: str, output: str, inputs: Inputs) -> np.ndarray:
     # output is written, and the write is atomic.
     images.check_output_path(output, [content_path, *inputs.style_paths])
     config = inputs.config
-    return images.load_image(content_path, max_size=config.max_size, max_pixels=config.max_input_pixels, name="content")
+    return images.load_image(
+        content_path, max_size=config.schedule.max_size, max_pixels=config.runtime.max_input_pixels, name="content"
+    )
 
 
 @dataclasses.dataclass
@@ -195,13 +198,14 @@ def stylize_photos(photos: list[Photo], inputs: Inputs, extractor, save_partial:
     (one photo only; folder mode does not: a rerun would take a partial result for a finished one
     and skip it)."""
     from style_transfer import multiscale
+    from style_transfer.geometry import Geometry
 
     config = inputs.config
-    content = _announce(photos, inputs, f"XLA {config.jit_compile}")
+    content = _announce(photos, inputs, f"XLA {config.runtime.jit_compile}")
     height, width = content.shape[1:3]
-    steps = config.steps
-    plan = multiscale.scale_plan(config, height, width)
-    costs = [factor**2 for factor, _, n in plan for _ in range(n)]
+    steps = config.schedule.steps
+    plan = Geometry.of(config).plan(height, width)
+    costs = [scale.factor**2 for scale in plan for _ in range(scale.steps)]
     outputs = [photo.output for photo in photos]
     progress = Progress(steps, outputs, FLAGS.save_every, costs)
     callback, tensorboard = progress, None
@@ -257,24 +261,27 @@ def stylize_photos(photos: list[Photo], inputs: Inputs, extractor, save_partial:
 
 def _announce(photos: list[Photo], inputs: Inputs, how: str) -> np.ndarray:
     """Print what is about to run; the photos as one batch, float32 [N, H, W, 3]."""
-    from style_transfer import devices, multiscale, tiles
+    from style_transfer import devices, tiles
+    from style_transfer.geometry import Geometry
 
     config = inputs.config
+    geometry = Geometry.of(config)
     content = np.concatenate([photo.content for photo in photos])
     height, width = content.shape[1:3]
     for photo in photos:
         print(f"{photo.label} content {photo.path} -> {width}x{height}".lstrip(), flush=True)
 
     def scale(h: int, w: int, steps: int) -> str:
-        if not config.tiled(h, w):
+        if not geometry.tiled(h, w):
             return f"{w}x{h}: {steps}"
-        return f"{w}x{h}: {steps} in {len(tiles.Tiling(h, w, config.tile_size, config.tile_overlap))} tiles"
+        return f"{w}x{h}: {steps} in {len(tiles.Tiling(h, w, geometry.tile_size, geometry.tile_overlap))} tiles"
 
-    described = ", ".join(scale(h, w, n) for _, (h, w), n in multiscale.scale_plan(config, height, width))
+    described = ", ".join(scale(h, w, n) for _, (h, w), n in geometry.plan(height, width))
     batch = f"a batch of {len(photos)}, " if len(photos) > 1 else ""
     print(
-        f"style {inputs.describe_styles()}; {config.network} ({config.weights}), "
-        f"{devices.resolved_precision(config)} features, {how}; {batch}{config.steps} steps ({described})",
+        f"style {inputs.describe_styles()}; {config.features.network} ({config.features.weights}), "
+        f"{devices.resolved_precision(config.runtime.precision)} features, {how}; "
+        f"{batch}{config.schedule.steps} steps ({described})",
         flush=True,
     )
     return content
@@ -305,13 +312,13 @@ def stylize_distributed(photos: list[Photo], inputs: Inputs, stylizer) -> int:
     except KeyboardInterrupt:
         print(f"\nInterrupted; {', '.join(p.output for p in photos)} not written", file=sys.stderr)
         return 130
-    _write(photos, result, start, inputs.config.steps)
+    _write(photos, result, start, inputs.config.schedule.steps)
     return 0
 
 
 class FolderRun:
     """Folder mode: photos are loaded one by one and grouped by size; a group is stylised as one
-    batch when it holds config.batch_size photos (and every group at the end). A photo that cannot
+    batch when it holds config.runtime.batch_size photos (and every group at the end). A photo that cannot
     be read, and a batch of one that fails, get one line each and are counted as failed; a batch of
     several that fails is retried one photo at a time, so only the photo at fault fails."""
 
@@ -358,7 +365,11 @@ class FolderRun:
             if len(photos) == 1:
                 self._fail(photos[0].label, e)
                 return 0
-            print(f"style-transfer: the batch of {len(photos)} failed ({e}): retrying one photo at a time", flush=True)
+            message = cli_common.user_message(e)
+            print(
+                f"style-transfer: the batch of {len(photos)} failed ({message}): retrying one photo at a time",
+                flush=True,
+            )
             for photo in photos:
                 if self._stylize([photo]) == 130:
                     return 130
@@ -367,8 +378,8 @@ class FolderRun:
             self.written += len(photos)
         return status
 
-    def _fail(self, label: str, error: Exception) -> None:
-        print(f"style-transfer: error: {label} {error} (skipped)", file=sys.stderr, flush=True)
+    def _fail(self, label: str, error: StyleTransferError) -> None:
+        print(f"style-transfer: error: {label} {cli_common.user_message(error)} (skipped)", file=sys.stderr, flush=True)
         self.failed += 1
 
     def _stopped(self) -> int:
@@ -399,18 +410,18 @@ def run(output: str) -> int:
             os.makedirs(FLAGS.output_dir, exist_ok=True)
         except OSError as e:
             raise ImageError(f"cannot make --output_dir {FLAGS.output_dir!r}: {e.strerror or e}") from None
-    elif config.batch_size > 1:
+    elif config.runtime.batch_size > 1:
         raise ConfigError("--batch_size is for folder mode (--content=FOLDER or a glob, with --output_dir)")
     inputs = Inputs(config)
     content = None if folder_mode else load_content(spec, output, inputs)  # before paying for TensorFlow
 
     cli_common.import_tensorflow_quietly()
-    from style_transfer import distribute, optimize
+    from style_transfer import distribute, vgg
 
-    strategy = distribute.make_strategy(config, photos=len(contents) if folder_mode else 1)
-    batch_size = config.batch_size
+    strategy = distribute.make_strategy(config.runtime, photos=len(contents) if folder_mode else 1)
+    batch_size = config.runtime.batch_size
     if strategy is None:
-        extractor = optimize.build_extractor(config)
+        extractor = vgg.extractor_for(config)
         if not folder_mode:
             return stylize_photos([Photo(spec, content, output)], inputs, extractor)
 
@@ -419,7 +430,7 @@ def run(output: str) -> int:
     else:
         if inputs.style_masks or inputs.content_mask is not None or inputs.init_image is not None:
             raise ConfigError(
-                f"--distribution_strategy={config.distribution_strategy} runs the in-graph loop, which takes "
+                f"--distribution_strategy={config.runtime.distribution_strategy} runs the in-graph loop, which takes "
                 "no masks and no init image; use --distribution_strategy=auto on one device"
             )
         stylizer = distribute.DistributedStylizer(strategy, config, inputs.styles, inputs.blend)
@@ -450,7 +461,7 @@ def main(argv: list[str]) -> int:
     try:
         return run(FLAGS.output)
     except StyleTransferError as e:
-        print(f"style-transfer: error: {e}", file=sys.stderr)
+        print(f"style-transfer: error: {cli_common.user_message(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nInterrupted before optimisation started; nothing was written", file=sys.stderr)

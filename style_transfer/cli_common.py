@@ -1,5 +1,6 @@
-"""What both command lines share: the flags, generated from Config's fields (name, default, help,
-choices), turning them back into a Config, a quiet TensorFlow import, and running an absl main.
+"""What both command lines share: the flags, generated from the fields of Config's parts (name,
+default, help, choices), turning them back into a Config, library errors spelled with flags, a
+quiet TensorFlow import, and running an absl main.
 
 CLI layer only: the library never reads FLAGS.
 """
@@ -8,41 +9,62 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import logging
-import os
 import sys
 import typing
 
 from absl import app, flags
-from absl import logging as absl_logging
 
+from style_transfer import quiet
 from style_transfer.config import Config
-from style_transfer.errors import ConfigError
+from style_transfer.errors import ConfigError, StyleTransferError
 
 FLAGS = flags.FLAGS
 
 
+def config_parts(config_cls: type = Config) -> dict[str, type]:
+    """The parts of `config_cls` by attribute name: {"features": FeatureConfig, ...}."""
+    hints = typing.get_type_hints(config_cls)
+    return {field.name: hints[field.name] for field in dataclasses.fields(config_cls)}
+
+
 def flag_fields(config_cls: type = Config) -> list[dataclasses.Field]:
-    """The fields of `config_cls` that are flags: all but those with metadata {"flag": False}."""
-    return [field for field in dataclasses.fields(config_cls) if field.metadata.get("flag", True)]
+    """The fields of every part of `config_cls` that are flags: all but those with metadata {"flag": False}."""
+    return [
+        field
+        for part in config_parts(config_cls).values()
+        for field in dataclasses.fields(part)
+        if field.metadata.get("flag", True)
+    ]
 
 
 def _field_types(config_cls: type) -> dict[str, typing.Any]:
     # `from __future__ import annotations` leaves field.type a string: resolve the annotations.
-    return typing.get_type_hints(config_cls)
+    return {
+        name: kind for part in config_parts(config_cls).values() for name, kind in typing.get_type_hints(part).items()
+    }
+
+
+def _defaults(config_cls: type) -> dict[str, typing.Any]:
+    """Every field's default, by name, across the parts."""
+    defaults = config_cls()
+    return {
+        field.name: getattr(getattr(defaults, part), field.name)
+        for part, cls in config_parts(config_cls).items()
+        for field in dataclasses.fields(cls)
+    }
 
 
 def define_config_flags(flag_values: flags.FlagValues = FLAGS, config_cls: type = Config) -> None:
-    """Define one flag per field of `config_cls` (see flag_fields): same name, the default of
-    `config_cls()`, the help of the field's metadata, and a type from its annotation."""
-    defaults, types = config_cls(), _field_types(config_cls)
+    """Define one flag per field of `config_cls`'s parts (see flag_fields): same name, the default
+    of `config_cls()`, the help of the field's metadata, and a type from its annotation."""
+    defaults, types = _defaults(config_cls), _field_types(config_cls)
     for field in flag_fields(config_cls):
-        name, kind, default = field.name, types[field.name], getattr(defaults, field.name)
+        name, kind, default = field.name, types[field.name], defaults[field.name]
         help_text, choices = field.metadata.get("help"), field.metadata.get("choices")
         if not help_text:
-            raise TypeError(f"{config_cls.__name__}.{name} has no metadata 'help' for its flag")
+            raise TypeError(f"{config_cls.__name__}: field {name} has no metadata 'help' for its flag")
         if choices is not None and kind is not str:
-            raise TypeError(f"{config_cls.__name__}.{name}: 'choices' need a str field, not {kind}")
+            raise TypeError(f"{config_cls.__name__}: field {name}: 'choices' need a str field, not {kind}")
         args = dict(name=name, help=help_text, flag_values=flag_values)
         if kind is bool:
             flags.DEFINE_bool(default=default, **args)
@@ -58,7 +80,7 @@ def define_config_flags(flag_values: flags.FlagValues = FLAGS, config_cls: type 
             # A comma-separated list; float entries are converted (and checked) by config_from_flags.
             flags.DEFINE_list(default=[str(value) for value in default], **args)
         else:
-            raise TypeError(f"{config_cls.__name__}.{name}: no flag type for {kind}; add one in cli_common.py")
+            raise TypeError(f"{config_cls.__name__}: field {name}: no flag type for {kind}; add one in cli_common.py")
 
 
 define_config_flags()
@@ -89,7 +111,7 @@ def _from_flag(name: str, kind: typing.Any, value: typing.Any) -> typing.Any:
     return value
 
 
-def config_from_flags(flag_values: flags.FlagValues = FLAGS, config_cls: type = Config) -> Config:
+def config_from_flags(flag_values: flags.FlagValues = FLAGS, config_cls: type = Config):
     """The validated `config_cls` of the parsed flags (fields that are not flags keep their defaults).
 
     --style_layers=NAME[:WEIGHT],... sets both style_layers and style_layer_weights.
@@ -101,36 +123,31 @@ def config_from_flags(flag_values: flags.FlagValues = FLAGS, config_cls: type = 
     }
     if "style_layers" in values:
         values["style_layers"], values["style_layer_weights"] = parse_style_layers(flag_values["style_layers"].value)
-    return config_cls(**values).validate()
+    parts = {}
+    for part, cls in config_parts(config_cls).items():
+        names = {field.name for field in dataclasses.fields(cls)}
+        parts[part] = cls(**{name: value for name, value in values.items() if name in names})
+    config = config_cls(**parts)
+    return config.validate() if hasattr(config, "validate") else config
+
+
+# Fields that are not flags of their own, spelled as the flag that sets them.
+_SPELLINGS = {"style_layer_weights": "the NAME:WEIGHT entries of --style_layers"}
+
+
+def flag_spelling(name: str) -> str:
+    """How the command line writes the setting `name` (a Config field or a flag): --name."""
+    return _SPELLINGS.get(name, f"--{name}")
+
+
+def user_message(error: StyleTransferError) -> str:
+    """A library error as the command line says it: the settings it names spelled as flags."""
+    return error.spelled(flag_spelling)
 
 
 def import_tensorflow_quietly() -> None:
-    """Import TensorFlow, and list its devices, without its start-up chatter on stderr (oneDNN, CUDA
-    probes) and with its Python logger at WARNING (no INFO lines while saving models).
-
-    Set TF_CPP_MIN_LOG_LEVEL yourself to see all of it again.
-    """
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
-        import tensorflow  # noqa: F401
-
-        return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow
-
-            # The first device probe: a CUDA build without a GPU driver says "failed call to
-            # cuInit" here (once; TensorFlow then finds no GPU, as the device lines report).
-            tensorflow.config.list_physical_devices()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-    tensorflow.get_logger().setLevel(logging.WARNING)
-    if not FLAGS["verbosity"].present:  # TF's INFO lines (saving models...) only on --verbosity=0
-        absl_logging.set_verbosity(absl_logging.WARNING)
+    """quiet.import_tensorflow_quietly, keeping TF's INFO lines on --verbosity=0."""
+    quiet.import_tensorflow_quietly(info_logs=FLAGS["verbosity"].present)
 
 
 def run(main, module_name: str, doc: str) -> None:

@@ -1,9 +1,9 @@
 """What this machine runs best: the precision "auto" stands for, and float16's loss scale.
 
-Contract: a Config in, the name of the precision the VGG extractor computes in out ("float32",
-"bfloat16" or "float16"); images, features, losses, gradients and the optimiser's state stay
-float32 whichever it is. Looks at the devices TensorFlow sees and the CPU's flags (once per
-process); builds no model.
+Contract: a precision setting (RuntimeConfig.precision) in, the name of the precision the VGG
+extractor computes in out ("float32", "bfloat16" or "float16"); images, features, losses,
+gradients and the optimiser's state stay float32 whichever it is. Looks at the devices TensorFlow
+sees and the CPU's flags (once per process); builds no model.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import functools
 import os
 
 import tensorflow as tf
-
-from style_transfer.config import Config
 
 # float16 gradients inside VGG are tiny and partly flush to zero: the loss is multiplied by this
 # before differentiation and the gradient divided by it after (static loss scaling). Measured at
@@ -89,8 +87,16 @@ def _machine_precision() -> str:
     return auto_precision()  # devices and CPU flags do not change within a process
 
 
-def resolved_precision(config: Config) -> str:
-    return _machine_precision() if config.precision == "auto" else config.precision
+def loss_scale(precision: str) -> float:
+    """What the loss is multiplied by before differentiation (and the gradient divided by after) when
+    the features are computed in `precision` (resolved): FLOAT16_LOSS_SCALE for float16, else 1."""
+    return FLOAT16_LOSS_SCALE if precision == "float16" else 1.0
+
+
+def resolved_precision(precision: str) -> str:
+    """The precision the VGG features are computed in: `precision` (RuntimeConfig.precision), or
+    for "auto" what this machine runs best (auto_precision)."""
+    return _machine_precision() if precision == "auto" else precision
 
 
 def cpu_model() -> str:

@@ -23,23 +23,23 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import multiscale, optimize
-from style_transfer.config import Config
-from style_transfer.errors import ConfigError, NonFiniteLossError
+from style_transfer import multiscale, vgg
+from style_transfer.config import Config, RuntimeConfig
+from style_transfer.errors import ConfigError, NonFiniteLossError, named
 
 # Environment variables that name a TPU (Colab's TPU runtimes, Cloud TPU VMs): "auto" uses it.
 TPU_ENVIRONMENT = ("TPU_NAME", "COLAB_TPU_ADDR")
 
 
-def make_strategy(config: Config, photos: int = 1) -> tf.distribute.Strategy | None:
-    """The strategy config.distribution_strategy asks for on this machine, for `photos` photos.
+def make_strategy(runtime: RuntimeConfig, photos: int = 1) -> tf.distribute.Strategy | None:
+    """The strategy runtime.distribution_strategy asks for on this machine, for `photos` photos.
 
-    auto: "tpu" when config.tpu (or a TPU_ENVIRONMENT variable) names a TPU, "mirrored" for
+    auto: "tpu" when runtime.tpu (or a TPU_ENVIRONMENT variable) names a TPU, "mirrored" for
     several photos on several GPUs, else None: the default device, with per-step progress.
     """
-    name = config.distribution_strategy
+    name = runtime.distribution_strategy
     gpus = tf.config.list_logical_devices("GPU")
-    tpu = config.tpu or next((os.environ[v] for v in TPU_ENVIRONMENT if os.environ.get(v)), "")
+    tpu = runtime.tpu or next((os.environ[v] for v in TPU_ENVIRONMENT if os.environ.get(v)), "")
     if name == "auto":
         if tpu:
             name = "tpu"
@@ -68,17 +68,18 @@ def _tpu_strategy(address: str) -> tf.distribute.Strategy:
         where = f"at {address!r}" if address else "on this machine"
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConfigError(
-            f"no TPU found {where} ({first_line}); pass --tpu=NAME_OR_GRPC_ADDRESS, or another --distribution_strategy"
+            f"no TPU found {where} ({first_line}); set {named('tpu')} to its name or grpc:// address, or choose "
+            f"another {named('distribution_strategy')}"
         ) from None
     return tf.distribute.TPUStrategy(resolver)
 
 
-def jit_for(config: Config, strategy: tf.distribute.Strategy) -> bool:
-    """Whether the replicas' loop is XLA-compiled: config.jit_compile, where "auto" means on GPUs and
-    TPUs (measured on an H200: 1.45-1.73x faster per step, docs/gpu.md) and off on CPUs (0.72-0.85x
-    on AVX-512 Zen 4/5). A TPU compiles with XLA whatever this says."""
-    if config.jit_compile != "auto":
-        return config.jit_compile == "true"
+def jit_for(jit_compile: str, strategy: tf.distribute.Strategy) -> bool:
+    """Whether the replicas' loop is XLA-compiled: jit_compile (RuntimeConfig), where "auto" means on
+    GPUs and TPUs (measured on an H200: 1.45-1.73x faster per step, docs/gpu.md) and off on CPUs
+    (0.72-0.85x on AVX-512 Zen 4/5). A TPU compiles with XLA whatever this says."""
+    if jit_compile != "auto":
+        return jit_compile == "true"
     devices = strategy.extended.worker_devices
     return any("GPU" in d.upper() or "TPU" in d.upper() for d in devices)
 
@@ -98,20 +99,21 @@ class DistributedStylizer:
         style_blend_weights: list[float] | None = None,
     ):
         self.strategy, self.config = strategy, config.validate()
-        if config.tile_size:  # stylize_graph refuses it too, but only once tracing, inside TF's error
+        if config.runtime.tile_size:  # stylize_graph refuses it too, but only once tracing, inside TF's error
             raise ConfigError(
-                f"--distribution_strategy={config.distribution_strategy} runs the in-graph loop, which does "
-                "not tile: set --tile_size=0, or use --distribution_strategy=auto on one device"
+                f"{named('distribution_strategy')}={config.runtime.distribution_strategy} runs the in-graph loop, "
+                f"which does not tile: set {named('tile_size')}=0, or use {named('distribution_strategy')}=auto on "
+                "one device"
             )
         with strategy.scope():
-            self.extractor = optimize.build_extractor(config)
+            self.extractor = vgg.extractor_for(config)
         styles = [tf.constant(s, tf.float32) for s in styles]
-        blend = style_blend_weights or config.blend_weights(len(styles))
+        blend = style_blend_weights or config.style.blend_weights(len(styles))
 
         def replica(content):  # [n, H, W, 3]: this replica's photos
             return multiscale.stylize_graph(self.extractor, content, styles, config, blend)
 
-        replica = tf.function(replica, jit_compile=jit_for(config, strategy))
+        replica = tf.function(replica, jit_compile=jit_for(config.runtime.jit_compile, strategy))
 
         @tf.function
         def run(shards):
@@ -137,6 +139,6 @@ class DistributedStylizer:
         if not np.isfinite(result).all():
             raise NonFiniteLossError(
                 "the in-graph optimisation gave non-finite pixels; check the weights file, or lower "
-                "--learning_rate and the loss weights, or use --precision=float32"
+                f"{named('learning_rate')} and the loss weights, or set {named('precision')}=float32"
             )
         return result

@@ -33,9 +33,9 @@ if __name__ == "__main__":  # python -m style_transfer.export: the CLI, which im
 
 import tensorflow as tf  # noqa: E402
 
-from style_transfer import images, multiscale, optimize  # noqa: E402
+from style_transfer import geometry, images, multiscale, vgg  # noqa: E402
 from style_transfer.config import INITS, Config  # noqa: E402
-from style_transfer.errors import StyleTransferError  # noqa: E402
+from style_transfer.errors import StyleTransferError, named  # noqa: E402
 
 SERVING_SIGNATURE = "serving_default"
 IMAGES_SIGNATURE = "stylize_images"
@@ -64,7 +64,7 @@ def decode_and_resize(data: tf.Tensor, max_size: int, max_pixels: int) -> tf.Ten
         message=f"image has more than {max_pixels} pixels",
     )
     scale = max_size / tf.cast(tf.maximum(height, width), tf.float64)
-    return multiscale.resize(image[None], multiscale.scaled_size_tf(tf.stack([height, width]), scale))
+    return multiscale.resize(image[None], geometry.scaled_size_tf(tf.stack([height, width]), scale))
 
 
 def encode_png(image: tf.Tensor) -> tf.Tensor:
@@ -98,9 +98,11 @@ class StyleTransferModule(tf.Module):
         cfg = self._config
 
         def one(pair):
-            content = decode_and_resize(pair[0], cfg.max_size, cfg.max_input_pixels)
+            content = decode_and_resize(pair[0], cfg.schedule.max_size, cfg.runtime.max_input_pixels)
             # The style at style_scale's size where that is larger (multiscale resizes it exactly).
-            style = decode_and_resize(pair[1], round(cfg.max_size * max(1.0, cfg.style_scale)), cfg.max_input_pixels)
+            style = decode_and_resize(
+                pair[1], round(cfg.schedule.max_size * max(1.0, cfg.style.style_scale)), cfg.runtime.max_input_pixels
+            )
             return encode_png(self._stylize(content, style))
 
         out = tf.map_fn(one, (content_bytes, style_bytes), fn_output_signature=tf.TensorSpec([], tf.string))
@@ -136,10 +138,10 @@ def warmup_records(model_name: str, config: Config) -> list[bytes]:
     except ImportError:
         raise ExportError(
             "writing warm-up requests needs tensorflow-serving-api: pip install 'style_transfer[serving]', "
-            "or export with --nowarmup"
+            f"or export with {named('warmup')}=False"
         ) from None
-    content = images.encode_image(_sample_image(3 * config.max_size // 4, config.max_size))
-    style = images.encode_image(_sample_image(config.max_size, 3 * config.max_size // 4))
+    content = images.encode_image(_sample_image(3 * config.schedule.max_size // 4, config.schedule.max_size))
+    style = images.encode_image(_sample_image(config.schedule.max_size, 3 * config.schedule.max_size // 4))
     request = predict_pb2.PredictRequest(
         model_spec=model_pb2.ModelSpec(name=model_name, signature_name=SERVING_SIGNATURE),
     )
@@ -172,28 +174,32 @@ def export_saved_model(
     never loads a half-written version. An existing version is never overwritten.
     """
     config.validate()
-    if config.init not in INITS:
-        raise ExportError(f"init {config.init!r}: an image path cannot be exported; use one of {', '.join(INITS)}")
-    if len(config.style_blend_weights) > 1:
-        raise ExportError("an exported model takes one style image per request: pass no --style_blend_weights")
-    if config.tile_size:
-        raise ExportError("an exported model runs untiled (tiles work in stylize() only): pass no --tile_size")
+    if config.schedule.init not in INITS:
+        raise ExportError(
+            f"{named('init')} {config.schedule.init!r}: an image path cannot be exported; use one of {', '.join(INITS)}"
+        )
+    if len(config.style.style_blend_weights) > 1:
+        raise ExportError(
+            f"an exported model takes one style image per request: give no {named('style_blend_weights')}"
+        )
+    if config.runtime.tile_size:
+        raise ExportError(f"an exported model runs untiled (tiles work in stylize() only): set {named('tile_size')}=0")
     if version is not None and version < 0:
-        raise ExportError(f"version must be a non-negative integer, got {version}")
+        raise ExportError(f"{named('version')} must be a non-negative integer, got {version}")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ExportError(f"model name {name!r} must be letters, digits, '_', '.' or '-'")
     model_dir = os.path.join(export_dir, name)
     version = next_version(model_dir) if version is None else version
     target = os.path.join(model_dir, str(version))
     if os.path.exists(target):
-        raise ExportError(f"{target} already exists; pass another --version (or none for the next free one)")
+        raise ExportError(f"{target} already exists; choose another {named('version')} (or none for the next free one)")
     try:
         os.makedirs(model_dir, exist_ok=True)
         tmp = tempfile.mkdtemp(dir=model_dir, prefix=f".{version}.tmp-")
     except OSError as e:
         raise ExportError(f"cannot write to {model_dir}: {e.strerror or e}") from None
     try:
-        module = StyleTransferModule(extractor or optimize.build_extractor(config), config)
+        module = StyleTransferModule(extractor or vgg.extractor_for(config), config)
         signatures = {
             SERVING_SIGNATURE: module.serve_bytes.get_concrete_function(),
             IMAGES_SIGNATURE: module.serve_images.get_concrete_function(),

@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
     try:
         config = cli_common.config_from_flags()
         cli_common.import_tensorflow_quietly()
-        from style_transfer import export, optimize
+        from style_transfer import export, vgg
 
         start = time.time()
         path = export.export_saved_model(
@@ -44,16 +44,16 @@ def main(argv: list[str]) -> int:
             FLAGS.export_dir,
             FLAGS.name,
             FLAGS.version,
-            extractor=optimize.build_extractor(config),
+            extractor=vgg.extractor_for(config),
             warmup=FLAGS.warmup,
         )
     except StyleTransferError as e:
-        print(f"style-transfer-export: error: {e}", file=sys.stderr)
+        print(f"style-transfer-export: error: {cli_common.user_message(e)}", file=sys.stderr)
         return 1
     size = _folder_size(path) / 2**20
     print(
-        f"Wrote {path} ({size:.1f} MiB, {config.network}, {config.max_size} px, {config.steps} steps) "
-        f"in {time.time() - start:.1f}s"
+        f"Wrote {path} ({size:.1f} MiB, {config.features.network}, {config.schedule.max_size} px, "
+        f"{config.schedule.steps} steps) in {time.time() - start:.1f}s"
     )
     return 0
 

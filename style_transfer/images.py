@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from style_transfer.config import DEFAULT_MAX_INPUT_PIXELS
-from style_transfer.errors import ImageError
+from style_transfer.errors import ImageError, named
 
 OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
@@ -229,7 +229,9 @@ def check_output_path(path: str, inputs: Iterable[str] = ()) -> None:
         raise ImageError(f"cannot write output {path!r}: it is a directory; pass a file name ending in .png or .jpg")
     for source in inputs:
         if os.path.exists(path) and os.path.exists(source) and os.path.samefile(path, source):
-            raise ImageError(f"output {path!r} is an input image and would be overwritten; choose another --output")
+            raise ImageError(
+                f"output {path!r} is an input image and would be overwritten; choose another {named('output')}"
+            )
     try:
         fd, probe = tempfile.mkstemp(dir=directory, prefix=".style_transfer_probe_")
         os.close(fd)

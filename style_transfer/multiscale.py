@@ -1,14 +1,14 @@
-"""Coarse to fine: the optimisation (optimize.py) at up to config.scales sizes, each starting from the last.
+"""Coarse to fine: the optimisation (optimize.py) at up to config.schedule.scales sizes, each starting from the last.
 
 Contract: content and style images are float32 RGB in [0, 1], NHWC, of any sizes: the content
 [N, H, W, 3] (one photo, or N photos of one size stylised together, each as it would be alone),
 each style [1, h, w, 3]; the result is float32 [N, H, W, 3] in [0, 1], the content's size.
 At each scale the content is
-downscaled by that scale's factor (at most 1, never below config.min_side() px on the shorter
+downscaled by that scale's factor (at most 1, never below config.loss.min_side() px on the shorter
 side), each style image resized to style_scale times the content's longer side (Config.style_size,
 also kept to min_side), and `handover` makes the starting image from the coarser result.
 preserve_colors acts before (prepare_styles: "histogram") and after (finish: "luminance").
-A scale larger than config.tile_size runs tile by tile (tiles.TiledObjective, in `stylize` only).
+A scale larger than config.runtime.tile_size runs tile by tile (tiles.TiledObjective, in `stylize` only).
 Resizing is Lanczos, antialiased, clipped to [0, 1].
 - `stylize`: numpy in and out, a tf.Variable loop per scale (optimize.Stylizer), with a callback;
 - `stylize_graph`: its in-graph twin on tensors (optimize.stylize_in_graph): stateless, for
@@ -28,7 +28,8 @@ import tensorflow as tf
 
 from style_transfer import colors, devices, images, optimize, tiles, vgg
 from style_transfer.config import INITS, Config
-from style_transfer.errors import ConfigError, NonFiniteLossError, OutOfMemoryError, PrecisionFallbackWarning
+from style_transfer.errors import ConfigError, NonFiniteLossError, OutOfMemoryError, PrecisionFallbackWarning, named
+from style_transfer.geometry import Geometry
 from style_transfer.objective import Objective
 
 
@@ -95,21 +96,21 @@ def handover(
 def _starting_image(
     result, previous_content, content, styles, config: Config, blend, init_image, masks=None, static=False
 ):
-    """The first scale's starting image (config.init, or init_image resized to the content's size),
+    """The first scale's starting image (config.schedule.init, or init_image resized to the content's size),
     or the hand-over from the coarser result. With style masks, "recolored" recolours each masked
     region to its own style (where no mask is, the photo stays as it is)."""
     if result is not None:
-        return handover(result, previous_content, content, config.keep_detail, static)
+        return handover(result, previous_content, content, config.schedule.keep_detail, static)
     if init_image is not None:
         return tf.broadcast_to(resize(init_image, tf.shape(content)[1:3]), tf.shape(content))
-    if config.init == "recolored" and masks and any(m is not None for m in masks):
+    if config.schedule.init == "recolored" and masks and any(m is not None for m in masks):
         change, total = 0.0, 0.0
         for style, mask in zip(styles, masks, strict=True):
             mask = tf.ones_like(content[..., :1]) if mask is None else mask
             change += mask * (colors.match_colors_of(content, style) - content)
             total += mask
         return tf.clip_by_value(content + change / tf.maximum(total, 1.0), 0.0, 1.0)
-    return optimize.initial_image(content, styles, config.init, config.seed, blend)
+    return optimize.initial_image(content, styles, config.schedule.init, config.schedule.seed, blend)
 
 
 def resize_mask(mask, size) -> tf.Tensor | None:
@@ -124,7 +125,7 @@ def prepare_styles(content: tf.Tensor, styles: Sequence[tf.Tensor], config: Conf
     """The style images as the losses see them: with preserve_colors="histogram", recoloured to the
     content's colour mean and covariance (colors.match_colors_of), one copy per photo of the batch
     ([N, h, w, 3]); else as given ([1, h, w, 3])."""
-    if config.preserve_colors == "histogram":
+    if config.style.preserve_colors == "histogram":
         count = tf.shape(content)[:1]
         return [
             colors.match_colors_of(tf.broadcast_to(style, tf.concat([count, tf.shape(style)[1:]], 0)), content)
@@ -136,18 +137,9 @@ def prepare_styles(content: tf.Tensor, styles: Sequence[tf.Tensor], config: Conf
 def finish(result: tf.Tensor, content: tf.Tensor, config: Config) -> tf.Tensor:
     """The optimised image as returned: with preserve_colors="luminance", its luma with the
     content's chroma (colors.keep_chroma); else as it is."""
-    if config.preserve_colors == "luminance":
+    if config.style.preserve_colors == "luminance":
         return colors.keep_chroma(result, content)
     return tf.convert_to_tensor(result, tf.float32)
-
-
-def scale_plan(config: Config, height: int, width: int) -> list[tuple[float, tuple[int, int], int]]:
-    """(factor, (h, w), steps) of each scale, coarse to fine, for a content image of that size."""
-    factors = config.scale_factors(height, width)
-    return [
-        (factor, scaled_size((height, width), factor), steps)
-        for factor, steps in zip(factors, config.steps_per_scale(len(factors)), strict=True)
-    ]
 
 
 def stylize(
@@ -167,14 +159,14 @@ def stylize(
     content: float32 RGB [N, H, W, 3] in [0, 1]: one photo (images.load_image gives these) or a
     batch of N photos of one size, each stylised exactly as it would be alone (losses.py: one loss
     per image; optimizers.py: per-image updates); style: [1, h, w, 3] each. The output has the
-    content's size. Pass `extractor` to reuse a network across calls. With config.scales > 1
+    content's size. Pass `extractor` to reuse a network across calls. With config.schedule.scales > 1
     it runs coarse to fine (scale_plan): at each size the content is downscaled, each style image
-    resized to config.style_size (style_scale times the content's longer side), and `handover`
-    starts it from the coarser result; `callback` numbers steps 1 ... config.steps across all
+    resized to Geometry.style_size (style_scale times the content's longer side), and `handover`
+    starts it from the coarser result; `callback` numbers steps 1 ... config.schedule.steps across all
     scales, and its image has the current scale's size (with the content's chroma already, under
     preserve_colors="luminance"). style_blend_weights: one per style (default:
-    config.style_blend_weights, else equal). init_image: float32 [1, h, w, 3], the starting image
-    (resized to the content); default: config.init, read from its path if it is one.
+    config.style.style_blend_weights, else equal). init_image: float32 [1, h, w, 3], the starting image
+    (resized to the content); default: config.schedule.init, read from its path if it is one.
     style_masks: one per style (or None for a style that applies everywhere), content_mask: where
     the content loss applies; float32 [1, h, w, 1] in [0, 1] of any size, resized to the content
     at every scale (losses.py, departure 6).
@@ -182,29 +174,31 @@ def stylize(
     config = (config or Config()).validate()
     styles = [style] if isinstance(style, np.ndarray) and style.ndim == 4 else list(style)
     if style_blend_weights is None:
-        style_blend_weights = config.blend_weights(len(styles))
+        style_blend_weights = config.style.blend_weights(len(styles))
     elif len(style_blend_weights) != len(styles):
         raise ConfigError(f"{len(style_blend_weights)} style blend weights for {len(styles)} style image(s)")
     if style_masks is not None and len(style_masks) != len(styles):
         raise ConfigError(f"{len(style_masks)} style masks for {len(styles)} style image(s); give one per style")
-    if init_image is None and config.init not in INITS:
-        init_image = images.load_image(config.init, name="init")
+    if init_image is None and config.schedule.init not in INITS:
+        init_image = images.load_image(config.schedule.init, name="init")
     height, width = content.shape[1:3]
-    if min(height, width) < config.min_side():
+    if min(height, width) < config.loss.min_side():
         raise ConfigError(
             f"the content image is {width}x{height} px; the deepest layer requested needs at least "
-            f"{config.min_side()} px on each side: raise max_size or use shallower layers"
+            f"{config.loss.min_side()} px on each side: raise {named('max_size')} or use shallower layers"
         )
-    extractor = extractor or optimize.build_extractor(config)
+    extractor = extractor or vgg.extractor_for(config)
     content_t = tf.convert_to_tensor(content, tf.float32)
     styles_t = prepare_styles(content_t, [tf.convert_to_tensor(s, tf.float32) for s in styles], config)
     image, previous, done = None, None, 0
-    plan = scale_plan(config, height, width)
+    geometry = Geometry.of(config)
+    plan = geometry.plan(height, width)
     size = plan[0][1]
+    precision = devices.resolved_precision(config.runtime.precision)
     try:
         for k, (_, size, steps) in enumerate(plan):
             content_k = resize(content_t, size)
-            styles_k = [resize(s, config.style_size(tuple(s.shape[1:3]), size)) for s in styles_t]
+            styles_k = [resize(s, geometry.style_size(tuple(s.shape[1:3]), size)) for s in styles_t]
             masks_k = None if style_masks is None else [resize_mask(m, size) for m in style_masks]
             content_mask_k = resize_mask(content_mask, size)
             objective = _objective(extractor, content_k, styles_k, config, style_blend_weights, masks_k, content_mask_k)
@@ -219,50 +213,47 @@ def stylize(
                 and steps >= 4 * (1 + optimize.JIT_PROBE_STEPS)
                 and size[0] * size[1] >= optimize.JIT_PROBE_MIN_PIXELS
             )
-            jit = False if config.jit_compile == "auto" and not probe else None
+            mode = config.runtime.jit_compile
+            jit = None if mode == "auto" and probe else mode == "true"
             report = callback
-            if callback is not None and config.preserve_colors == "luminance":
+            if callback is not None and config.style.preserve_colors == "luminance":
                 report = lambda step, terms, im, c=content_k: callback(step, terms, colors.keep_chroma(im, c))  # noqa: E731
             try:
-                image = optimize.Stylizer(objective, start, config, jit=jit).run(steps, report, step_offset=done)
+                stylizer = optimize.Stylizer(objective, start, config.optim, jit, devices.loss_scale(precision))
+                image = stylizer.run(steps, report, step_offset=done)
             except NonFiniteLossError as error:
-                if devices.resolved_precision(config) == "float32":
+                if precision == "float32":
                     raise
                 # A reduced precision overflowed (float16's range ends at 65504): go on in float32 from
                 # the last finite image, for the rest of this scale and every later one.
                 warnings.warn(
-                    f"the loss became non-finite in {devices.resolved_precision(config)} at step "
+                    f"the loss became non-finite in {precision} at step "
                     f"{done + error.steps_done + 1}; going on in float32",
                     PrecisionFallbackWarning,
                     stacklevel=2,
                 )
-                config = config.replace(precision="float32")
-                extractor = optimize.build_extractor(config)
+                config, precision = config.replace(precision="float32"), "float32"
+                extractor = vgg.extractor_for(config)
                 objective = _objective(
                     extractor, content_k, styles_k, config, style_blend_weights, masks_k, content_mask_k
                 )
-                stylizer = optimize.Stylizer(objective, error.last_image, config, jit=jit)
+                stylizer = optimize.Stylizer(objective, error.last_image, config.optim, jit)
                 image = stylizer.run(steps - error.steps_done, report, step_offset=done + error.steps_done)
             done += steps
     except tf.errors.ResourceExhaustedError:  # the device's memory, at the scale being run
         raise OutOfMemoryError(
             f"out of memory at {size[1]}x{size[0]} px ({len(styles)} style image(s), "
-            f"{devices.resolved_precision(config)} features): set --tile_size (e.g. 1024, or lower), "
-            "lower --max_size (or --style_scale), or close what else uses the device"
+            f"{precision} features): set {named('tile_size')} (e.g. 1024, or lower), "
+            f"lower {named('max_size')} (or {named('style_scale')}), or close what else uses the device"
         ) from None
     return finish(image, content_t, config).numpy()
 
 
 def _objective(extractor, content, styles, config: Config, blend, style_masks, content_mask):
     """The objective of one scale: tile by tile (tiles.py) where the image is larger than a tile."""
-    if config.tiled(*content.shape[1:3]):
+    if Geometry.of(config).tiled(*content.shape[1:3]):
         return tiles.TiledObjective(extractor, content, styles, config, blend, style_masks, content_mask)
     return Objective(extractor, content, styles, config, blend, style_masks, content_mask)
-
-
-def scaled_size(size, factor: float) -> tuple[int, int]:
-    """(height, width) times factor, rounded half to even (as tf.round in stylize_graph)."""
-    return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
 
 
 def stylize_graph(
@@ -277,49 +268,46 @@ def stylize_graph(
     content: float32 RGB [N, H, W, 3] in [0, 1] (N photos of one size), styles [1, h, w, 3]; sizes
     may be dynamic. Call inside a tf.function (SavedModel signatures do). Returns float32
     [N, H, W, 3]. With dynamic sizes (exported signatures) the number of scales is fixed when the
-    graph is built, for a content whose longer side is config.max_size (what the signatures resize
+    graph is built, for a content whose longer side is config.schedule.max_size (what the signatures resize
     to); sizes and factors follow the actual image. When every shape is known (static), the plan
     is stylize()'s own (scale_plan, Config.style_size, in Python) and the resizing is `lanczos`'s
     matrix form: the whole function then compiles with jit_compile=True, as a TPU needs.
     """
-    if config.init not in INITS:
+    if config.schedule.init not in INITS:
         raise ConfigError(
-            "an image path as init is not supported in-graph (exported models); use one of " + ", ".join(INITS)
+            f"an image path as {named('init')} is not supported in-graph (exported models); use one of "
+            + ", ".join(INITS)
         )
-    if config.tile_size:
+    if config.runtime.tile_size:
         raise ConfigError(
-            "tile_size works in stylize() (the CLI's default path, notebooks), not in the in-graph loop "
-            "(exported models, --distribution_strategy); set tile_size=0 there"
+            f"{named('tile_size')} works in stylize() (the CLI's default path, notebooks), not in the in-graph "
+            f"loop (exported models, distribution strategies); set {named('tile_size')}=0 there"
         )
     if style_blend_weights is None:
-        style_blend_weights = config.blend_weights(len(styles))
+        style_blend_weights = config.style.blend_weights(len(styles))
     static = content.shape.is_fully_defined() and all(s.shape.is_fully_defined() for s in styles)
+    geometry = Geometry.of(config)
+    need = geometry.min_side
     if static:  # stylize()'s plan, in Python
         height, width = content.shape[1:3]
-        if min(height, width) < config.min_side():
-            raise ConfigError(f"images need at least {config.min_side()} px on each side")
-        plan = [(size, steps) for _, size, steps in scale_plan(config, height, width)]
+        if min(height, width) < need:
+            raise ConfigError(f"images need at least {need} px on each side")
+        plan = [(scale.size, scale.steps) for scale in geometry.plan(height, width)]
 
         def style_size(style, size):
-            return config.style_size(tuple(style.shape[1:3]), size)
+            return geometry.style_size(tuple(style.shape[1:3]), size)
     else:  # the same arithmetic on int32 / float64 tensors
         hw = tf.shape(content)[1:3]
         tf.debugging.assert_greater_equal(
-            tf.reduce_min(hw), config.min_side(), message=f"images need at least {config.min_side()} px on each side"
+            tf.reduce_min(hw), need, message=f"images need at least {need} px on each side"
         )
-        floor = tf.constant(config.min_side(), tf.float64) / tf.cast(tf.reduce_min(hw), tf.float64)
-        count = config.scale_count(config.max_size)
-        plan = []
-        for k, steps in zip(range(count - 1, -1, -1), config.steps_per_scale(count), strict=True):
-            factor = tf.minimum(
-                tf.constant(1.0, tf.float64), tf.maximum(tf.constant(config.scale_ratio ** (-k), tf.float64), floor)
-            )
-            plan.append((scaled_size_tf(hw, factor), steps))
+        plan = geometry.plan_tf(hw)
 
         def style_size(style, size):
-            return style_size_tf(tf.shape(style)[1:3], size, config)
+            return geometry.style_size_tf(tf.shape(style)[1:3], size)
 
     styles = prepare_styles(content, styles, config)
+    loss_scale = devices.loss_scale(devices.resolved_precision(config.runtime.precision))
     image, previous = None, None
     for size_k, steps in plan:
         content_k = resize(content, size_k, static)
@@ -327,18 +315,5 @@ def stylize_graph(
         objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
         start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights, None, static=static)
         previous = content_k
-        image = optimize.stylize_in_graph(objective, start, steps, config)
+        image = optimize.stylize_in_graph(objective, start, steps, config.optim, loss_scale)
     return finish(image, content, config)
-
-
-def scaled_size_tf(size: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
-    """int32 [2] (height, width) times a float64 factor, rounded half to even (as scaled_size)."""
-    return tf.maximum(1, tf.cast(tf.round(tf.cast(size, tf.float64) * factor), tf.int32))
-
-
-def style_size_tf(style_hw: tf.Tensor, content_hw: tf.Tensor, config: Config) -> tf.Tensor:
-    """int32 [2]: Config.style_size with TF ops (same float64 arithmetic, half-to-even rounding)."""
-    style = tf.cast(style_hw, tf.float64)
-    factor = config.style_scale * tf.cast(tf.reduce_max(content_hw), tf.float64) / tf.reduce_max(style)
-    factor = tf.maximum(factor, config.min_side() / tf.reduce_min(style))
-    return tf.maximum(1, tf.cast(tf.round(style * factor), tf.int32))

@@ -25,13 +25,13 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from style_transfer import cli_common, images
-from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE, SAMPLE_STYLE_2
+from style_transfer import images, quiet
 from style_transfer.errors import ImageError
+from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE, SAMPLE_STYLE_2
 
-# TensorFlow's start-up lines (oneDNN, CUDA probes; absl's C++ logging ignores TF_CPP_MIN_LOG_LEVEL
-# before it is initialised) would fill the notebook's first output: imported here as the CLI does it.
-cli_common.import_tensorflow_quietly()
+# TensorFlow's start-up lines (oneDNN, CUDA probes) would fill the notebook's first output: imported
+# here as the CLI does it (quiet.py defines no flags: importing this module defines none either).
+quiet.import_tensorflow_quietly()
 
 # fetch_image's bundled samples, by the `sample` name it is given.
 SAMPLES = {"content": SAMPLE_CONTENT, "style": SAMPLE_STYLE, "style2": SAMPLE_STYLE_2}
@@ -81,7 +81,6 @@ def describe_device() -> str:
     import tensorflow as tf
 
     from style_transfer import devices
-    from style_transfer.config import Config
 
     gpus = devices.describe_gpus()
     tpus = tf.config.list_logical_devices("TPU")
@@ -91,7 +90,8 @@ def describe_device() -> str:
         found = f"{len(tpus)} TPU core(s)"
     else:
         found = f"no GPU; CPU: {devices.cpu_model()}"
-    return f"{found}; precision 'auto' picks {devices.resolved_precision(Config())}; TensorFlow {tf.__version__}"
+    auto = devices.resolved_precision("auto")
+    return f"{found}; precision 'auto' picks {auto}; TensorFlow {tf.__version__}"
 
 
 def to_picture(image) -> Image.Image:
@@ -126,7 +126,7 @@ class LiveProgress:
     """stylize() callback for a notebook: the loss terms and the current image every `every`
     steps (and at the last), in one output that is updated in place.
 
-    >>> progress = LiveProgress(config.steps, every=10)
+    >>> progress = LiveProgress(config.schedule.steps, every=10)
     >>> result = st.stylize(content, style, config, callback=progress)
     """
 

@@ -41,7 +41,7 @@ class Objective:
     ):
         self.extractor = extractor
         self.config = config
-        self.layer_weights = config.layer_weights()
+        self.layer_weights = config.loss.layer_weights()
         blend = style_blend_weights or [1.0] * len(styles)
         if len(blend) != len(styles):
             raise ValueError(f"{len(blend)} blend weights for {len(styles)} styles")
@@ -49,18 +49,18 @@ class Objective:
         if len(style_masks) != len(styles):
             raise ValueError(f"{len(style_masks)} style masks for {len(styles)} styles")
         content_features = extractor(content)
-        self.content_targets = {name: content_features[name] for name in config.content_layers}
+        self.content_targets = {name: content_features[name] for name in config.loss.content_layers}
         self.content_masks = (
-            None if content_mask is None else layer_masks(content_mask, content_features, config.content_layers)
+            None if content_mask is None else layer_masks(content_mask, content_features, config.loss.content_layers)
         )
         self.style_targets = []
         for style, weight, mask in zip(styles, blend, style_masks, strict=True):
             features = extractor(style)
-            target = losses.StyleTarget.from_features({n: features[n] for n in config.style_layers}, weight)
+            target = losses.StyleTarget.from_features({n: features[n] for n in config.loss.style_layers}, weight)
             if mask is not None:  # departure 6 (losses.py): coverage = number of styles x mask mean
                 coverage = len(styles) * tf.reduce_mean(tf.cast(mask, tf.float32))
-                target = target.with_masks(layer_masks(mask, content_features, config.style_layers), coverage)
-            if config.style_normalization == "photo":
+                target = target.with_masks(layer_masks(mask, content_features, config.loss.style_layers), coverage)
+            if config.loss.style_normalization == "photo":
                 target = target.normalize_by(content_features)
             self.style_targets.append(target)
 
@@ -69,14 +69,14 @@ class Objective:
         features = self.extractor(image)
         zero = tf.zeros(tf.shape(image)[:1])  # [N]
         content = (
-            losses.content_loss(features, self.content_targets, self.content_masks) if cfg.content_weight else zero
+            losses.content_loss(features, self.content_targets, self.content_masks) if cfg.loss.content_weight else zero
         )
-        style = losses.style_loss(features, self.style_targets, self.layer_weights) if cfg.style_weight else zero
-        tv = losses.tv_loss(image) if cfg.tv_weight else zero
+        style = losses.style_loss(features, self.style_targets, self.layer_weights) if cfg.loss.style_weight else zero
+        tv = losses.tv_loss(image) if cfg.loss.tv_weight else zero
         terms = {
-            "content": cfg.content_weight * content,
-            "style": cfg.style_weight * style,
-            "tv": cfg.tv_weight * tv,
+            "content": cfg.loss.content_weight * content,
+            "style": cfg.loss.style_weight * style,
+            "tv": cfg.loss.tv_weight * tv,
         }
         return {"total": terms["content"] + terms["style"] + terms["tv"], **terms}
 

@@ -4,7 +4,7 @@ Contract: images are float32 RGB in [0, 1], NHWC, [N, H, W, 3]: one photo, or a 
 of one size optimised together, each exactly as it would be alone (the objective's terms are one
 value per image, the tape differentiates their sum, and both optimisers act per image).
 
-One pure update, `make_update(objective, config)`: (image, state) -> (image, state, terms): the
+One pure update, `make_update(objective, optim, loss_scale)`: (image, state) -> (image, state, terms): the
 objective's terms and their gradient (`value_and_gradient`: by one GradientTape in objective.py,
 or tile by tile in tiles.py; float16: with loss scaling, see devices.py), then one Adam or L-BFGS
 step (optimizers.py), where state is the optimiser's (Adam's
@@ -15,7 +15,6 @@ moments, or L-BFGS's memory) as a NamedTuple of tensors. It serves both
   loop-carried tensors: stateless, for exported SavedModels and thread-safe serving.
 Both run at one size and return the optimiser's answer (optimizers.result: L-BFGS's last accepted
 image, the image otherwise); multiscale.py runs them coarse to fine (`stylize`, `stylize_graph`).
-`build_extractor(config)` builds the network a config asks for, in the precision it resolves to.
 
 The core never prints: progress goes to `callback(step, terms, image)`.
 """
@@ -26,13 +25,12 @@ import math
 import time
 from collections.abc import Callable, Sequence
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import colors, devices, optimizers, tiles, vgg
-from style_transfer.config import Config
-from style_transfer.errors import NonFiniteLossError
+from style_transfer import colors, optimizers, tiles
+from style_transfer.config import OptimizerConfig
+from style_transfer.errors import NonFiniteLossError, named
 from style_transfer.objective import Objective
 
 # callback(step, terms, image): step counts from 1; terms are floats {"total", "content", "style",
@@ -41,18 +39,17 @@ from style_transfer.objective import Objective
 Callback = Callable[[int, dict, tf.Tensor], None]
 
 
-def make_update(objective: Objective | tiles.TiledObjective, config: Config):
+def make_update(objective: Objective | tiles.TiledObjective, optim: OptimizerConfig, loss_scale: float = 1.0):
     """(image, state) -> (new image, new state, terms); pure, no variables of its own.
 
     state: the optimiser's (optimizers.init_state). `image` may be a tf.Variable or a tensor; the tape
-    watches it either way.
+    watches it either way. loss_scale: devices.loss_scale of the features' precision (float16).
     """
-    loss_scale = devices.FLOAT16_LOSS_SCALE if devices.resolved_precision(config) == "float16" else 1.0
-    apply = optimizers.lbfgs_update if config.optimizer == "lbfgs" else optimizers.adam_update
+    apply = optimizers.lbfgs_update if optim.optimizer == "lbfgs" else optimizers.adam_update
 
     def update(image, state):
         terms, grad = objective.value_and_gradient(image, loss_scale)  # {name: [N]}, [N, H, W, 3]
-        new_image, new_state = apply(image, terms["total"], grad, state, config)
+        new_image, new_state = apply(image, terms["total"], grad, state, optim)
         return new_image, new_state, terms
 
     return update
@@ -103,24 +100,27 @@ JIT_PROBE_MIN_PIXELS = 2**17
 class Stylizer:
     """Optimises a tf.Variable image with a compiled GradientTape step; the loop is plain Python.
 
-    >>> stylizer = Stylizer(objective, initial_image(content, style, "content", 0), config)
+    >>> stylizer = Stylizer(objective, initial_image(content, style, "content", 0), config.optim)
     >>> result = stylizer.run(300, callback)   # float32 numpy [N, H, W, 3] in [0, 1]
 
-    jit: True / False force XLA on or off; None follows config.jit_compile, where "auto" runs the
-    first steps alternately with and without XLA (the same update on the same variables) and keeps
-    the faster for the rest: `self.jit` is then the choice and `self.probe_seconds` the timings.
+    jit: True / False force XLA on or off; None ("auto") runs the first steps alternately with and
+    without XLA (the same update on the same variables) and keeps the faster for the rest:
+    `self.jit` is then the choice and `self.probe_seconds` the timings. loss_scale: as make_update.
     """
 
     def __init__(
-        self, objective: Objective | tiles.TiledObjective, image: tf.Tensor, config: Config, jit: bool | None = None
+        self,
+        objective: Objective | tiles.TiledObjective,
+        image: tf.Tensor,
+        optim: OptimizerConfig,
+        jit: bool | None = False,
+        loss_scale: float = 1.0,
     ):
         self.image = tf.Variable(image, name="image")
-        initial = optimizers.init_state(tf.convert_to_tensor(image, tf.float32), config)
+        initial = optimizers.init_state(tf.convert_to_tensor(image, tf.float32), optim)
         self._state = type(initial)(*(tf.Variable(t, trainable=False) for t in initial))
-        self._update = make_update(objective, config)
+        self._update = make_update(objective, optim, loss_scale)
         self.steps_done = 0
-        if jit is None and config.jit_compile != "auto":
-            jit = config.jit_compile == "true"
         self.jit = jit  # None until the probe has chosen
         self.probe_seconds: dict[bool, list[float]] = {False: [], True: []}
         # The compiled optimisation step, with and/or without XLA; returns the loss terms at the
@@ -161,7 +161,7 @@ class Stylizer:
                 raise NonFiniteLossError(
                     f"the loss became {terms['total']} at step {step_offset + self.steps_done} "
                     f"(content {terms['content']}, style {terms['style']}, tv {terms['tv']}); "
-                    "check the weights file, or lower --learning_rate and the loss weights",
+                    f"check the weights file, or lower {named('learning_rate')} and the loss weights",
                     last_image=before,
                     steps_done=done,
                 )
@@ -180,14 +180,16 @@ class Stylizer:
         return self.answer().numpy()
 
 
-def stylize_in_graph(objective: Objective, image: tf.Tensor, steps, config: Config) -> tf.Tensor:
+def stylize_in_graph(
+    objective: Objective, image: tf.Tensor, steps, optim: OptimizerConfig, loss_scale: float = 1.0
+) -> tf.Tensor:
     """The same update as Stylizer.step, `steps` times in a tf.while_loop; stateless.
 
     No variables are read or written: the image and the optimiser's state are loop-carried tensors, so
     concurrent calls of a traced function cannot disturb each other. Call inside a tf.function.
     Returns float32 [N, H, W, 3] in [0, 1]: the optimiser's answer (optimizers.result).
     """
-    update = make_update(objective, config)
+    update = make_update(objective, optim, loss_scale)
 
     def body(i, image, state):
         image, state, _ = update(image, state)
@@ -195,16 +197,6 @@ def stylize_in_graph(objective: Objective, image: tf.Tensor, steps, config: Conf
 
     image = tf.convert_to_tensor(image, tf.float32)
     _, image, state = tf.while_loop(
-        lambda i, *_: i < steps, body, (tf.constant(0), image, optimizers.init_state(image, config))
+        lambda i, *_: i < steps, body, (tf.constant(0), image, optimizers.init_state(image, optim))
     )
     return optimizers.result(image, state)
-
-
-def build_extractor(config: Config) -> vgg.FeatureExtractor:
-    """The extractor for `config`'s network, weights, precision and content + style layers."""
-    if config.weights == "none":
-        keras.utils.set_random_seed(config.seed)  # random init is seeded, for reproducible tests
-    layers = config.content_layers + config.style_layers
-    return vgg.build_extractor(
-        config.network, config.weights, layers, devices.resolved_precision(config), pooling=config.pooling
-    )

@@ -6,7 +6,7 @@ it); the state is the optimiser's as a NamedTuple of float32 tensors (Adam's mom
 memory), from `init_state`; the new image is projected back onto [0, 1], and `result(image, state)`
 is the optimiser's answer. Both act per image: a batch of N is N independent runs (Adam is
 elementwise; L-BFGS keeps its dot products, memory, step lengths and acceptance tests per image),
-so each image ends as it would alone. Hyperparameters come from the Config. No variables and no
+so each image ends as it would alone. Hyperparameters come from the OptimizerConfig (config.optim). No variables and no
 Keras optimizer: the same update runs on tf.Variables (optimize.Stylizer) and on loop-carried
 tensors in a tf.while_loop (optimize.stylize_in_graph).
 """
@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
-from style_transfer.config import Config
+from style_transfer.config import OptimizerConfig
 
 
 class AdamState(NamedTuple):
@@ -33,7 +33,7 @@ def adam_init(image: tf.Tensor) -> AdamState:
     return AdamState(zeros, zeros, tf.constant(0.0))
 
 
-def adam_update(image, loss, grad, state: AdamState, config: Config) -> tuple[tf.Tensor, AdamState]:
+def adam_update(image, loss, grad, state: AdamState, config: OptimizerConfig) -> tuple[tf.Tensor, AdamState]:
     """One Adam step (Kingma & Ba 2015, Algorithm 1), then projection onto [0, 1]; `loss` is unused.
 
     Departure from the paper, which optimises with L-BFGS: Adam, as keras-io and the TF tutorial
@@ -81,7 +81,7 @@ def lbfgs_init(image: tf.Tensor, memory: int) -> LbfgsState:
 _ARMIJO = 1e-4
 
 
-def lbfgs_update(image, loss, grad, state: LbfgsState, config: Config) -> tuple[tf.Tensor, LbfgsState]:
+def lbfgs_update(image, loss, grad, state: LbfgsState, config: OptimizerConfig) -> tuple[tf.Tensor, LbfgsState]:
     """Judge the trial `image` (its loss and gradient), then make the next trial.
 
     The paper's optimiser, as a box-constrained L-BFGS (Nocedal & Wright, Algorithm 7.4 for the
@@ -165,6 +165,6 @@ def result(image: tf.Tensor, state) -> tf.Tensor:
     return tf.convert_to_tensor(image)
 
 
-def init_state(image: tf.Tensor, config: Config):
+def init_state(image: tf.Tensor, config: OptimizerConfig):
     """The optimiser's initial state for `image` (a NamedTuple of tensors)."""
     return lbfgs_init(image, config.lbfgs_memory) if config.optimizer == "lbfgs" else adam_init(image)

@@ -19,7 +19,7 @@ import os
 
 import tensorflow as tf
 
-from style_transfer.errors import ConfigError
+from style_transfer.errors import ConfigError, named
 
 
 def new_run_dir(logdir: str) -> str:
@@ -36,9 +36,10 @@ def new_run_dir(logdir: str) -> str:
                 continue
     except OSError as e:
         raise ConfigError(
-            f"cannot write TensorBoard logs to {logdir!r}: {e.strerror or e}; choose another --logdir"
+            f"cannot write TensorBoard logs to {named('logdir')} {logdir!r}: {e.strerror or e}; "
+            f"choose another {named('logdir')}"
         ) from None
-    raise ConfigError(f"cannot make a new run folder in {logdir!r}; choose another --logdir")
+    raise ConfigError(f"cannot make a new run folder in {named('logdir')} {logdir!r}; choose another {named('logdir')}")
 
 
 class TensorBoardCallback:

@@ -4,9 +4,9 @@ Contract: images are float32 RGB in [0, 1], NHWC, [N, H, W, 3]. `TiledObjective(
 content, styles, config, blend)` answers what objective.Objective answers,
 `value_and_gradient(image, loss_scale)` -> (terms {"total", "content", "style", "tv"}: float32
 [N], weighted; gradient float32 [N, H, W, 3]), while the network only ever sees one crop of at
-most config.tile_size px a side: memory is one tile's forward and backward pass plus a few
+most config.runtime.tile_size px a side: memory is one tile's forward and backward pass plus a few
 image-sized buffers, whatever the image's size. multiscale.stylize uses it at the scales whose
-longer side exceeds config.tile_size.
+longer side exceeds config.runtime.tile_size.
 
 The loss is the whole image's, as in objective.py, not a sum of per-tile style losses (which
 would ask every tile to hold all of the painting's statistics):
@@ -20,7 +20,7 @@ would ask every tile to hold all of the painting's statistics):
 - TV: on the whole image (no network needed).
 Departure (tiling): the network pads each crop with zeros, so features near a crop's edge are not
 the whole image's. The windows are a partition of unity (every pixel's weights over the tiles sum
-to 1) that falls to ~0 across the overlap (config.tile_overlap; tile_windows), so a position counts
+to 1) that falls to ~0 across the overlap (config.runtime.tile_overlap; tile_windows), so a position counts
 mostly from the tile where it is far from an edge. With one tile covering the image, this is
 exactly Objective (tested). Cost: pass 1 adds a forward pass per tile (a step does ~4/3 the work),
 plus the overlap. Masks multiply the windows. Not supported: the in-graph loop (exported models, tf.distribute).
@@ -78,7 +78,7 @@ class Tiling:
     `windows` float32 [T, th, tw] (a partition of unity over the image; see tile_windows)."""
 
     def __init__(self, height: int, width: int, tile: int, overlap: int):
-        overlap = min(overlap, tile // 2)  # config.tile_overlap's default (128) with small tiles
+        overlap = min(overlap, tile // 2)  # config.runtime.tile_overlap's default (128) with small tiles
         self.shape = (height, width)
         self.size = (min(tile, height), min(tile, width))
         ys, xs = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
@@ -128,7 +128,7 @@ def tiled_grams(extractor: vgg.FeatureExtractor, image: tf.Tensor, layers: Seque
     """{layer: [N, C, C]}: the Gram matrices of image [N, H, W, 3] (any size), tile by tile in eager
     mode (window-weighted means over positions; losses.gram_matrix when one tile covers it)."""
     image = tf.convert_to_tensor(image, tf.float32)
-    tiling = Tiling(*image.shape[1:3], config.tile_size, config.tile_overlap)
+    tiling = Tiling(*image.shape[1:3], config.runtime.tile_size, config.runtime.tile_overlap)
     sums, masses, windows = {}, {}, None
     for t in range(len(tiling)):
         features = extractor(tiling.crop(image, t))
@@ -161,17 +161,17 @@ class TiledObjective:
         content_mask: tf.Tensor | None = None,
     ):
         self.extractor, self.config = extractor, config
-        self.layer_weights = config.layer_weights()
+        self.layer_weights = config.loss.layer_weights()
         blend = style_blend_weights or [1.0] * len(styles)
         style_masks = list(style_masks) if style_masks is not None else [None] * len(styles)
         if len(blend) != len(styles) or len(style_masks) != len(styles):
             raise ValueError(f"{len(blend)} blend weights and {len(style_masks)} masks for {len(styles)} styles")
         content = tf.convert_to_tensor(content, tf.float32)
         self.batch, height, width = content.shape[:3]
-        self.tiling = tiling = Tiling(height, width, config.tile_size, config.tile_overlap)
+        self.tiling = tiling = Tiling(height, width, config.runtime.tile_size, config.runtime.tile_overlap)
         # The style layers the loss reads (a zero layer weight, or style weight, reads none).
-        self.style_layers = [n for n, w in self.layer_weights.items() if w] if config.style_weight else []
-        self.content_layers = list(config.content_layers) if config.content_weight else []
+        self.style_layers = [n for n, w in self.layer_weights.items() if w] if config.loss.style_weight else []
+        self.content_layers = list(config.loss.content_layers) if config.loss.content_weight else []
         layers = list(dict.fromkeys(self.content_layers + self.style_layers))
 
         # Each position's weight in a tile, {layer: [T, 1, h, w, 1]}: the window, times a mask's
@@ -217,7 +217,7 @@ class TiledObjective:
             if mask is not None:  # departure 6 (losses.py): coverage = number of styles x mask mean
                 coverage = len(styles) * tf.reduce_mean(tf.cast(mask, tf.float32))
                 target = dataclasses.replace(target, coverage=coverage)
-            if config.style_normalization == "photo":
+            if config.loss.style_normalization == "photo":
                 target = target.normalize_by_grams(
                     {name: photo_sums[k, name] / self.masses[k][name] for name in self.style_layers}
                 )
@@ -253,7 +253,7 @@ class TiledObjective:
                     self.layer_weights,
                     [self.batch],
                 )
-                scaled_style = cfg.style_weight * tf.reduce_sum(style) * loss_scale
+                scaled_style = cfg.loss.style_weight * tf.reduce_sum(style) * loss_scale
             d_list = tape.gradient(scaled_style, list(grams.values()), unconnected_gradients="zero")
             d_grams = dict(zip(grams, d_list, strict=True))
 
@@ -281,7 +281,7 @@ class TiledObjective:
                     ]
                     or [tf.constant(0.0)]
                 )
-                scaled = cfg.content_weight * tf.reduce_sum(part) * loss_scale + surrogate
+                scaled = cfg.loss.content_weight * tf.reduce_sum(part) * loss_scale + surrogate
             gradient = tape.gradient(scaled, piece, unconnected_gradients="zero") / loss_scale
             return t + 1, content + part, tiling.add_to(total, gradient, t)
 
@@ -292,7 +292,11 @@ class TiledObjective:
         with tf.GradientTape() as tape:
             tape.watch(image)
             tv = losses.tv_loss(image)
-            scaled_tv = cfg.tv_weight * tf.reduce_sum(tv)
+            scaled_tv = cfg.loss.tv_weight * tf.reduce_sum(tv)
         gradient += tape.gradient(scaled_tv, image, unconnected_gradients="zero")
-        terms = {"content": cfg.content_weight * content, "style": cfg.style_weight * style, "tv": cfg.tv_weight * tv}
+        terms = {
+            "content": cfg.loss.content_weight * content,
+            "style": cfg.loss.style_weight * style,
+            "tv": cfg.loss.tv_weight * tv,
+        }
         return {"total": terms["content"] + terms["style"] + terms["tv"], **terms}, gradient

@@ -16,7 +16,9 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
-from style_transfer.errors import ConfigError, WeightsError
+from style_transfer import devices
+from style_transfer.config import Config
+from style_transfer.errors import ConfigError, WeightsError, named
 
 _CONVS_PER_BLOCK = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 
@@ -119,6 +121,18 @@ def build_extractor(
     return FeatureExtractor(model, network, layers)
 
 
+def extractor_for(config: Config) -> FeatureExtractor:
+    """The extractor a Config asks for: its network, weights and pooling (config.features), the
+    layers its losses read (config.loss), in the precision config.runtime resolves to here; random
+    weights are seeded by config.schedule.seed, so tests are reproducible."""
+    features = config.features
+    if features.weights == "none":
+        keras.utils.set_random_seed(config.schedule.seed)
+    precision = devices.resolved_precision(config.runtime.precision)
+    layers = config.loss.content_layers + config.loss.style_layers
+    return build_extractor(features.network, features.weights, layers, precision, pooling=features.pooling)
+
+
 def _with_average_pooling(base: keras.Model) -> keras.Model:
     """The same (sequential) VGG with every MaxPooling2D replaced by an AveragePooling2D of the same
     window and name; each convolution rebuilt from its config with the same weights (Keras names
@@ -147,10 +161,12 @@ def _load_base(network: str, weights: str) -> keras.Model:
             raise WeightsError(
                 f"ImageNet weights for {network} are not in the Keras cache ({cache}) and could not "
                 f"be downloaded ({reason}); download {_WEIGHTS_URL.format(net=network)} to {cache}, "
-                "or pass --weights=PATH to a Keras weights file"
+                f"or set {named('weights')}=PATH to a Keras weights file"
             ) from None
     if not os.path.isfile(weights):
-        raise WeightsError(f"weights file {weights!r} does not exist; pass --weights=imagenet or a file path")
+        raise WeightsError(
+            f"weights file {weights!r} does not exist; set {named('weights')}=imagenet or the path of a file"
+        )
     try:
         return constructor(include_top=False, weights=weights, input_shape=(None, None, 3))
     except Exception as e:  # noqa: BLE001 - Keras/h5py raise ValueError, OSError, KeyError... on a bad file.

@@ -97,9 +97,9 @@ def _config(**changes):
 
 
 def _extractor(config):
-    from style_transfer import optimize
+    from style_transfer import vgg
 
-    return optimize.build_extractor(config)
+    return vgg.extractor_for(config)
 
 
 def case_defaults_two_scales():
@@ -276,7 +276,7 @@ def _real_config(weights: str, **changes):
 def real_case_defaults_256(weights: str, precision: str):
     """README's first picture: the defaults at 256 px on the bundled sample."""
     from style_transfer import images, multiscale
-    from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE
+    from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE
 
     config = _real_config(weights, precision=precision)
     content = images.load_image(SAMPLE_CONTENT, max_size=256)
@@ -289,7 +289,7 @@ def real_case_export(weights: str):
     import tensorflow as tf
 
     from style_transfer import export
-    from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE
+    from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE
 
     config = _real_config(weights, max_size=128, steps=20, precision="float32")
     with tempfile.TemporaryDirectory() as base:

@@ -4,7 +4,8 @@ per image; optimizers.py: per-image Adam and L-BFGS; multiscale.py: per-image st
 import numpy as np
 import pytest
 
-from style_transfer import multiscale, optimize
+from style_transfer import multiscale, vgg
+from style_transfer.geometry import Geometry
 from tests.conftest import gradient_image
 from tests.test_optimize import CONFIG
 
@@ -23,7 +24,7 @@ STYLE = (gradient_image(26, 22, 9) / 255.0).astype(np.float32)[None]
 
 @pytest.fixture(scope="module")
 def extractor():
-    return optimize.build_extractor(BATCH_CONFIG)
+    return vgg.extractor_for(BATCH_CONFIG)
 
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
@@ -31,7 +32,7 @@ def test_a_batch_does_not_couple_its_images(extractor, optimizer):
     """The first photo's result is bit for bit the same whatever the other photos of its batch are:
     nothing (an acceptance test, a step length, a colour statistic) is shared between images."""
     config = BATCH_CONFIG.replace(optimizer=optimizer)
-    assert len(multiscale.scale_plan(config, 30, 40)) == 2
+    assert len(Geometry.of(config).plan(30, 40)) == 2
     a, b, c, d, e = _photos(1, 2, 3, 4, 5)
     first = multiscale.stylize(np.concatenate([a, b, c]), STYLE, config, extractor=extractor)
     second = multiscale.stylize(np.concatenate([a, d, e]), STYLE, config, extractor=extractor)

@@ -364,7 +364,10 @@ BAD_INPUTS = {
     "too-small-for-the-layers": (lambda t, c, s: ["--max_size=16"], "needs at least 16 px on each side"),
     "weights-not-cached": (lambda t, c, s: ["--weights=imagenet"], "not in the Keras cache"),
     "weights-file-missing": (lambda t, c, s: [f"--weights={t / 'none.h5'}"], "does not exist"),
-    "blend-count": (lambda t, c, s: ["--style_blend_weights=0.7,0.3"], "2 style blend weights for 1 style image(s)"),
+    "blend-count": (
+        lambda t, c, s: ["--style_blend_weights=0.7,0.3"],
+        "2 weights in --style_blend_weights for 1 style image(s)",
+    ),
     "blend-negative": (lambda t, c, s: [f"--style={s},{s}", "--style_blend_weights=1,-1"], "must be >= 0"),
     "blend-all-zero": (lambda t, c, s: [f"--style={s},{s}", "--style_blend_weights=0,0"], "not all zero"),
     "blend-not-numbers": (lambda t, c, s: ["--style_blend_weights=a"], "takes numbers separated by commas"),

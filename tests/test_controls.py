@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from style_transfer import colors, images, multiscale, optimize
-from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE, Config
+from style_transfer import colors, images, multiscale, vgg
+from style_transfer.config import Config
+from style_transfer.geometry import Geometry
 from style_transfer.objective import Objective
+from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE
 from tests.conftest import SHARED
 
 pytestmark = pytest.mark.slow
@@ -27,7 +29,7 @@ def setup(vgg16_weights):
     config = Config(
         network="vgg16", weights=vgg16_weights, max_size=SIZE, steps=40, precision="float32", jit_compile="false"
     )
-    extractor = optimize.build_extractor(config)
+    extractor = vgg.extractor_for(config)
     content = images.load_image(SAMPLE_CONTENT, max_size=SIZE)
     starry = images.load_image(SAMPLE_STYLE, max_size=2 * SIZE)
     wave = images.load_image(WAVE, max_size=2 * SIZE)
@@ -81,7 +83,7 @@ def test_a_blend_of_two_styles_lands_between_them_in_each_styles_loss(setup):
     blend = run("blend", styles=(starry, wave), style_blend_weights=(0.5, 0.5))
 
     def style_loss(image, style):
-        size = config.style_size(style.shape[1:3], content.shape[1:3])
+        size = Geometry.of(config).style_size(style.shape[1:3], content.shape[1:3])
         objective = Objective(extractor, content, [multiscale.resize(style, size)], config)
         return float(objective(tf.constant(image))["style"][0])
 
@@ -122,7 +124,7 @@ def test_init_from_an_image_refines_it(setup, tmp_path):
     objective = Objective(
         extractor,
         content,
-        [multiscale.resize(starry, config.style_size(starry.shape[1:3], content.shape[1:3]))],
+        [multiscale.resize(starry, Geometry.of(config).style_size(starry.shape[1:3], content.shape[1:3]))],
         config,
     )
     # No steps: the result is the init image itself.

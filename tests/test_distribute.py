@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from style_transfer import distribute, multiscale, optimize
+from style_transfer import distribute, multiscale, vgg
 from style_transfer.config import Config
 from style_transfer.errors import ConfigError
 from tests.test_batch import BATCH_CONFIG, STYLE, _photos
@@ -23,7 +23,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def extractor():
-    return optimize.build_extractor(BATCH_CONFIG)
+    return vgg.extractor_for(BATCH_CONFIG)
 
 
 def test_lanczos_matrices_resize_as_tf_image_resize():
@@ -61,14 +61,14 @@ def test_the_whole_loop_compiles_with_xla_at_fixed_shapes(extractor):
 
 
 def test_strategy_choice():
-    assert distribute.make_strategy(Config(), photos=4) is None  # no GPU here: the default device
-    one = distribute.make_strategy(Config(distribution_strategy="one_device"))
+    assert distribute.make_strategy(Config().runtime, photos=4) is None  # no GPU here: the default device
+    one = distribute.make_strategy(Config(distribution_strategy="one_device").runtime)
     assert one.num_replicas_in_sync == 1 and "CPU:0" in one.extended.worker_devices[0]
-    assert not distribute.jit_for(Config(), one)  # auto: no XLA on a CPU
-    assert distribute.jit_for(Config(jit_compile="true"), one)
+    assert not distribute.jit_for("auto", one)  # auto: no XLA on a CPU
+    assert distribute.jit_for("true", one)
     for tpu in ("", "no-such-tpu-here"):
         with pytest.raises(ConfigError, match="no TPU found"):
-            distribute.make_strategy(Config(distribution_strategy="tpu", tpu=tpu))
+            distribute.make_strategy(Config(distribution_strategy="tpu", tpu=tpu).runtime)
 
 
 MIRRORED_SCRIPT = textwrap.dedent(
@@ -80,15 +80,15 @@ MIRRORED_SCRIPT = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-    from style_transfer import distribute, multiscale, optimize
+    from style_transfer import distribute, multiscale, vgg
     from tests.test_batch import BATCH_CONFIG, STYLE, _photos
 
     config = BATCH_CONFIG.replace(distribution_strategy="mirrored")
-    strategy = distribute.make_strategy(config, photos=3)
+    strategy = distribute.make_strategy(config.runtime, photos=3)
     stylizer = distribute.DistributedStylizer(strategy, config, [STYLE])
     photos = np.concatenate(_photos(1, 2, 3))  # 3 photos on 2 replicas: padded to 4
     result = stylizer(photos)
-    extractor = optimize.build_extractor(config)
+    extractor = vgg.extractor_for(config)
     alone = np.concatenate([multiscale.stylize(p[None], STYLE, config, extractor=extractor) for p in photos])
     print("replicas", stylizer.replicas, strategy.extended.worker_devices)
     print("shape", result.shape)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from style_transfer import export, images, multiscale, optimize, rest
+from style_transfer import export, images, multiscale, rest, vgg
 from style_transfer.config import Config
 from style_transfer.errors import StyleTransferError
 from tests.conftest import gradient_image
@@ -33,7 +33,7 @@ STYLE_PNG = _png(32, 20, 2)
 
 @pytest.fixture(scope="module")
 def extractor():
-    return optimize.build_extractor(CONFIG)
+    return vgg.extractor_for(CONFIG)
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +50,8 @@ def serving(exported):
 def _library_result(extractor, content_png=CONTENT_PNG, style_png=STYLE_PNG):
     content = images.decode_image(content_png)
     style = images.decode_image(style_png)
-    content = images.resize(content, images.fit_size(content.shape[1], content.shape[2], CONFIG.max_size))
-    style = images.resize(style, images.fit_size(style.shape[1], style.shape[2], CONFIG.max_size))
+    content = images.resize(content, images.fit_size(content.shape[1], content.shape[2], CONFIG.schedule.max_size))
+    style = images.resize(style, images.fit_size(style.shape[1], style.shape[2], CONFIG.schedule.max_size))
     return multiscale.stylize(content, style, CONFIG, extractor=extractor)
 
 
@@ -83,7 +83,7 @@ def test_warmup_requests_are_valid_predict_requests(exported, serving):
     inputs = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
     assert set(inputs) == {"content_bytes", "style_bytes"}
     (out,) = _serve(serving, list(inputs["content_bytes"]), list(inputs["style_bytes"]))
-    assert max(out.shape[1:3]) == CONFIG.max_size  # warm-up runs at the exported size
+    assert max(out.shape[1:3]) == CONFIG.schedule.max_size  # warm-up runs at the exported size
 
 
 def _saved_model_cli():
@@ -234,14 +234,16 @@ def test_export_command_line(tmp_path):
     assert again.returncode == 1
     assert again.stderr.strip().splitlines() == [
         f"style-transfer-export: error: {tmp_path / 'cli' / '1'} already exists; "
-        "pass another --version (or none for the next free one)"
+        "choose another --version (or none for the next free one)"
     ]
 
 
 def test_missing_serving_api_is_a_clear_error(tmp_path, monkeypatch, extractor):
     monkeypatch.setitem(sys.modules, "tensorflow_serving", None)  # as if not installed
     monkeypatch.setitem(sys.modules, "tensorflow_serving.apis", None)
-    with pytest.raises(StyleTransferError, match=r"pip install 'style_transfer\[serving\]', or export with --nowarmup"):
+    with pytest.raises(
+        StyleTransferError, match=r"pip install 'style_transfer\[serving\]', or export with warmup=False"
+    ):
         export.export_saved_model(CONFIG, str(tmp_path), "m", extractor=extractor)
     assert os.listdir(tmp_path / "m") == []  # nothing half-written
     assert os.path.isdir(export.export_saved_model(CONFIG, str(tmp_path), "m", extractor=extractor, warmup=False))

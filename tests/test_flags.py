@@ -11,7 +11,7 @@ from absl import flags
 from absl.testing import flagsaver
 
 from style_transfer import cli_common
-from style_transfer.config import Config
+from style_transfer.config import Config, ScheduleConfig, setting
 from style_transfer.errors import ConfigError
 
 FLAGS = flags.FLAGS
@@ -42,7 +42,8 @@ def global_flags():
 
 
 def test_every_config_field_is_a_flag_unless_it_opts_out():
-    names = {field.name for field in dataclasses.fields(Config)}
+    names = set(Config().fields())
+    assert len(names) == sum(len(dataclasses.fields(part)) for part in cli_common.config_parts().values())
     flag_names = {field.name for field in cli_common.flag_fields()}
     assert flag_names == names - NOT_FLAGS
     for name in NOT_FLAGS:
@@ -50,11 +51,14 @@ def test_every_config_field_is_a_flag_unless_it_opts_out():
 
 
 def test_each_flag_has_the_config_default_help_and_type(global_flags):
-    defaults, types = Config(), typing.get_type_hints(Config)
+    defaults = Config().fields()
+    types = {
+        name: kind for part in cli_common.config_parts().values() for name, kind in typing.get_type_hints(part).items()
+    }
     for field in cli_common.flag_fields():
         assert field.name in FLAGS, field.name
         flag = FLAGS[field.name]
-        default = getattr(defaults, field.name)
+        default = defaults[field.name]
         value = tuple(flag.value) if isinstance(default, tuple) else flag.value
         assert value == default, field.name
         assert flag.help.endswith(field.metadata["help"]), field.name  # enums: "<a|b>: " first
@@ -97,7 +101,7 @@ def test_parsed_flags_become_the_config(global_flags):
         weights="none",
     )
     global_flags(["prog", "--style_layers=block1_conv1,block2_conv1"])  # no NAME:WEIGHT: equal weights
-    assert cli_common.config_from_flags().style_layer_weights == ()
+    assert cli_common.config_from_flags().loss.style_layer_weights == ()
 
 
 def test_enum_flags_refuse_other_values(global_flags):
@@ -106,14 +110,22 @@ def test_enum_flags_refuse_other_values(global_flags):
 
 
 @dataclasses.dataclass(frozen=True)
-class Extended(Config):
-    """Config with new fields: they need nothing but their metadata to become flags."""
+class Extras:
+    """A new part: its fields need nothing but their metadata to become flags."""
 
-    extra_count: int = dataclasses.field(default=4, metadata={"help": "A new integer."})
-    extra_mode: str = dataclasses.field(default="b", metadata={"help": "A new choice.", "choices": ("a", "b")})
-    extra_scales: tuple[float, ...] = dataclasses.field(default=(0.5, 1.0), metadata={"help": "New numbers."})
-    extra_on: bool = dataclasses.field(default=True, metadata={"help": "A new switch."})
-    extra_hidden: int = dataclasses.field(default=1, metadata={"flag": False})
+    extra_count: int = setting(4, "A new integer.")
+    extra_mode: str = setting("b", "A new choice.", choices=("a", "b"))
+    extra_scales: tuple[float, ...] = setting((0.5, 1.0), "New numbers.")
+    extra_on: bool = setting(True, "A new switch.")
+    extra_hidden: int = setting(1, "Not a flag.", flag=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Extended:
+    """A config of two parts: the schedule's fields and the new ones all become flags."""
+
+    schedule: ScheduleConfig = ScheduleConfig()
+    extras: Extras = Extras()
 
 
 def test_a_new_config_field_becomes_a_flag():
@@ -129,7 +141,9 @@ def test_a_new_config_field_becomes_a_flag():
     flag_values.unparse_flags()
     flag_values(["prog", "--extra_count=9", "--extra_mode=a", "--extra_scales=2, 3", "--noextra_on", "--steps=7"])
     config = cli_common.config_from_flags(flag_values, Extended)
-    assert config == Extended(extra_count=9, extra_mode="a", extra_scales=(2.0, 3.0), extra_on=False, steps=7)
+    assert config == Extended(
+        ScheduleConfig(steps=7), Extras(extra_count=9, extra_mode="a", extra_scales=(2.0, 3.0), extra_on=False)
+    )
 
     flag_values.unparse_flags()
     flag_values(["prog", "--extra_scales=2,x"])
@@ -137,16 +151,28 @@ def test_a_new_config_field_becomes_a_flag():
         cli_common.config_from_flags(flag_values, Extended)
 
 
+@dataclasses.dataclass(frozen=True)
+class _NoHelp:
+    extra: int = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class _OddType:
+    extra: dict = dataclasses.field(default=None, metadata={"help": "A mapping."})
+
+
+@dataclasses.dataclass(frozen=True)
+class _WithNoHelp:
+    part: _NoHelp = _NoHelp()
+
+
+@dataclasses.dataclass(frozen=True)
+class _WithOddType:
+    part: _OddType = _OddType()
+
+
 def test_a_field_without_help_or_with_an_unknown_type_is_refused():
-    @dataclasses.dataclass(frozen=True)
-    class NoHelp(Config):
-        extra: int = 3
-
-    @dataclasses.dataclass(frozen=True)
-    class OddType(Config):
-        extra: dict = dataclasses.field(default=None, metadata={"help": "A mapping."})
-
-    for config_cls, message in ((NoHelp, "no metadata 'help'"), (OddType, "no flag type")):
+    for config_cls, message in ((_WithNoHelp, "no metadata 'help'"), (_WithOddType, "no flag type")):
         with pytest.raises(TypeError, match=message):
             cli_common.define_config_flags(flags.FlagValues(), config_cls)
 
@@ -158,10 +184,10 @@ def test_readme_flag_table_lists_every_config_flag_with_its_default():
 
     readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
     rows = dict(re.findall(r"^\| `--(\w+)` \| ([^|]+) \|", readme, flags=re.MULTILINE))
-    defaults = Config()
+    defaults = Config().fields()
     for field in cli_common.flag_fields():
         assert field.name in rows, f"--{field.name} is missing from README's Flags table"
-        default = getattr(defaults, field.name)
+        default = defaults[field.name]
         shown = rows[field.name].strip().strip("`")
         if isinstance(default, bool):
             assert shown == str(default).lower(), (field.name, shown)
@@ -174,5 +200,5 @@ def test_readme_flag_table_lists_every_config_flag_with_its_default():
 def test_blend_weights_flag_becomes_floats(global_flags):
     global_flags(["prog", "--style_blend_weights=0.7,0.3", "--style_scale=0.5", "--preserve_colors=luminance"])
     config = cli_common.config_from_flags()
-    assert config.style_blend_weights == (0.7, 0.3)
-    assert config.style_scale == 0.5 and config.preserve_colors == "luminance"
+    assert config.style.style_blend_weights == (0.7, 0.3)
+    assert config.style.style_scale == 0.5 and config.style.preserve_colors == "luminance"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from style_transfer import devices, multiscale, optimize, optimizers
+from style_transfer import devices, multiscale, optimize, optimizers, vgg
 from style_transfer.config import Config
 from style_transfer.errors import NonFiniteLossError
 from style_transfer.objective import Objective
@@ -39,7 +39,7 @@ STYLE = _image(18, 14, 2)
 
 @pytest.fixture(scope="module")
 def extractor():
-    return optimize.build_extractor(CONFIG)
+    return vgg.extractor_for(CONFIG)
 
 
 def _objective(extractor, config=CONFIG):
@@ -61,7 +61,9 @@ def test_objective_terms_are_weighted_and_sum_to_total(extractor):
 
 def test_steps_lower_the_loss_and_keep_the_range(extractor):
     seen = []
-    stylizer = optimize.Stylizer(_objective(extractor), optimize.initial_image(CONTENT, STYLE, "noise", 0), CONFIG)
+    stylizer = optimize.Stylizer(
+        _objective(extractor), optimize.initial_image(CONTENT, STYLE, "noise", 0), CONFIG.optim
+    )
     out = stylizer.run(20, lambda step, terms, image: seen.append((step, terms["total"])))
     assert [s for s, _ in seen] == list(range(1, 21))
     assert seen[-1][1] < 0.7 * seen[0][1]
@@ -71,7 +73,7 @@ def test_steps_lower_the_loss_and_keep_the_range(extractor):
 
 def test_callback_gets_terms_and_the_live_image(extractor):
     calls = []
-    stylizer = optimize.Stylizer(_objective(extractor), CONTENT, CONFIG)
+    stylizer = optimize.Stylizer(_objective(extractor), CONTENT, CONFIG.optim)
     stylizer.run(2, lambda step, terms, image: calls.append((step, sorted(terms), np.array(image))))
     assert [c[0] for c in calls] == [1, 2]
     assert calls[0][1] == ["content", "style", "total", "tv"]
@@ -88,8 +90,8 @@ def test_runs_are_deterministic(extractor):
 
 
 def test_random_weights_are_seeded():
-    a = optimize.build_extractor(CONFIG.replace(seed=7))
-    b = optimize.build_extractor(CONFIG.replace(seed=7))
+    a = vgg.extractor_for(CONFIG.replace(seed=7))
+    b = vgg.extractor_for(CONFIG.replace(seed=7))
     np.testing.assert_array_equal(a(CONTENT)["block2_conv2"], b(CONTENT)["block2_conv2"])
 
 
@@ -110,8 +112,8 @@ def test_in_graph_loop_matches_the_variable_loop(extractor):
     """The stateless tf.while_loop and the tf.Variable loop run the same update."""
     objective = _objective(extractor)
     start = optimize.initial_image(CONTENT, STYLE, "noise", 0)
-    eager = optimize.Stylizer(objective, start, CONFIG).run(4)
-    graph = tf.function(lambda image: optimize.stylize_in_graph(objective, image, 4, CONFIG))(start)
+    eager = optimize.Stylizer(objective, start, CONFIG.optim).run(4)
+    graph = tf.function(lambda image: optimize.stylize_in_graph(objective, image, 4, CONFIG.optim))(start)
     np.testing.assert_allclose(graph.numpy(), eager, atol=1e-5)
     assert not np.allclose(eager, start.numpy(), atol=1e-3)  # it did move
 
@@ -148,60 +150,6 @@ def teardown_module():
     keras.backend.clear_session()
 
 
-def test_scale_factors():
-    factors = Config(scales=3, min_scale_size=0).scale_factors(170, 256)
-    np.testing.assert_allclose(factors, [0.25, 0.5, 1.0])  # scale_ratio 2
-    np.testing.assert_allclose(
-        Config(scales=3, scale_ratio=2**0.5, min_scale_size=0).scale_factors(170, 256), [0.5, 2**-0.5, 1.0]
-    )
-    assert Config(scales=1).scale_factors(170, 256) == [1.0]
-    # Coarser scales only where their longer side is at least min_scale_size (256 by default).
-    assert Config(scales=3).scale_factors(170, 256) == [1.0]
-    assert Config(scales=3).scale_factors(340, 512) == [0.5, 1.0]
-    assert Config(scales=3).scale_factors(1024, 683) == [0.25, 0.5, 1.0]
-    assert [Config(scales=4).scale_count(side) for side in (100, 511, 512, 1023, 1024, 4096)] == [1, 1, 2, 2, 3, 4]
-    # Never below 16 px on the shorter side (block5_conv1 sits after 4 poolings).
-    assert Config(scales=3).min_side() == 16
-    assert Config(scales=3, min_scale_size=0).scale_factors(20, 40) == [0.8, 0.8, 1.0]
-    assert Config(scales=3, style_layers=("block2_conv1",), content_layers=("block3_pool",)).min_side() == 8
-
-
-def test_style_size_follows_the_content_times_style_scale():
-    # The style's longer side is style_scale times the content's, whatever size it was loaded at.
-    assert Config().style_size((300, 400), (256, 170)) == (192, 256)
-    assert Config(style_scale=0.5).style_size((300, 400), (256, 170)) == (96, 128)
-    assert Config(style_scale=2.0).style_size((400, 300), (128, 128)) == (256, 192)
-    # A thin style image is kept at 16 px on its shorter side (block5_conv1 needs it).
-    assert Config().style_size((20, 200), (50, 100)) == (16, 160)
-
-
-def test_style_size_tf_matches_config():
-    import tensorflow as tf
-
-    from style_transfer import multiscale
-
-    for scale in (0.25, 0.5, 1.0, 1.7, 4.0):
-        config = Config(style_scale=scale)
-        for style_hw, content_hw in (((300, 400), (256, 170)), ((20, 200), (50, 100)), ((333, 517), (341, 512))):
-            got = multiscale.style_size_tf(tf.constant(style_hw), tf.constant(content_hw), config).numpy()
-            assert tuple(got) == config.style_size(style_hw, content_hw), (scale, style_hw, content_hw)
-
-
-def test_steps_per_scale():
-    assert Config(scales=1, steps=7).steps_per_scale() == [7]
-    assert Config(scales=2, steps=200, coarse_share=0.7).steps_per_scale() == [140, 60]
-    assert Config(scales=3, steps=7, coarse_share=0.5).steps_per_scale() == [2, 2, 3]  # remainder to the last
-    assert Config(scales=3, steps=100, coarse_share=0.0).steps_per_scale() == [0, 0, 100]
-    assert sum(Config(scales=4, steps=301, coarse_share=0.7).steps_per_scale()) == 301
-    assert Config(scales=3, steps=10, coarse_share=0.5).steps_per_scale(2) == [5, 5]  # over the scales used
-    plan = multiscale.scale_plan(Config(steps=200, coarse_share=0.7), 340, 512)
-    assert plan == [(0.5, (170, 256), 140), (1.0, (340, 512), 60)]
-    assert multiscale.scale_plan(Config(steps=60), 170, 256) == [(1.0, (170, 256), 60)]  # one scale: all steps
-    for bad in (dict(scale_ratio=1.0), dict(scale_ratio=5.0), dict(coarse_share=1.0), dict(coarse_share=-0.1)):
-        with pytest.raises(ValueError, match=next(iter(bad))):
-            Config(**bad).validate()
-
-
 def test_handover_keeps_the_photos_detail():
     rng = np.random.default_rng(0)
     fine = tf.constant(rng.random((1, 32, 40, 3), np.float32))
@@ -216,15 +164,6 @@ def test_handover_keeps_the_photos_detail():
     # ... and the coarse change (+0.1 where not clipped) is carried over either way.
     inside = (fine.numpy() > 0.15) & (fine.numpy() < 0.85)
     assert abs((kept - fine.numpy())[inside].mean() - 0.1) < 0.02
-
-
-def test_scaled_sizes_round_alike_in_python_and_tf():
-    for size, factor in [((32, 40), 2**-0.5), ((5, 7), 0.5), ((170, 256), 0.5), ((1, 3), 0.1), ((16, 20), 1.0)]:
-        expected = multiscale.scaled_size(size, factor)
-        got = multiscale.scaled_size_tf(tf.constant(size), tf.constant(factor, tf.float64)).numpy()
-        assert tuple(int(x) for x in got) == expected, (size, factor)
-    assert multiscale.scaled_size((5, 7), 0.5) == (2, 4)  # 2.5 and 3.5: half to even
-    assert multiscale.scaled_size((1, 3), 0.1) == (1, 1)  # never below 1 px
 
 
 def test_multiscale_runs_coarse_to_fine(extractor):
@@ -248,9 +187,9 @@ def test_in_graph_multiscale_matches_stylize(extractor):
 
 
 def _features_and_grad(config, image):
-    extractor = optimize.build_extractor(config)
+    extractor = vgg.extractor_for(config)
     objective = _objective(extractor, config)
-    update = optimize.make_update(objective, config)
+    update = optimize.make_update(objective, config.optim, devices.loss_scale(config.runtime.precision))
     x = tf.constant(image)
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -280,15 +219,15 @@ def test_reduced_precision_features_and_gradients_agree_with_float32(precision):
 
 def test_jit_compiled_step_matches(extractor):
     objective = _objective(extractor)
-    plain = optimize.Stylizer(objective, CONTENT, CONFIG).run(2)
-    compiled = optimize.Stylizer(objective, CONTENT, CONFIG.replace(jit_compile="true")).run(2)
+    plain = optimize.Stylizer(objective, CONTENT, CONFIG.optim).run(2)
+    compiled = optimize.Stylizer(objective, CONTENT, CONFIG.optim, jit=True).run(2)
     np.testing.assert_allclose(compiled, plain, atol=1e-4)
 
 
 def test_jit_auto_probes_both_ways_then_keeps_the_faster(extractor):
     objective = _objective(extractor)
-    plain = optimize.Stylizer(objective, CONTENT, CONFIG).run(8)
-    auto = optimize.Stylizer(objective, CONTENT, CONFIG.replace(jit_compile="auto"))
+    plain = optimize.Stylizer(objective, CONTENT, CONFIG.optim).run(8)
+    auto = optimize.Stylizer(objective, CONTENT, CONFIG.optim, jit=None)
     assert auto.jit is None
     result = auto.run(8)
     # One untimed step each way, then JIT_PROBE_STEPS timed ones each way, then the choice.
@@ -303,7 +242,7 @@ def test_jit_auto_probes_both_ways_then_keeps_the_faster(extractor):
     assert difference.mean() < 1e-3 and difference.max() < 2e-2, (difference.mean(), difference.max())
     # Forced either way: no probe, one compiled function.
     for mode, flag in (("true", True), ("false", False)):
-        forced = optimize.Stylizer(objective, CONTENT, CONFIG.replace(jit_compile=mode))
+        forced = optimize.Stylizer(objective, CONTENT, CONFIG.optim, jit=mode == "true")
         assert forced.jit is flag and list(forced._compiled) == [flag]
 
 
@@ -311,9 +250,9 @@ def test_multiscale_probes_jit_only_at_a_long_enough_final_scale(extractor, monk
     made = []
     original = optimize.Stylizer.__init__
 
-    def spy(self, objective, image, config, jit=None):
+    def spy(self, objective, image, optim, jit=False, loss_scale=1.0):
         made.append(jit)
-        original(self, objective, image, config, jit)
+        original(self, objective, image, optim, jit, loss_scale)
 
     monkeypatch.setattr(optimize.Stylizer, "__init__", spy)
     config = CONFIG.replace(jit_compile="auto", scales=2, steps=40)
@@ -342,8 +281,8 @@ def test_auto_precision():
     assert devices.capped_cpu_flags(zen4, "AVX512_CORE_BF16") == zen4
     assert devices.capped_cpu_flags(zen4, "AVX2") == {"avx2", "avx512f"}
     assert devices.auto_precision(devices.capped_cpu_flags(zen4, "AVX512_CORE"), []) == "float32"
-    assert devices.resolved_precision(Config(precision="bfloat16")) == "bfloat16"
-    assert devices.resolved_precision(Config(precision="auto")) in ("float32", "bfloat16", "float16")
+    assert devices.resolved_precision("bfloat16") == "bfloat16"
+    assert devices.resolved_precision("auto") in ("float32", "bfloat16", "float16")
 
 
 def test_too_small_content_is_a_clear_error(extractor):
@@ -356,9 +295,11 @@ def test_lbfgs_lowers_the_loss_and_runs_in_graph(extractor):
     objective = _objective(extractor, config)
     start = optimize.initial_image(CONTENT, STYLE, "noise", 0)
     seen = []
-    eager = optimize.Stylizer(objective, start, config).run(15, lambda step, terms, image: seen.append(terms["total"]))
+    eager = optimize.Stylizer(objective, start, config.optim).run(
+        15, lambda step, terms, image: seen.append(terms["total"])
+    )
     assert seen[-1] < 0.7 * seen[0]
-    graph = tf.function(lambda image: optimize.stylize_in_graph(objective, image, 15, config))(start)
+    graph = tf.function(lambda image: optimize.stylize_in_graph(objective, image, 15, config.optim))(start)
     np.testing.assert_allclose(graph.numpy(), eager, atol=1e-4)
 
 
@@ -368,7 +309,7 @@ def test_lbfgs_reports_and_returns_its_last_accepted_image(extractor):
     config = CONFIG.replace(optimizer="lbfgs", lbfgs_memory=5)
     objective = _objective(extractor, config)
     seen = []
-    stylizer = optimize.Stylizer(objective, optimize.initial_image(CONTENT, STYLE, "noise", 0), config)
+    stylizer = optimize.Stylizer(objective, optimize.initial_image(CONTENT, STYLE, "noise", 0), config.optim)
     result = stylizer.run(8, lambda step, terms, image: seen.append(np.array(image)))
     np.testing.assert_array_equal(seen[-1], result)
     assert not np.array_equal(result, stylizer.image.numpy())  # the variable already holds the next trial
@@ -394,7 +335,7 @@ def test_a_non_finite_reduced_precision_falls_back_to_float32():
     config = Config(network="vgg16", weights="none", max_size=32, steps=4, scales=1, init="content", seed=0)
     content = np.random.default_rng(0).random((1, 24, 32, 3)).astype(np.float32)
     style = np.random.default_rng(1).random((1, 32, 32, 3)).astype(np.float32)
-    overflowing = optimize.build_extractor(config.replace(precision="float16"))
+    overflowing = vgg.extractor_for(config.replace(precision="float16"))
     kernel = overflowing.model.get_layer("block1_conv1").kernel
     kernel.assign(kernel * 1e6)
     steps = []
@@ -428,4 +369,9 @@ def test_running_out_of_device_memory_is_a_one_line_error(monkeypatch):
     with pytest.raises(OutOfMemoryError) as error:
         multiscale.stylize(content, content, config)
     message = str(error.value)
-    assert "\n" not in message and "out of memory at 32x24 px" in message and "lower --max_size" in message
+    assert (
+        "\n" not in message
+        and "out of memory at 32x24 px" in message
+        and "lower max_size" in message
+        and "set tile_size" in message
+    )

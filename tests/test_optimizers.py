@@ -5,11 +5,11 @@ import pytest
 import tensorflow as tf
 
 from style_transfer import optimizers
-from style_transfer.config import Config
+from style_transfer.config import OptimizerConfig
 
 
 def test_adam_update_matches_numpy():
-    cfg = Config(learning_rate=0.1, beta_1=0.8, beta_2=0.9, epsilon=1e-3)
+    cfg = OptimizerConfig(learning_rate=0.1, beta_1=0.8, beta_2=0.9, epsilon=1e-3)
     rng = np.random.default_rng(0)
     x = rng.random((1, 3, 4, 3)).astype(np.float32)
     state = optimizers.adam_init(tf.constant(x))
@@ -65,7 +65,7 @@ def test_lbfgs_accepts_a_better_trial_and_steps_along_the_two_loop_direction():
     g_old = rng.standard_normal(shape).astype(np.float32) * 1e-3
     state = _lbfgs_state(x, g_old, 1.0, pairs[:2], memory)
     trial, grad = x + pairs[2][0], g_old + pairs[2][1]
-    new_image, new_state = optimizers.lbfgs_update(tf.constant(trial), 0.9, tf.constant(grad), state, Config())
+    new_image, new_state = optimizers.lbfgs_update(tf.constant(trial), 0.9, tf.constant(grad), state, OptimizerConfig())
     np.testing.assert_allclose(new_state.x.numpy(), trial)  # accepted: the loss fell enough
     # The new pair is the newest; the empty slot went.
     np.testing.assert_allclose(new_state.s.numpy(), np.stack([p[0] for p in pairs]), atol=1e-7)
@@ -84,7 +84,7 @@ def test_lbfgs_rejects_a_worse_trial_and_shortens_the_step():
     state = _lbfgs_state(x, g, 1.0, [], 4)._replace(d=tf.constant(d), alpha=tf.constant([1.0]))
     trial = np.clip(x + d, 0, 1)
     # The loss rose: the trial is rejected, x, g, f and the memory are kept.
-    image, new = optimizers.lbfgs_update(tf.constant(trial), 1.5, tf.constant(g * 7), state, Config())
+    image, new = optimizers.lbfgs_update(tf.constant(trial), 1.5, tf.constant(g * 7), state, OptimizerConfig())
     np.testing.assert_array_equal(new.x.numpy(), x)
     np.testing.assert_array_equal(new.g.numpy(), g)
     assert new.f.numpy()[0] == 1.0 and not new.rho.numpy().any()
@@ -94,7 +94,7 @@ def test_lbfgs_rejects_a_worse_trial_and_shortens_the_step():
     assert new.alpha.numpy()[0] == pytest.approx(expected, rel=1e-5)
     np.testing.assert_allclose(image.numpy(), np.clip(x + expected * d, 0, 1), atol=1e-7)
     # A NaN loss is rejected too, with the largest cut.
-    _, nan = optimizers.lbfgs_update(tf.constant(trial), float("nan"), tf.constant(g), state, Config())
+    _, nan = optimizers.lbfgs_update(tf.constant(trial), float("nan"), tf.constant(g), state, OptimizerConfig())
     np.testing.assert_array_equal(nan.x.numpy(), x)
     assert nan.alpha.numpy()[0] == pytest.approx(0.1)
 
@@ -106,7 +106,7 @@ def test_lbfgs_first_step_is_scaled_steepest_descent_and_holds_active_bounds():
     grad[0, 0, 0] = [0.9, -0.9, 0.0]  # pushes the pixels at 0 and 1 outward: held
     state = optimizers.lbfgs_init(tf.constant(image), 4)
     new_image, new = optimizers.lbfgs_update(
-        tf.constant(image), 2.0, tf.constant(grad), state, Config(learning_rate=0.02)
+        tf.constant(image), 2.0, tf.constant(grad), state, OptimizerConfig(learning_rate=0.02)
     )
     change = new_image.numpy() - image
     np.testing.assert_array_equal(change[0, 0, 0], 0.0)
@@ -135,7 +135,7 @@ def test_lbfgs_solves_a_box_constrained_quadratic():
     shape = (1, 4, 5, 3)
     a = tf.constant(rng.uniform(0.2, 5.0, shape), tf.float32)  # condition number 25
     c = tf.constant(rng.uniform(-0.5, 1.5, shape), tf.float32)
-    config = Config(optimizer="lbfgs", learning_rate=0.1, lbfgs_memory=5)
+    config = OptimizerConfig(optimizer="lbfgs", learning_rate=0.1, lbfgs_memory=5)
     answer, _ = _solve_quadratics(a, c, 40, config)
     np.testing.assert_allclose(answer, np.clip(c.numpy(), 0, 1), atol=1e-4)
 
@@ -148,7 +148,7 @@ def test_lbfgs_runs_each_image_of_a_batch_as_it_would_alone():
     a = [rng.uniform(0.2, 5.0, shape), rng.uniform(0.01, 20.0, shape)]  # condition numbers 25 and 2000
     c = [rng.uniform(-0.5, 1.5, shape), rng.uniform(0.0, 1.0, shape)]
     a, c = ([tf.constant(v, tf.float32) for v in vs] for vs in (a, c))
-    config = Config(optimizer="lbfgs", learning_rate=0.1, lbfgs_memory=5)
+    config = OptimizerConfig(optimizer="lbfgs", learning_rate=0.1, lbfgs_memory=5)
     batch, accepted = _solve_quadratics(tf.concat(a, 0), tf.concat(c, 0), 25, config)
     alone = [_solve_quadratics(a[i], c[i], 25, config) for i in range(2)]
     # The two runs differ in which steps they accept: a shared acceptance test would tie them.

@@ -49,7 +49,7 @@ def test_the_photo_and_the_painting_are_the_ends_of_each_axis(extractor):
     # The figures look only at layers the default losses do not use.
     from style_transfer.config import Config
 
-    used = set(Config().content_layers) | set(Config().style_layers)
+    used = set(Config().loss.layers())
     assert not used & set(quality.CONTENT_LAYERS + quality.STYLE_LAYERS)
 
 

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from style_transfer import images, multiscale, optimize, quality
-from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE, Config
+from style_transfer import images, multiscale, quality, vgg
+from style_transfer.config import Config
 from style_transfer.objective import Objective
+from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE
 from tests.test_cli import run_cli
 
 pytestmark = pytest.mark.slow
@@ -17,9 +18,9 @@ pytestmark = pytest.mark.slow
 
 def test_real_weights_stylise_the_sample(vgg16_weights):
     config = Config(network="vgg16", weights=vgg16_weights, max_size=192)  # the defaults' 60 steps
-    content = images.load_image(SAMPLE_CONTENT, max_size=config.max_size)
-    style = images.load_image(SAMPLE_STYLE, max_size=config.max_size)
-    extractor = optimize.build_extractor(config)
+    content = images.load_image(SAMPLE_CONTENT, max_size=config.schedule.max_size)
+    style = images.load_image(SAMPLE_STYLE, max_size=config.schedule.max_size)
+    extractor = vgg.extractor_for(config)
     history = []
     result = multiscale.stylize(
         content, style, config, extractor=extractor, callback=lambda step, terms, image: history.append(terms)
@@ -59,7 +60,7 @@ def test_defaults_beat_adam_from_the_photo_at_equal_steps(vgg16_weights):
     adam = defaults.replace(optimizer="adam", init="content", learning_rate=0.02)
     content = images.load_image(SAMPLE_CONTENT, max_size=128)
     style = images.load_image(SAMPLE_STYLE, max_size=128)
-    extractor = optimize.build_extractor(defaults)
+    extractor = vgg.extractor_for(defaults)
     judge = quality.Judge(quality.build_judge_extractor("vgg16", vgg16_weights), content, style)
     ours = judge(multiscale.stylize(content, style, defaults, extractor=extractor))
     theirs = judge(multiscale.stylize(content, style, adam, extractor=extractor))

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from style_transfer import images, multiscale, optimize, quality, tiles
-from style_transfer.config import SAMPLE_CONTENT, SAMPLE_STYLE, Config
+from style_transfer import images, multiscale, quality, tiles, vgg
+from style_transfer.config import Config
 from style_transfer.errors import ConfigError
 from style_transfer.objective import Objective
+from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE
 from tests.conftest import gradient_image
 
 # Deep layers too (block4: stride 8), so crops' zero padding matters; random weights.
@@ -31,7 +32,7 @@ def _image(height, width, seed):
 
 @pytest.fixture(scope="module")
 def extractor():
-    return optimize.build_extractor(CONFIG)
+    return vgg.extractor_for(CONFIG)
 
 
 @pytest.mark.parametrize("length,tile,overlap", [(64, 64, 16), (65, 64, 16), (200, 64, 24), (1000, 256, 128)])
@@ -124,7 +125,7 @@ def real(vgg16_weights):
     )
     content = images.load_image(SAMPLE_CONTENT, max_size=192)  # 192 x 128
     style = images.load_image(SAMPLE_STYLE, max_size=192)
-    return config, optimize.build_extractor(config), content, style
+    return config, vgg.extractor_for(config), content, style
 
 
 def test_one_tile_with_masks_is_exactly_the_objective(extractor):
@@ -196,7 +197,7 @@ def test_stylize_with_tiles_is_as_good_as_the_whole_image_and_has_no_seams(real)
     whole = multiscale.stylize(content, style, config, extractor=extractor)[0]
     tiled = multiscale.stylize(content, style, config.replace(tile_size=128), extractor=extractor)[0]
     assert np.abs(tiled - whole).mean() < 0.25 * np.abs(whole - content[0]).mean()
-    judge = quality.Judge(quality.build_judge_extractor("vgg16", config.weights), content, style)
+    judge = quality.Judge(quality.build_judge_extractor("vgg16", config.features.weights), content, style)
     tiled_figures, whole_figures = judge(tiled[None]), judge(whole[None])
     assert tiled_figures.content < 1.05 * whole_figures.content
     assert tiled_figures.style < 1.05 * whole_figures.style

@@ -80,7 +80,7 @@ def test_imagenet_not_cached_and_not_downloadable(monkeypatch):
     message = str(error.value)
     assert vgg.keras_cache_path("vgg19") in message
     assert vgg.keras_cache_path("vgg19").endswith("models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5")
-    assert "--weights=PATH" in message and "URL fetch failure" in message
+    assert "set weights=PATH" in message and "URL fetch failure" in message
     assert "\n" not in message
 
 
