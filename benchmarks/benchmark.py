@@ -154,9 +154,13 @@ def random_pair(size: int):
 def seconds_per_step(kind: str, config: Config, extractor, size: int, max_steps: int, max_seconds: float) -> float:
     """One untimed warm-up step (tracing), then timed steps until max_seconds (>= 2, <= max_steps)."""
     content, style = random_pair(size)
-    objective = (tiles.TiledObjective if Geometry.of(config).tiled(size, size) else Objective)(
-        extractor, content, [style], config
-    )
+    geometry = Geometry.of(config)
+    if geometry.tiled(size, size):
+        objective = tiles.TiledObjective(
+            extractor, content, [style], config.loss, geometry.tile_size, geometry.tile_overlap
+        )
+    else:
+        objective = Objective.of_images(extractor, content, [style], config.loss)
     runner = (
         AdamBaseline(objective, content)
         if kind == "baseline"
@@ -261,7 +265,7 @@ def quality_section(rows: list[str]) -> None:
 
     for name, (settings, loss) in baselines.items():
         start = time.perf_counter()
-        image = AdamBaseline(Objective(extractor, content, [style], loss), content, **settings).run(
+        image = AdamBaseline(Objective.of_images(extractor, content, [style], loss.loss), content, **settings).run(
             FLAGS.baseline_steps
         )
         record(name, time.perf_counter() - start, image)

@@ -175,7 +175,9 @@ def per_step_section(rows: list[str], settings: Settings) -> None:
         # --quick compiles XLA for float32 only: each XLA compile costs seconds on a CPU.
         for jit in (False, True) if not settings.quick or precision == "float32" else (False,):
             try:
-                stylizer = optimize.Stylizer(Objective(extractor, content, [style], config), content, config.optim, jit)
+                stylizer = optimize.Stylizer(
+                    Objective.of_images(extractor, content, [style], config.loss), content, config.optim, jit
+                )
                 stylizer.step()  # trace, compile, autotune
                 times = []
                 while len(times) < settings.timed_steps and (len(times) < 2 or sum(times) < settings.timed_seconds):
@@ -202,7 +204,7 @@ def precision_section(rows: list[str], settings: Settings) -> None:
     judge = quality.Judge(quality.build_judge_extractor("vgg16", FLAGS.vgg16_weights), content, style)
     # The loss reached, always measured in float32 on the final-size objective.
     f32_extractor = vgg.extractor_for(base.replace(precision="float32"))
-    loss_of = Objective(f32_extractor, content, [style], base.replace(precision="float32"))
+    loss_of = Objective.of_images(f32_extractor, content, [style], base.loss)
     rows += [
         f"Bundled sample at {content.shape[2]}x{content.shape[1]}, real VGG16 weights, the defaults "
         f"({base.schedule.steps} steps, {base.optim.optimizer}), jit_compile off; loss: the float32 objective at each "
@@ -316,7 +318,9 @@ def memory_section(rows: list[str], settings: Settings) -> None:
         content, style = (rng.random((1, size, size, 3), np.float32) for _ in range(2))
         try:
             tf.config.experimental.reset_memory_stats(device)
-            stylizer = optimize.Stylizer(Objective(extractor, content, [style], config), content, config.optim)
+            stylizer = optimize.Stylizer(
+                Objective.of_images(extractor, content, [style], config.loss), content, config.optim
+            )
             stylizer.run(2)
             peak = tf.config.experimental.get_memory_info(device)["peak"]
             rows.append(f"| {size}x{size} | {peak / 2**30:.2f} GiB |")
@@ -347,7 +351,9 @@ def batch_section(rows: list[str], settings: Settings) -> None:
         for batch in settings.batch_sizes:
             content = rng.random((batch, size, size, 3), np.float32)
             try:
-                stylizer = optimize.Stylizer(Objective(extractor, content, [style], config), content, config.optim, jit)
+                stylizer = optimize.Stylizer(
+                    Objective.of_images(extractor, content, [style], config.loss), content, config.optim, jit
+                )
                 stylizer.step()
                 seconds = float(np.median([timed(stylizer.step)[0] for _ in range(settings.timed_steps)]))
                 per_photo = seconds / batch

@@ -39,7 +39,9 @@ _LAZY = {
     "Objective": "style_transfer.objective",
     "initial_image": "style_transfer.optimize",
     "build_extractor": "style_transfer.vgg",
-    "StyleTarget": "style_transfer.losses",
+    "StyleTargets": "style_transfer.losses",
+    "ContentTargets": "style_transfer.losses",
+    "build_style_targets": "style_transfer.targets",
     "DistributedStylizer": "style_transfer.distribute",
     "make_strategy": "style_transfer.distribute",
 }

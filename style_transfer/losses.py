@@ -1,15 +1,23 @@
-"""Content, Gram-style and total-variation losses, normalised.
+"""The loss: content, style and total variation, normalised and weighted. Math only, no network.
 
 After L. A. Gatys, A. S. Ecker and M. Bethge, "A Neural Algorithm of Artistic Style" (arXiv:1508.06576,
 2015) and "Image Style Transfer Using Convolutional Neural Networks" (CVPR 2016).
+
+`loss_terms(features, content, style, image, config)` is the loss of a batch of generated images:
+the pixel optimiser calls it (objective.py) and so can a network's training loop, each with the
+targets it keeps: `ContentTargets` (the photos' features) and `StyleTargets` (the paintings'
+statistics, built once by targets.build_style_targets). What the style loss matches at a layer is
+a `StyleStatistic` (Gram matrices: `GRAM`); another statistic is a class here and an entry of
+STYLE_STATISTICS, nothing more.
 
 Contracts:
 - features: {layer name: float32 [N, h, w, C]} as returned by vgg.FeatureExtractor;
 - images: float32 RGB [N, H, W, 3] in [0, 1];
 - Gram matrices: float32 [N, C, C] (targets may have N = 1 and broadcast over the batch);
+- masks: {layer: float32 [1 or N, h, w, 1]} in [0, 1], each at that layer's feature resolution;
 - every loss returns float32 [N]: one loss per image, none depending on another image of the
   batch. The loops differentiate the sum, so each image of a batch is optimised exactly as it
-  would be alone (optimize.py); a training loop over a batch takes the mean.
+  would be alone (step.py); a training loop over a batch takes the mean.
 
 Departures from the paper, each marked below with "Departure":
 1. Gram matrices are divided by the number of positions h*w, so they do not depend on image size.
@@ -21,29 +29,34 @@ Departures from the paper, each marked below with "Departure":
 3. Layer weights (per style layer) and style-target weights are normalised to sum to 1.
 4. A total-variation term (Mahendran & Vedaldi 2015; Johnson et al. 2016), not in the paper,
    damps the high-frequency noise that pixel-space optimisation produces.
-5. Optionally (Config.style_normalization="photo", the default), each style layer's error is also
-   divided by the content photo's own error at that layer, so every layer starts at 1 whatever
-   the painting (StyleTarget.normalize_by).
+5. Optionally (LossConfig.style_normalization="photo", the default), each style layer's error is
+   also divided by the content photo's own error at that layer, so every layer starts at 1
+   whatever the painting (StyleTargets.normalized_by).
 6. Spatial masks (Gatys et al. 2017, "Controlling Perceptual Factors", section 4): a style target
-   may carry a mask per layer ([1 or N, h, w, 1] in [0, 1], the layer's resolution); the image's
-   Gram matrix is then the mask-weighted mean over positions (masked_gram), so the style is
-   matched only where the mask is, and a content mask restricts the content error likewise. A
-   masked target's share is also multiplied by its `coverage` (Objective: the number of styles
-   times the mask's mean), so that a masked pixel feels the style as strongly as in a run
-   without masks (the masked mean's gradient per pixel grows as the area shrinks).
-
-Masks: {layer: float32 [1 or N, h, w, 1]}, each at that layer's feature resolution.
+   may carry a mask per layer; the image's statistic is then the mask-weighted mean over
+   positions (masked_gram), so the style is matched only where the mask is, and a content mask
+   restricts the content error likewise. A masked target's share is also multiplied by its
+   `coverage` (targets.coverage: the number of styles times the mask's mean), so that a masked
+   pixel feels the style as strongly as in a run without masks (the masked mean's gradient per
+   pixel grows as the area shrinks).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 import tensorflow as tf
 
+from style_transfer.config import LossConfig
+
 # Keeps a relative error finite when a target is all zeros (e.g. a black image through ReLUs).
 _EPS = 1e-20
+
+# A style statistic's value for a batch: a tensor, or a tuple of tensors (a tf.nest structure),
+# each [N, ...] (targets: [1, ...], broadcasting over a batch).
+Stats = Any
 
 
 def gram_matrix(features: tf.Tensor) -> tf.Tensor:
@@ -79,55 +92,105 @@ def relative_error(x: tf.Tensor, target: tf.Tensor, weights: tf.Tensor | None = 
     return error / (norm + _EPS)
 
 
-def content_loss(
-    features: Mapping[str, tf.Tensor],
-    targets: Mapping[str, tf.Tensor],
-    masks: Mapping[str, tf.Tensor] | None = None,
-) -> tf.Tensor:
-    """Mean over the content layers of ||F - F_c||^2 / ||F_c||^2 (paper eq. 1, normalised), [N].
+class StyleStatistic(Protocol):
+    """What the style loss matches at a layer: a statistic of the features over positions, and a
+    distance between two values of it (~1 for nothing in common, 0 for equal).
 
-    targets: {layer: [1 or N, h, w, C]}, the content image's features at the same size.
-    masks: {layer: [1 or N, h, w, 1]}: only the masked positions count (departure 6).
+    `additive`: the statistic is a weighted mean over positions, sums(features, w) / sum(w), of
+    each component; tiles.py then sums it tile by tile (a statistic that is not, such as sorted
+    projections, cannot run tiled).
     """
-    per_layer = [
-        relative_error(tf.cast(features[name], tf.float32), t, None if masks is None else masks[name])
-        for name, t in targets.items()
-    ]
-    return tf.add_n(per_layer) / len(per_layer)  # [N]
+
+    name: str
+    additive: bool
+
+    def __call__(self, features: tf.Tensor, mask: tf.Tensor | None = None) -> Stats:
+        """[N, h, w, C] float32 (mask [1 or N, h, w, 1]) -> the statistic of each image, over the
+        positions (weighted by the mask where there is one: departure 6)."""
+        ...
+
+    def sums(self, features: tf.Tensor, weights: tf.Tensor) -> Stats:
+        """For an additive statistic: the weighted sums over positions, not yet divided by the
+        weights' sum; weights [1 or N, h, w, 1]."""
+        ...
+
+    def distance(self, stats: Stats, target: Stats) -> tf.Tensor:
+        """[N]: how far each image's statistic is from the target's."""
+        ...
+
+
+class Gram:
+    """Gram matrices (the paper's statistic), compared by relative error (departures 1, 2)."""
+
+    name = "gram"
+    additive = True
+
+    def __call__(self, features: tf.Tensor, mask: tf.Tensor | None = None) -> tf.Tensor:
+        return gram_matrix(features) if mask is None else masked_gram(features, mask)
+
+    def sums(self, features: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+        features = tf.cast(features, tf.float32)
+        return tf.einsum("nhwc,nhwd->ncd", features * weights, features)  # [N, C, C]
+
+    def distance(self, stats: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+        return relative_error(stats, target)
+
+
+GRAM = Gram()
+STYLE_STATISTICS: dict[str, StyleStatistic] = {GRAM.name: GRAM}
+
+
+def statistic_for(config: LossConfig) -> StyleStatistic:
+    """The style statistic a LossConfig asks for (Gram matrices: the only one so far)."""
+    del config  # one statistic today; a `style_loss` field will name the others
+    return GRAM
 
 
 @dataclasses.dataclass(frozen=True)
-class StyleTarget:
-    """One style to match: Gram matrices {layer: [1, C, C]}, a blend weight, and optionally
-    divisors per layer {layer: float32 [N]}, one per photo (see `normalize_by`), and masks per
-    layer with the share multiplier `coverage` (departure 6; see `with_masks`).
+class ContentTargets:
+    """The photos' side of the content loss: their features at the content layers
+    {layer: [1 or N, h, w, C]}, and optionally a content mask per layer (departure 6)."""
 
-    Several targets blend styles: their weights are normalised to sum to 1 (departure 3).
+    features: Mapping[str, tf.Tensor]
+    masks: Mapping[str, tf.Tensor] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class StyleTargets:
+    """The paintings to match, built once (targets.build_style_targets) and kept as long as they
+    serve: each painting's statistic at each style layer, and their weights.
+
+    stats: one {layer: Stats} per painting, batch 1 (or N: one painting per photo);
+    weights: the paintings' blend weights, normalised to sum to 1 (departure 3);
+    layer_weights: {layer: weight}, the style layers with a non-zero weight, normalised to sum to 1.
+    What depends on the photos (targets.for_photos): masks per painting ({layer: mask}, or None)
+    with their `coverage` (departure 6), and `divisors` per painting ({layer: [N]}, departure 5).
     """
 
-    grams: Mapping[str, tf.Tensor]
-    weight: float = 1.0
-    divisors: Mapping[str, tf.Tensor] | None = None
-    masks: Mapping[str, tf.Tensor] | None = None
-    coverage: tf.Tensor | float = 1.0
+    statistic: StyleStatistic
+    stats: tuple[Mapping[str, Stats], ...]
+    weights: tuple[float, ...]
+    layer_weights: Mapping[str, float]
+    masks: tuple[Mapping[str, tf.Tensor] | None, ...] | None = None
+    coverage: tuple[tf.Tensor | float, ...] | None = None
+    divisors: tuple[Mapping[str, tf.Tensor], ...] | None = None
 
-    def with_masks(self, masks: Mapping[str, tf.Tensor], coverage: tf.Tensor | float) -> StyleTarget:
-        """This target matched only where `masks` ({layer: [1, h, w, 1]}) are, its share times coverage.
+    @property
+    def layers(self) -> tuple[str, ...]:
+        return tuple(self.layer_weights)
 
-        Set masks before normalize_by, so the photo's own error is measured on the same area.
-        """
-        return dataclasses.replace(self, masks=dict(masks), coverage=coverage)
+    def with_masks(self, masks: Sequence[Mapping[str, tf.Tensor] | None], coverage: Sequence) -> StyleTargets:
+        """These targets, each matched only where its masks ({layer: [1, h, w, 1]}, or None: everywhere)
+        are, its share times its coverage. Set masks before normalized_by, so that the photo's own
+        error is measured on the same area."""
+        return dataclasses.replace(self, masks=tuple(masks), coverage=tuple(coverage))
 
-    def image_gram(self, features: tf.Tensor, name: str) -> tf.Tensor:
-        """The Gram matrix of an image's features at layer `name` as this target compares it."""
-        return gram_matrix(features) if self.masks is None else masked_gram(features, self.masks[name])
+    def mask(self, index: int, layer: str) -> tf.Tensor | None:
+        masks = self.masks[index] if self.masks is not None else None
+        return None if masks is None else masks[layer]
 
-    @classmethod
-    def from_features(cls, features: Mapping[str, tf.Tensor], weight: float = 1.0) -> StyleTarget:
-        return cls({name: gram_matrix(f) for name, f in features.items()}, weight)
-
-    def normalize_by(self, features: Mapping[str, tf.Tensor]) -> StyleTarget:
-        """This target with each layer's error divided by that of `features` (the photo's).
+    def normalized_by(self, features: Mapping[str, tf.Tensor]) -> StyleTargets:
+        """These targets with each layer's error divided by that of `features` (the photos').
 
         Departure 5. With the target-norm normalisation alone (departure 2), a layer's error
         at the start depends on the painting: measured on the 3 sample photos x 4 paintings with
@@ -138,57 +201,69 @@ class StyleTarget:
         painting starts at 1: the style weight then means "how much of the photo's distance from
         the painting to remove", the same for every painting.
         """
-        return self.normalize_by_grams({name: self.image_gram(features[name], name) for name in self.grams})
+        return self.normalized_by_stats(lambda i, name: self.statistic(features[name], self.mask(i, name)))
 
-    def normalize_by_grams(self, grams: Mapping[str, tf.Tensor]) -> StyleTarget:
-        """normalize_by, given the photo's Gram matrices {layer: [N, C, C]} (tiles.py sums them by tile)."""
-        # {layer: [N]}, one divisor per photo of a batch (broadcasts over a batch of one).
-        divisors = {name: tf.maximum(relative_error(grams[name], target), 1e-6) for name, target in self.grams.items()}
+    def normalized_by_stats(self, stats_of: Callable[[int, str], Stats]) -> StyleTargets:
+        """normalized_by, given stats_of(painting index, layer) -> the photos' statistic as that
+        painting compares it (tiles.py sums them by tile). One divisor per photo, [N]."""
+        divisors = tuple(
+            {
+                name: tf.maximum(self.statistic.distance(stats_of(i, name), target), 1e-6)
+                for name, target in stats.items()
+            }
+            for i, stats in enumerate(self.stats)
+        )
         return dataclasses.replace(self, divisors=divisors)
 
 
-def style_loss(
-    features: Mapping[str, tf.Tensor],
-    targets: Sequence[StyleTarget],
-    layer_weights: Mapping[str, float],
-) -> tf.Tensor:
-    """sum_t w_t sum_l w_l ||G_l - A_l^t||^2 / ||A_l^t||^2 / d_l^t (paper eqs. 3-5, normalised), [N].
+def content_loss(features: Mapping[str, tf.Tensor], targets: ContentTargets) -> tf.Tensor:
+    """Mean over the content layers of ||F - F_c||^2 / ||F_c||^2 (paper eq. 1, normalised), [N].
 
-    layer_weights: {style layer: relative weight}; weights of layers and of targets are
-    normalised to sum to 1, so the loss is ~1 when nothing of the style is matched (exactly 1
-    at the photo itself when the targets carry divisors d: departure 5; else d = 1).
+    Only the masked positions count where the targets carry masks (departure 6).
     """
-    # Unmasked targets share one Gram matrix per layer; masked ones take their own (masked_gram).
-    shared = {}
+    per_layer = [
+        relative_error(tf.cast(features[name], tf.float32), t, None if targets.masks is None else targets.masks[name])
+        for name, t in targets.features.items()
+    ]
+    return tf.add_n(per_layer) / len(per_layer)  # [N]
 
-    def gram_of(index: int, name: str) -> tf.Tensor:
-        target = targets[index]
-        if target.masks is not None:
-            return target.image_gram(features[name], name)
+
+def style_loss(features: Mapping[str, tf.Tensor], targets: StyleTargets) -> tf.Tensor:
+    """sum_t w_t sum_l w_l D(S_l, A_l^t) / d_l^t (paper eqs. 3-5, normalised), [N].
+
+    D is the statistic's distance (Gram: relative error), S_l the image's statistic at layer l,
+    A_l^t painting t's; the weights of layers and paintings sum to 1, so the loss is ~1 when
+    nothing of the style is matched (exactly 1 at the photo itself when the targets carry
+    divisors d: departure 5; else d = 1).
+    """
+    # Unmasked paintings share one statistic per layer; masked ones take their own.
+    shared: dict[str, Stats] = {}
+
+    def stats_of(index: int, name: str) -> Stats:
+        mask = targets.mask(index, name)
+        if mask is not None:
+            return targets.statistic(features[name], mask)
         if name not in shared:
-            shared[name] = gram_matrix(features[name])
+            shared[name] = targets.statistic(features[name])
         return shared[name]
 
-    return style_loss_of_grams(gram_of, targets, layer_weights, tf.shape(next(iter(features.values())))[:1])
+    return style_loss_of_stats(stats_of, targets, tf.shape(next(iter(features.values())))[:1])
 
 
-def style_loss_of_grams(
-    gram_of, targets: Sequence[StyleTarget], layer_weights: Mapping[str, float], batch
-) -> tf.Tensor:
-    """style_loss from the image's Gram matrices: gram_of(i, layer) -> [N, C, C], the image's Gram
-    matrix as targets[i] compares it (masked or not), asked only for layers with a non-zero share;
-    batch: [N] (the shape of the result). tiles.py calls it with Gram matrices summed over tiles."""
-    layer_total = sum(layer_weights.values())
-    target_total = sum(t.weight for t in targets)
+def style_loss_of_stats(stats_of: Callable[[int, str], Stats], targets: StyleTargets, batch) -> tf.Tensor:
+    """style_loss from the image's statistics: stats_of(i, layer), the image's statistic as
+    painting i compares it (masked or not), asked only for layers with a non-zero share; batch:
+    [N] (the shape of the result). tiles.py calls it with statistics summed over tiles."""
     per_image = tf.zeros(batch)  # [N]
-    for index, target in enumerate(targets):
-        for name, weight in layer_weights.items():
-            share = (target.weight / target_total) * (weight / layer_total)
+    for index, weight in enumerate(targets.weights):
+        coverage = 1.0 if targets.coverage is None else targets.coverage[index]
+        for name, layer_weight in targets.layer_weights.items():
+            share = weight * layer_weight
             if share:
-                error = relative_error(gram_of(index, name), target.grams[name])
-                if target.divisors is not None:
-                    error = error / target.divisors[name]
-                per_image += share * target.coverage * error
+                error = targets.statistic.distance(stats_of(index, name), targets.stats[index][name])
+                if targets.divisors is not None:
+                    error = error / targets.divisors[index][name]
+                per_image += share * coverage * error
     return per_image  # [N]
 
 
@@ -205,3 +280,30 @@ def tv_loss(image: tf.Tensor) -> tf.Tensor:
     # Divided by the pixel count, not the pair count, so a 1-pixel-wide image gives 0, not NaN.
     values = tf.cast(tf.reduce_prod(tf.shape(image)[1:]), tf.float32)
     return (tf.reduce_sum(tf.square(dy), axis=[1, 2, 3]) + tf.reduce_sum(tf.square(dx), axis=[1, 2, 3])) / values
+
+
+def weighted(content: tf.Tensor, style: tf.Tensor, tv: tf.Tensor, config: LossConfig) -> dict[str, tf.Tensor]:
+    """{"total", "content", "style", "tv"}: each term times its weight, total their sum; [N] each."""
+    terms = {
+        "content": config.content_weight * content,
+        "style": config.style_weight * style,
+        "tv": config.tv_weight * tv,
+    }
+    return {"total": terms["content"] + terms["style"] + terms["tv"], **terms}
+
+
+def loss_terms(
+    features: Mapping[str, tf.Tensor],
+    content: ContentTargets,
+    style: StyleTargets,
+    image: tf.Tensor,
+    config: LossConfig,
+) -> dict[str, tf.Tensor]:
+    """The loss of a batch of generated images [N, H, W, 3] whose features are `features`:
+    {"total", "content", "style", "tv"}, float32 [N] each, weighted by config (a term whose weight
+    is 0 is not computed). Differentiable in the features and the image."""
+    zero = tf.zeros(tf.shape(image)[:1])  # [N]
+    content_term = content_loss(features, content) if config.content_weight else zero
+    style_term = style_loss(features, style) if config.style_weight else zero
+    tv = tv_loss(image) if config.tv_weight else zero
+    return weighted(content_term, style_term, tv, config)

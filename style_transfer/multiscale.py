@@ -251,9 +251,20 @@ def stylize(
 
 def _objective(extractor, content, styles, config: Config, blend, style_masks, content_mask):
     """The objective of one scale: tile by tile (tiles.py) where the image is larger than a tile."""
-    if Geometry.of(config).tiled(*content.shape[1:3]):
-        return tiles.TiledObjective(extractor, content, styles, config, blend, style_masks, content_mask)
-    return Objective(extractor, content, styles, config, blend, style_masks, content_mask)
+    geometry = Geometry.of(config)
+    if geometry.tiled(*content.shape[1:3]):
+        return tiles.TiledObjective(
+            extractor,
+            content,
+            styles,
+            config.loss,
+            geometry.tile_size,
+            geometry.tile_overlap,
+            blend,
+            style_masks,
+            content_mask,
+        )
+    return Objective.of_images(extractor, content, styles, config.loss, blend, style_masks, content_mask)
 
 
 def stylize_graph(
@@ -312,7 +323,7 @@ def stylize_graph(
     for size_k, steps in plan:
         content_k = resize(content, size_k, static)
         styles_k = [resize(s, style_size(s, size_k), static) for s in styles]
-        objective = Objective(extractor, content_k, styles_k, config, style_blend_weights)
+        objective = Objective.of_images(extractor, content_k, styles_k, config.loss, style_blend_weights)
         start = _starting_image(image, previous, content_k, styles_k, config, style_blend_weights, None, static=static)
         previous = content_k
         image = optimize.stylize_in_graph(objective, start, steps, config.optim, loss_scale)

@@ -1,43 +1,47 @@
 """Tiles: the loss and gradient of an image too large for one pass of the network, in bounded memory.
 
 Contract: images are float32 RGB in [0, 1], NHWC, [N, H, W, 3]. `TiledObjective(extractor,
-content, styles, config, blend)` answers what objective.Objective answers,
+content, styles, config, tile_size, tile_overlap, ...)` answers objective.ValueAndGradient,
 `value_and_gradient(image, loss_scale)` -> (terms {"total", "content", "style", "tv"}: float32
 [N], weighted; gradient float32 [N, H, W, 3]), while the network only ever sees one crop of at
-most config.runtime.tile_size px a side: memory is one tile's forward and backward pass plus a few
-image-sized buffers, whatever the image's size. multiscale.stylize uses it at the scales whose
-longer side exceeds config.runtime.tile_size.
+most tile_size px a side: memory is one tile's forward and backward pass plus a few image-sized
+buffers, whatever the image's size. The per-scale runner (scales.py) uses it at the scales whose
+longer side exceeds tile_size (geometry.Geometry.tiled).
 
 The loss is the whole image's, as in objective.py, not a sum of per-tile style losses (which
 would ask every tile to hold all of the painting's statistics):
-- Style: the image's Gram matrix at a layer is the window-weighted sum over tiles of F F^T over
-  the summed weights. Pass 1 (forward only) sums them; the style loss and dL/dG follow
-  (losses.style_loss_of_grams). Pass 2 differentiates, tile by tile, <dL/dG, the tile's part of
-  G> plus the tile's content error. G is the sum of the tiles' parts, so by the chain rule the
-  tiles' gradients add up to the exact gradient of the loss (L-BFGS's line search needs that).
+- Style: the image's statistic at a layer (an additive one, losses.StyleStatistic: Gram matrices)
+  is the window-weighted sum over tiles of the statistic's sums over the summed weights. Pass 1
+  (forward only) sums them; the style loss and dL/dS follow (losses.style_loss_of_stats). Pass 2
+  differentiates, tile by tile, <dL/dS, the tile's part of S> plus the tile's content error. S is
+  the sum of the tiles' parts, so by the chain rule the tiles' gradients add up to the exact
+  gradient of the loss (L-BFGS's line search needs that).
 - Content: the window-weighted squared error summed over tiles, over the window-weighted squared
   norm of the photo's features (the photo's tiles go through the network once, at construction).
 - TV: on the whole image (no network needed).
+The targets come from targets.build_style_targets, with the paintings measured tile by tile
+(`tiled_statistics`) and the photo normalisation from the photo's own tile sums.
 Departure (tiling): the network pads each crop with zeros, so features near a crop's edge are not
 the whole image's. The windows are a partition of unity (every pixel's weights over the tiles sum
-to 1) that falls to ~0 across the overlap (config.runtime.tile_overlap; tile_windows), so a position counts
+to 1) that falls to ~0 across the overlap (tile_overlap; tile_windows), so a position counts
 mostly from the tile where it is far from an edge. With one tile covering the image, this is
 exactly Objective (tested). Cost: pass 1 adds a forward pass per tile (a step does ~4/3 the work),
-plus the overlap. Masks multiply the windows. Not supported: the in-graph loop (exported models, tf.distribute).
+plus the overlap. Masks multiply the windows. Not supported: the in-graph loop (exported models,
+tf.distribute), and statistics that do not add up over positions.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import losses, vgg
-from style_transfer.config import Config
-from style_transfer.objective import layer_masks
+from style_transfer import losses, targets, vgg
+from style_transfer.config import LossConfig
+from style_transfer.errors import ConfigError, named
+from style_transfer.losses import Stats, StyleStatistic
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -78,7 +82,7 @@ class Tiling:
     `windows` float32 [T, th, tw] (a partition of unity over the image; see tile_windows)."""
 
     def __init__(self, height: int, width: int, tile: int, overlap: int):
-        overlap = min(overlap, tile // 2)  # config.runtime.tile_overlap's default (128) with small tiles
+        overlap = min(overlap, tile // 2)  # tile_overlap's default (128) with small tiles
         self.shape = (height, width)
         self.size = (min(tile, height), min(tile, width))
         ys, xs = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
@@ -113,38 +117,50 @@ class Tiling:
 
     def layer_windows(self, features: dict[str, tf.Tensor], layers: Sequence[str]) -> dict[str, tf.Tensor]:
         """{layer: float32 [T, 1, h, w, 1]}: each tile's window at that layer's resolution (area
-        average, as objective.layer_masks resizes masks); features: any tile's, for the sizes."""
-        resized = [layer_masks(w[None, :, :, None], features, layers) for w in self.windows]
+        average, as targets.layer_masks resizes masks); features: any tile's, for the sizes."""
+        resized = [targets.layer_masks(w[None, :, :, None], features, layers) for w in self.windows]
         return {name: tf.stack([r[name] for r in resized]) for name in layers}
 
 
-def _window_gram_sum(features: tf.Tensor, window: tf.Tensor) -> tf.Tensor:
-    """[N, h, w, C], window [1, h, w, 1] -> [N, C, C]: sum_p w_p F_p F_p^T (not yet divided)."""
-    features = tf.cast(features, tf.float32)
-    return tf.einsum("nhwc,nhwd->ncd", features * window, features)
+def _require_additive(statistic: StyleStatistic) -> None:
+    if not statistic.additive:
+        raise ConfigError(
+            f"the {statistic.name} style statistic does not add up over tiles; set {named('tile_size')}=0 "
+            "or use an additive statistic such as gram"
+        )
 
 
-def tiled_grams(extractor: vgg.FeatureExtractor, image: tf.Tensor, layers: Sequence[str], config: Config) -> dict:
-    """{layer: [N, C, C]}: the Gram matrices of image [N, H, W, 3] (any size), tile by tile in eager
-    mode (window-weighted means over positions; losses.gram_matrix when one tile covers it)."""
+def tiled_statistics(
+    extractor: vgg.FeatureExtractor,
+    image: tf.Tensor,
+    layers: Sequence[str],
+    statistic: StyleStatistic,
+    tile_size: int,
+    tile_overlap: int,
+) -> dict[str, Stats]:
+    """{layer: statistic}: the statistic of image [N, H, W, 3] (any size) at each layer, tile by tile
+    in eager mode: window-weighted means over positions (the statistic itself when one tile covers it)."""
+    _require_additive(statistic)
     image = tf.convert_to_tensor(image, tf.float32)
-    tiling = Tiling(*image.shape[1:3], config.runtime.tile_size, config.runtime.tile_overlap)
-    sums, masses, windows = {}, {}, None
+    tiling = Tiling(*image.shape[1:3], tile_size, tile_overlap)
+    sums: dict[str, Stats] = {}
+    masses: dict[str, tf.Tensor] = {}
+    windows = None
     for t in range(len(tiling)):
         features = extractor(tiling.crop(image, t))
         windows = windows or tiling.layer_windows(features, layers)
         for name in layers:
-            part = _window_gram_sum(features[name], windows[name][t])
-            sums[name] = sums.get(name, 0.0) + part
+            part = statistic.sums(features[name], windows[name][t])
+            sums[name] = part if name not in sums else tf.nest.map_structure(tf.add, sums[name], part)
             masses[name] = masses.get(name, 0.0) + tf.reduce_sum(windows[name][t])
-    return {name: sums[name] / masses[name] for name in layers}
+    return {name: tf.nest.map_structure(lambda s, m=masses[name]: s / m, sums[name]) for name in layers}
 
 
 class TiledObjective:
     """Objective's loss for an image larger than a tile, evaluated and differentiated tile by tile.
 
     content: float32 [N, H, W, 3] in [0, 1] (eager: its shape must be known); styles [1 or N, h, w,
-    3] each, of any size (their Gram matrices are summed by tile too). style_masks (one per style,
+    3] each, of any size (their statistics are summed by tile too). style_masks (one per style,
     or None) and content_mask: float32 [1, H, W, 1] in [0, 1] at the content's size, as Objective
     takes them (losses.py, departure 6): each tile's window is multiplied by the mask's crop. The
     image given to value_and_gradient must have the content's shape.
@@ -155,28 +171,37 @@ class TiledObjective:
         extractor: vgg.FeatureExtractor,
         content: tf.Tensor,
         styles: Sequence[tf.Tensor],
-        config: Config,
-        style_blend_weights: Sequence[float] | None = None,
+        config: LossConfig,
+        tile_size: int,
+        tile_overlap: int,
+        blend: Sequence[float] | None = None,
         style_masks: Sequence[tf.Tensor | None] | None = None,
         content_mask: tf.Tensor | None = None,
+        statistic: StyleStatistic | None = None,
     ):
         self.extractor, self.config = extractor, config
-        self.layer_weights = config.loss.layer_weights()
-        blend = style_blend_weights or [1.0] * len(styles)
+        statistic = statistic or losses.statistic_for(config)
+        _require_additive(statistic)
+        self.statistic = statistic
         style_masks = list(style_masks) if style_masks is not None else [None] * len(styles)
-        if len(blend) != len(styles) or len(style_masks) != len(styles):
-            raise ValueError(f"{len(blend)} blend weights and {len(style_masks)} masks for {len(styles)} styles")
+        if len(style_masks) != len(styles):
+            raise ValueError(f"{len(style_masks)} masks for {len(styles)} styles")
         content = tf.convert_to_tensor(content, tf.float32)
         self.batch, height, width = content.shape[:3]
-        self.tiling = tiling = Tiling(height, width, config.runtime.tile_size, config.runtime.tile_overlap)
+        self.tiling = tiling = Tiling(height, width, tile_size, tile_overlap)
         # The style layers the loss reads (a zero layer weight, or style weight, reads none).
-        self.style_layers = [n for n, w in self.layer_weights.items() if w] if config.loss.style_weight else []
-        self.content_layers = list(config.loss.content_layers) if config.loss.content_weight else []
-        layers = list(dict.fromkeys(self.content_layers + self.style_layers))
+        style_layers = list(targets.style_layer_weights(config)) if config.style_weight else []
+        self.content_layers = list(config.content_layers) if config.content_weight else []
+        layers = list(dict.fromkeys(self.content_layers + style_layers))
+
+        def measure(image):
+            return tiled_statistics(extractor, image, style_layers, statistic, tile_size, tile_overlap)
+
+        style = targets.build_style_targets(extractor, styles, config, blend, statistic, measure)
 
         # Each position's weight in a tile, {layer: [T, 1, h, w, 1]}: the window, times a mask's
-        # crop (resized to the layer as objective.layer_masks does) where one applies. Set 0 has
-        # no mask; the content loss and each style target use one set (`weight_set` adds a masked one).
+        # crop (resized to the layer as targets.layer_masks does) where one applies. Set 0 has no
+        # mask; the content loss and each style target use one set (`weight_set` adds a masked one).
         first = extractor(tiling.crop(content, 0))
         self.weight_sets = [tiling.layer_windows(first, layers)]
 
@@ -184,80 +209,81 @@ class TiledObjective:
             if mask is None:
                 return 0
             mask = tf.convert_to_tensor(mask, tf.float32)
-            crops = [layer_masks(tiling.crop(mask, t), first, layers) for t in range(len(tiling))]
+            crops = [targets.layer_masks(tiling.crop(mask, t), first, layers) for t in range(len(tiling))]
             windows = self.weight_sets[0]
             self.weight_sets.append({n: windows[n] * tf.stack([c[n] for c in crops]) for n in layers})
             return len(self.weight_sets) - 1
 
         self.content_set = weight_set(content_mask)
         self.target_sets = [weight_set(mask) for mask in style_masks]
-        # (set, layer) pairs whose Gram matrices the style loss reads, and their total weights.
-        self.gram_keys = [(k, name) for k in sorted(set(self.target_sets)) for name in self.style_layers]
+        # (set, layer) pairs whose statistics the style loss reads, and their total weights.
+        self.stat_keys = [(k, name) for k in sorted(set(self.target_sets)) for name in style_layers]
         self.masses = [{n: tf.reduce_sum(w[n]) for n in layers} for w in self.weight_sets]
 
-        # The photo, tile by tile: content targets, their norms, and its Gram matrices.
-        targets = {name: [] for name in self.content_layers}
-        photo_sums, norms = {}, {}
+        # The photo, tile by tile: content targets, their norms, and its statistics' sums.
+        content_targets = {name: [] for name in self.content_layers}
+        photo_sums: dict[tuple[int, str], Stats] = {}
+        norms: dict[str, tf.Tensor] = {}
         for t in range(len(tiling)):
             features = first if t == 0 else extractor(tiling.crop(content, t))
             for name in self.content_layers:
                 target = tf.cast(features[name], tf.float32)
-                targets[name].append(target)
+                content_targets[name].append(target)
                 weights = self.weight_sets[self.content_set][name][t]
                 norms[name] = norms.get(name, 0.0) + tf.reduce_sum(tf.square(target) * weights, [1, 2, 3])
-            for k, name in self.gram_keys:
-                part = _window_gram_sum(features[name], self.weight_sets[k][name][t])
-                photo_sums[k, name] = photo_sums.get((k, name), 0.0) + part
-        self.content_targets = {name: tf.stack(targets[name]) for name in self.content_layers}  # [T, N, h, w, C]
+            for key in self.stat_keys:
+                k, name = key
+                part = statistic.sums(features[name], self.weight_sets[k][name][t])
+                photo_sums[key] = (
+                    part if key not in photo_sums else tf.nest.map_structure(tf.add, photo_sums[key], part)
+                )
+        self.content_targets = {
+            name: tf.stack(content_targets[name]) for name in self.content_layers
+        }  # [T, N, h, w, C]
         self.content_norms = {name: norms[name] + losses._EPS for name in self.content_layers}  # [N]
 
-        self.style_targets = []
-        for style, weight, mask, k in zip(styles, blend, style_masks, self.target_sets, strict=True):
-            target = losses.StyleTarget(tiled_grams(extractor, style, self.style_layers, config), weight)
-            if mask is not None:  # departure 6 (losses.py): coverage = number of styles x mask mean
-                coverage = len(styles) * tf.reduce_mean(tf.cast(mask, tf.float32))
-                target = dataclasses.replace(target, coverage=coverage)
-            if config.loss.style_normalization == "photo":
-                target = target.normalize_by_grams(
-                    {name: photo_sums[k, name] / self.masses[k][name] for name in self.style_layers}
-                )
-            self.style_targets.append(target)
+        if any(mask is not None for mask in style_masks):  # departure 6 (losses.py)
+            coverage = [1.0 if m is None else targets.coverage(m, len(styles)) for m in style_masks]
+            style = style.with_masks([None] * len(styles), coverage)  # the masks live in the weight sets
+        if config.style_normalization == "photo":
+            style = style.normalized_by_stats(lambda i, name: self._mean(photo_sums, self.target_sets[i], name))
+        self.style = style
+
+    def _mean(self, sums: dict, k: int, name: str) -> Stats:
+        """The statistic of weight set k at a layer from its sums: divided by that set's total weight."""
+        return tf.nest.map_structure(lambda s: s / self.masses[k][name], sums[k, name])
 
     def value_and_gradient(self, image: tf.Tensor, loss_scale: float = 1.0) -> tuple[dict, tf.Tensor]:
         """(terms {"total", "content", "style", "tv"}: float32 [N], weighted; d sum(total) / d image)."""
-        cfg, tiling, sets = self.config, self.tiling, self.weight_sets
+        cfg, tiling, sets, statistic = self.config, self.tiling, self.weight_sets, self.statistic
         image = tf.convert_to_tensor(image, tf.float32)  # [N, H, W, 3] (a tf.Variable's value)
         count = len(tiling)
         loop = dict(parallel_iterations=1)  # one tile at a time: that is the memory bound
 
-        # Pass 1, forward only: the image's Gram matrices, then the style loss and dL/dG.
-        style, d_grams = tf.zeros([self.batch]), {}
-        if self.gram_keys:
+        # Pass 1, forward only: the image's statistics, then the style loss and dL/dS.
+        style, d_stats = tf.zeros([self.batch]), {}
+        if self.stat_keys:
 
-            def gram_sums(t, sums):
+            def stat_sums(t, sums):
                 features = self.extractor(tiling.crop(image, t))
-                return t + 1, tuple(
-                    s + _window_gram_sum(features[name], tf.gather(sets[k][name], t))
-                    for s, (k, name) in zip(sums, self.gram_keys, strict=True)
-                )
+                parts = [statistic.sums(features[name], tf.gather(sets[k][name], t)) for k, name in self.stat_keys]
+                return t + 1, tf.nest.map_structure(tf.add, sums, tuple(parts))
 
-            channels = {name: self.style_targets[0].grams[name].shape[-1] for name in self.style_layers}
-            zeros = tuple(tf.zeros([self.batch, channels[name], channels[name]]) for _, name in self.gram_keys)
-            _, sums = tf.while_loop(lambda t, _: t < count, gram_sums, (tf.constant(0), zeros), **loop)
-            grams = {key: s / self.masses[key[0]][key[1]] for s, key in zip(sums, self.gram_keys, strict=True)}
+            zeros = tuple(self._zero_sums(name) for _, name in self.stat_keys)
+            _, sums = tf.while_loop(lambda t, _: t < count, stat_sums, (tf.constant(0), zeros), **loop)
+            sums = dict(zip(self.stat_keys, sums, strict=True))
+            stats = {key: self._mean(sums, *key) for key in self.stat_keys}
+            flat = tf.nest.flatten(stats)
             with tf.GradientTape() as tape:
-                tape.watch(list(grams.values()))
-                style = losses.style_loss_of_grams(
-                    lambda i, name: grams[self.target_sets[i], name],
-                    self.style_targets,
-                    self.layer_weights,
-                    [self.batch],
+                tape.watch(flat)
+                style = losses.style_loss_of_stats(
+                    lambda i, name: stats[self.target_sets[i], name], self.style, [self.batch]
                 )
-                scaled_style = cfg.loss.style_weight * tf.reduce_sum(style) * loss_scale
-            d_list = tape.gradient(scaled_style, list(grams.values()), unconnected_gradients="zero")
-            d_grams = dict(zip(grams, d_list, strict=True))
+                scaled_style = cfg.style_weight * tf.reduce_sum(style) * loss_scale
+            d_flat = tape.gradient(scaled_style, flat, unconnected_gradients="zero")
+            d_stats = tf.nest.pack_sequence_as(stats, d_flat)
 
-        # Pass 2, tile by tile: the gradient of <dL/dG, the tile's part of G> + its content error.
+        # Pass 2, tile by tile: the gradient of <dL/dS, the tile's part of S> + its content error.
         def tile_gradient(t, content, total):
             piece = tiling.crop(image, t)
             with tf.GradientTape() as tape:
@@ -275,13 +301,17 @@ class TiledObjective:
                 part = tf.add_n(errors) / len(errors) if errors else tf.zeros([self.batch])  # [N]
                 surrogate = tf.add_n(
                     [
-                        tf.reduce_sum(d_grams[k, name] * _window_gram_sum(features[name], tf.gather(sets[k][name], t)))
-                        / self.masses[k][name]
-                        for k, name in self.gram_keys
+                        tf.reduce_sum(d * s) / self.masses[k][name]
+                        for k, name in self.stat_keys
+                        for d, s in zip(
+                            tf.nest.flatten(d_stats[k, name]),
+                            tf.nest.flatten(statistic.sums(features[name], tf.gather(sets[k][name], t))),
+                            strict=True,
+                        )
                     ]
                     or [tf.constant(0.0)]
                 )
-                scaled = cfg.loss.content_weight * tf.reduce_sum(part) * loss_scale + surrogate
+                scaled = cfg.content_weight * tf.reduce_sum(part) * loss_scale + surrogate
             gradient = tape.gradient(scaled, piece, unconnected_gradients="zero") / loss_scale
             return t + 1, content + part, tiling.add_to(total, gradient, t)
 
@@ -292,11 +322,12 @@ class TiledObjective:
         with tf.GradientTape() as tape:
             tape.watch(image)
             tv = losses.tv_loss(image)
-            scaled_tv = cfg.loss.tv_weight * tf.reduce_sum(tv)
+            scaled_tv = cfg.tv_weight * tf.reduce_sum(tv)
         gradient += tape.gradient(scaled_tv, image, unconnected_gradients="zero")
-        terms = {
-            "content": cfg.loss.content_weight * content,
-            "style": cfg.loss.style_weight * style,
-            "tv": cfg.loss.tv_weight * tv,
-        }
-        return {"total": terms["content"] + terms["style"] + terms["tv"], **terms}, gradient
+        return losses.weighted(content, style, tv, cfg), gradient
+
+    def _zero_sums(self, name: str) -> Stats:
+        """Zeros shaped like the image's sums of the statistic at a layer (from the targets' shapes)."""
+        index = 0
+        target = self.style.stats[index][name]
+        return tf.nest.map_structure(lambda t: tf.zeros([self.batch, *t.shape[1:]]), target)

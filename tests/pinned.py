@@ -192,25 +192,23 @@ def case_objective_and_gradient():
     extractor = _extractor(config)
     image = tf.constant(_image(48, 64, 9))
     out = {}
-    plain = Objective(extractor, tf.constant(CONTENT), [tf.constant(STYLE)], config)
+    plain = Objective.of_images(extractor, tf.constant(CONTENT), [tf.constant(STYLE)], config.loss)
     terms, gradient = plain.value_and_gradient(image)
     out.update({f"plain_{k}": v.numpy() for k, v in terms.items()}, plain_gradient=gradient.numpy())
-    masked = Objective(
+    masked = Objective.of_images(
         extractor,
         tf.constant(CONTENT),
         [tf.constant(STYLE), tf.constant(STYLE_2)],
-        config,
+        config.loss,
         [0.4, 0.6],
         [tf.constant(_mask(48, 64, True)), None],
         tf.constant(_mask(48, 64, False)),
     )
     terms, gradient = masked.value_and_gradient(image)
     out.update({f"masked_{k}": v.numpy() for k, v in terms.items()}, masked_gradient=gradient.numpy())
-    tiled_config = config.replace(tile_size=64, tile_overlap=16, max_size=96)
     big = _image(72, 96, 5)
-    tiled = tiles.TiledObjective(
-        extractor, tf.constant(big), [tf.constant(STYLE)], tiled_config, None, [tf.constant(_mask(72, 96, True))]
-    )
+    mask = [tf.constant(_mask(72, 96, True))]
+    tiled = tiles.TiledObjective(extractor, tf.constant(big), [tf.constant(STYLE)], config.loss, 64, 16, None, mask)
     terms, gradient = tiled.value_and_gradient(tf.constant(_image(72, 96, 6)))
     out.update({f"tiled_{k}": v.numpy() for k, v in terms.items()}, tiled_gradient=gradient.numpy())
     return out

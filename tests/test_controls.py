@@ -84,7 +84,7 @@ def test_a_blend_of_two_styles_lands_between_them_in_each_styles_loss(setup):
 
     def style_loss(image, style):
         size = Geometry.of(config).style_size(style.shape[1:3], content.shape[1:3])
-        objective = Objective(extractor, content, [multiscale.resize(style, size)], config)
+        objective = Objective.of_images(extractor, content, [multiscale.resize(style, size)], config.loss)
         return float(objective(tf.constant(image))["style"][0])
 
     for name, style, own, other in (("starry", starry, only_starry, only_wave), ("wave", wave, only_wave, only_starry)):
@@ -121,11 +121,11 @@ def test_init_from_an_image_refines_it(setup, tmp_path):
     path = tmp_path / "first.png"
     images.save_image(str(path), first)
     saved = images.load_image(str(path))
-    objective = Objective(
+    objective = Objective.of_images(
         extractor,
         content,
         [multiscale.resize(starry, Geometry.of(config).style_size(starry.shape[1:3], content.shape[1:3]))],
-        config,
+        config.loss,
     )
     # No steps: the result is the init image itself.
     unchanged = multiscale.stylize(content, starry, config.replace(init=str(path), steps=0), extractor=extractor)

@@ -43,7 +43,7 @@ def extractor():
 
 
 def _objective(extractor, config=CONFIG):
-    return Objective(extractor, tf.constant(CONTENT), [tf.constant(STYLE)], config)
+    return Objective.of_images(extractor, tf.constant(CONTENT), [tf.constant(STYLE)], config.loss)
 
 
 def test_objective_terms_are_weighted_and_sum_to_total(extractor):
@@ -118,12 +118,28 @@ def test_in_graph_loop_matches_the_variable_loop(extractor):
     assert not np.allclose(eager, start.numpy(), atol=1e-3)  # it did move
 
 
-def test_stylize_blends_several_styles(extractor):
+def test_blended_styles_weigh_each_paintings_loss(extractor):
+    """Blend weights 3:1 make the style term 3/4 of the first painting's plus 1/4 of the second's
+    (departure 3), and stylize() follows them: the result is nearer the heavier painting."""
     other = _image(12, 12, 5)
-    objective = Objective(extractor, tf.constant(CONTENT), [tf.constant(STYLE), tf.constant(other)], CONFIG, [3.0, 1.0])
-    assert [t.weight for t in objective.style_targets] == [3.0, 1.0]
-    out = multiscale.stylize(CONTENT, [STYLE, other], CONFIG, style_blend_weights=[3.0, 1.0], extractor=extractor)
-    assert out.shape == CONTENT.shape
+    image = tf.constant(_image(16, 20, 9))
+    loss = CONFIG.loss
+
+    def style_term(styles, blend=None, at=image):
+        return Objective.of_images(extractor, CONTENT, styles, loss, blend)(at)["style"].numpy()
+
+    alone = style_term([STYLE]), style_term([other])
+    np.testing.assert_allclose(style_term([STYLE, other], [3.0, 1.0]), 0.75 * alone[0] + 0.25 * alone[1], rtol=1e-5)
+    np.testing.assert_allclose(style_term([STYLE, other], [6.0, 2.0]), style_term([STYLE, other], [3.0, 1.0]))
+    config = CONFIG.replace(steps=20)
+    towards_first = multiscale.stylize(
+        CONTENT, [STYLE, other], config, style_blend_weights=[3.0, 1.0], extractor=extractor
+    )
+    towards_other = multiscale.stylize(
+        CONTENT, [STYLE, other], config, style_blend_weights=[1.0, 3.0], extractor=extractor
+    )
+    assert style_term([STYLE], at=towards_first) < style_term([STYLE], at=towards_other)
+    assert style_term([other], at=towards_other) < style_term([other], at=towards_first)
 
 
 class _NaNExtractor:

@@ -26,7 +26,7 @@ def test_real_weights_stylise_the_sample(vgg16_weights):
         content, style, config, extractor=extractor, callback=lambda step, terms, image: history.append(terms)
     )
 
-    objective = Objective(extractor, content, [style], config)
+    objective = Objective.of_images(extractor, content, [style], config.loss)
     before, after = objective(content), objective(result)
     # The style loss fell to at most 30 % of its starting value ...
     assert float(after["style"][0]) <= 0.3 * float(before["style"][0]), (before, after)

@@ -30,6 +30,16 @@ def _image(height, width, seed):
     return (gradient_image(height, width, seed) / 255.0).astype(np.float32)[None]
 
 
+def _tiled(extractor, content, styles, config, blend=None, **masks):
+    """tiles.TiledObjective for a Config: its loss part and its tiles."""
+    tile_size, overlap = config.runtime.tile_size, config.runtime.tile_overlap
+    return tiles.TiledObjective(extractor, content, styles, config.loss, tile_size, overlap, blend, **masks)
+
+
+def _whole(extractor, content, styles, config, blend=None, **masks):
+    return Objective.of_images(extractor, content, styles, config.loss, blend, **masks)
+
+
 @pytest.fixture(scope="module")
 def extractor():
     return vgg.extractor_for(CONFIG)
@@ -73,9 +83,9 @@ def test_one_tile_is_exactly_the_objective(extractor, normalization):
     styles = [_image(40, 60, 3), _image(64, 50, 4)]
     image = tf.constant(np.clip(content + 0.1 * np.random.default_rng(0).standard_normal(content.shape), 0, 1))
     image = tf.cast(image, tf.float32)
-    tiled = tiles.TiledObjective(extractor, content, styles, config, [0.7, 0.3])
+    tiled = _tiled(extractor, content, styles, config, [0.7, 0.3])
     assert len(tiled.tiling) == 1
-    plain = Objective(extractor, content, styles, config, [0.7, 0.3])
+    plain = _whole(extractor, content, styles, config, [0.7, 0.3])
     tiled_terms, tiled_grad = tiled.value_and_gradient(image)
     terms, grad = plain.value_and_gradient(image)
     for name in terms:
@@ -89,7 +99,7 @@ def test_tiled_gradient_is_the_gradient_of_the_tiled_loss(extractor):
     of a loss of ~700 is small against the change (along random ones both this and Objective's own
     gradient agree only to ~2%)."""
     content = _image(112, 150, 5)
-    objective = tiles.TiledObjective(extractor, content, [_image(90, 120, 6)], CONFIG)
+    objective = _tiled(extractor, content, [_image(90, 120, 6)], CONFIG)
     assert len(objective.tiling) == 3 * 4
     image = tf.constant(np.clip(content + 0.1 * np.random.default_rng(1).standard_normal(content.shape), 0, 1))
     image = tf.cast(image, tf.float32)
@@ -106,7 +116,7 @@ def test_tiles_compile_with_xla(extractor):
     and give the same gradient up to XLA's rounding (which moves Objective's own by as much: up to
     4% of the largest value at one pixel, with these random weights)."""
     content = _image(80, 100, 7)
-    objective = tiles.TiledObjective(extractor, content, [_image(50, 60, 8)], CONFIG)
+    objective = _tiled(extractor, content, [_image(50, 60, 8)], CONFIG)
     assert len(objective.tiling) == 2 * 2
     image = tf.constant(content)
     gradients = [
@@ -139,13 +149,13 @@ def test_one_tile_with_masks_is_exactly_the_objective(extractor):
     image = tf.constant(np.clip(content + 0.1 * np.random.default_rng(3).standard_normal(content.shape), 0, 1))
     image = tf.cast(image, tf.float32)
     masks = dict(style_masks=[left, None], content_mask=soft)
-    tiled = tiles.TiledObjective(extractor, content, styles, CONFIG, [0.6, 0.4], **masks)
-    terms, grad = Objective(extractor, content, styles, CONFIG, [0.6, 0.4], **masks).value_and_gradient(image)
+    tiled = _tiled(extractor, content, styles, CONFIG, [0.6, 0.4], **masks)
+    terms, grad = _whole(extractor, content, styles, CONFIG, [0.6, 0.4], **masks).value_and_gradient(image)
     tiled_terms, tiled_grad = tiled.value_and_gradient(image)
     for name in terms:
         np.testing.assert_allclose(tiled_terms[name], terms[name], rtol=2e-5, atol=1e-7)
     np.testing.assert_allclose(tiled_grad, grad, rtol=1e-4, atol=1e-6 * float(tf.reduce_max(tf.abs(grad))))
-    unmasked = tiles.TiledObjective(extractor, content, styles, CONFIG, [0.6, 0.4]).value_and_gradient(image)
+    unmasked = _tiled(extractor, content, styles, CONFIG, [0.6, 0.4]).value_and_gradient(image)
     assert abs(float(unmasked[0]["style"][0]) - float(terms["style"][0])) > 1e-3 * float(terms["style"][0])
 
 
@@ -155,7 +165,7 @@ def test_masks_with_several_tiles_follow_the_mask(extractor):
     mask = np.zeros((1, 80, 150, 1), np.float32)
     mask[:, :, :60] = 1.0
     config = CONFIG.replace(style_weight=0.0, tv_weight=0.0)
-    objective = tiles.TiledObjective(extractor, content, [_image(50, 60, 6)], config, content_mask=mask)
+    objective = _tiled(extractor, content, [_image(50, 60, 6)], config, content_mask=mask)
     assert len(objective.tiling) == 2 * 4
     image = tf.constant(np.clip(content + 0.2, 0, 1))
     _, grad = objective.value_and_gradient(image)
@@ -176,10 +186,10 @@ def test_tiled_loss_and_gradient_are_close_to_the_whole_image(real):
     config, extractor, content, style = real
     rng = np.random.default_rng(1)
     image = tf.constant(np.clip(content + 0.1 * rng.standard_normal(content.shape), 0, 1).astype(np.float32))
-    whole_terms, whole = Objective(extractor, content, [style], config).value_and_gradient(image)
+    whole_terms, whole = _whole(extractor, content, [style], config).value_and_gradient(image)
     cosines = {}
     for overlap in (48, 0):
-        tiled = tiles.TiledObjective(extractor, content, [style], config.replace(tile_size=128, tile_overlap=overlap))
+        tiled = _tiled(extractor, content, [style], config.replace(tile_size=128, tile_overlap=overlap))
         assert len(tiled.tiling) == 2
         terms, gradient = tiled.value_and_gradient(image)
         cosines[overlap] = _cosine(gradient, whole)
