@@ -48,7 +48,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from style_transfer import devices, images, multiscale, optimize, quality, tiles, vgg  # noqa: E402
+from style_transfer import devices, images, multiscale, quality, step, tiles, vgg  # noqa: E402
 from style_transfer.config import Config  # noqa: E402
 from style_transfer.geometry import Geometry  # noqa: E402
 from style_transfer.objective import Objective  # noqa: E402
@@ -164,7 +164,7 @@ def seconds_per_step(kind: str, config: Config, extractor, size: int, max_steps:
     runner = (
         AdamBaseline(objective, content)
         if kind == "baseline"
-        else optimize.Stylizer(objective, content, config.optim, config.runtime.jit_compile == "true")
+        else step.ImageOptimizer(objective, content, config.optim, config.runtime.jit_compile == "true")
     )
     runner.run(1)  # trace and warm up
     times = []

@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from style_transfer import devices, images, multiscale, quality, vgg  # noqa: E402
+from style_transfer import devices, images, multiscale, quality, resample, vgg  # noqa: E402
 from style_transfer.config import Config  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -149,7 +149,7 @@ def main(argv):
         for s_path in styles:
             style = paintings[s_path]
             judge = quality.Judge(judge_extractor, content, style)
-            painting = multiscale.resize(style, content.shape[1:3]).numpy()
+            painting = resample.to_size(style, content.shape[1:3]).numpy()
             entry = {"pair": f"{_stem(c_path)} x {_stem(s_path)}", "photo": judge(content), "painting": judge(painting)}
             for name, config in configs.items():
                 key = (precision_of(config), config.features.pooling)

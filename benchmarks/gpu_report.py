@@ -47,7 +47,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from style_transfer import devices, distribute, export, images, multiscale, optimize, quality, rest, vgg  # noqa: E402
+from style_transfer import devices, distribute, export, images, multiscale, quality, rest, step, vgg  # noqa: E402
 from style_transfer.config import Config  # noqa: E402
 from style_transfer.errors import NonFiniteLossError  # noqa: E402
 from style_transfer.geometry import Geometry  # noqa: E402
@@ -175,7 +175,7 @@ def per_step_section(rows: list[str], settings: Settings) -> None:
         # --quick compiles XLA for float32 only: each XLA compile costs seconds on a CPU.
         for jit in (False, True) if not settings.quick or precision == "float32" else (False,):
             try:
-                stylizer = optimize.Stylizer(
+                stylizer = step.ImageOptimizer(
                     Objective.of_images(extractor, content, [style], config.loss), content, config.optim, jit
                 )
                 stylizer.step()  # trace, compile, autotune
@@ -318,7 +318,7 @@ def memory_section(rows: list[str], settings: Settings) -> None:
         content, style = (rng.random((1, size, size, 3), np.float32) for _ in range(2))
         try:
             tf.config.experimental.reset_memory_stats(device)
-            stylizer = optimize.Stylizer(
+            stylizer = step.ImageOptimizer(
                 Objective.of_images(extractor, content, [style], config.loss), content, config.optim
             )
             stylizer.run(2)
@@ -351,7 +351,7 @@ def batch_section(rows: list[str], settings: Settings) -> None:
         for batch in settings.batch_sizes:
             content = rng.random((batch, size, size, 3), np.float32)
             try:
-                stylizer = optimize.Stylizer(
+                stylizer = step.ImageOptimizer(
                     Objective.of_images(extractor, content, [style], config.loss), content, config.optim, jit
                 )
                 stylizer.step()
@@ -400,7 +400,7 @@ def devices_section(rows: list[str], settings: Settings) -> None:
                     return multiscale.stylize(content, style, config, extractor=extractor)
             else:
                 strategy = distribute.make_strategy(config.replace(distribution_strategy=strategy_name).runtime, batch)
-                stylizer = distribute.DistributedStylizer(strategy, config, [style])
+                stylizer = distribute.DistributedRunner(strategy, config, [style])
                 replicas = stylizer.replicas
 
                 def run(stylizer=stylizer):

@@ -1,12 +1,15 @@
 """Neural style transfer (Gatys et al.) for TensorFlow/Keras.
 
-Data flow, one module each: images (files <-> float32 RGB [1, H, W, 3] in [0, 1]) -> vgg (named
-features) -> losses (content, Gram style, TV) -> objective (weighted loss terms) -> optimizers (Adam,
-L-BFGS updates) -> optimize (compiled GradientTape step and loops) -> multiscale (coarse to fine)
--> distribute (batches over several devices). From objective on, images are batches
-[N, H, W, 3] of photos of one size, each optimised as it would be alone. colors holds the colour
-maps (recolored start, preserve_colors), devices picks the precision this machine runs best,
-summaries logs a run to TensorBoard, export writes SavedModels.
+Data flow, one module each (image -> features -> loss -> step -> image): images (files <->
+float32 RGB [1, H, W, 3] in [0, 1]) -> vgg (named features) -> targets (paintings and photos ->
+what the loss compares with) -> losses (content, style statistics, TV; the loss terms) ->
+objective (image -> terms and gradient; tiles: the same tile by tile) -> optimizers (Adam, L-BFGS
+updates) -> step (compiled GradientTape step and its two loops) -> scales (one scale of a run) ->
+multiscale (coarse to fine: `stylize`) -> distribute (batches over several devices) -> export
+(SavedModels). geometry holds the sizes of a run, resample the resizing between scales, starts the
+start images, colors the colour maps, devices what this machine runs best, summaries TensorBoard;
+config every default. From targets on, images are batches [N, H, W, 3] of photos of one size,
+each optimised as it would be alone.
 
     import style_transfer as st
     content = st.load_image("photo.jpg", max_size=512)
@@ -20,7 +23,15 @@ stay light (the CLI checks its inputs before paying for the import).
 
 import importlib
 
-from style_transfer.config import Config
+from style_transfer.config import (
+    Config,
+    FeatureConfig,
+    LossConfig,
+    OptimizerConfig,
+    RuntimeConfig,
+    ScheduleConfig,
+    StyleConfig,
+)
 from style_transfer.errors import (
     ConfigError,
     ImageError,
@@ -35,19 +46,26 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "stylize": "style_transfer.multiscale",
-    "Stylizer": "style_transfer.optimize",
+    "ImageOptimizer": "style_transfer.step",
     "Objective": "style_transfer.objective",
-    "initial_image": "style_transfer.optimize",
+    "initial_image": "style_transfer.starts",
+    "extractor_for": "style_transfer.vgg",
     "build_extractor": "style_transfer.vgg",
     "StyleTargets": "style_transfer.losses",
     "ContentTargets": "style_transfer.losses",
     "build_style_targets": "style_transfer.targets",
-    "DistributedStylizer": "style_transfer.distribute",
+    "DistributedRunner": "style_transfer.distribute",
     "make_strategy": "style_transfer.distribute",
 }
 
 __all__ = [
     "Config",
+    "FeatureConfig",
+    "LossConfig",
+    "OptimizerConfig",
+    "RuntimeConfig",
+    "ScheduleConfig",
+    "StyleConfig",
     "ConfigError",
     "ImageError",
     "NonFiniteLossError",

@@ -192,7 +192,7 @@ class Photo:
     label: str = ""  # folder mode: "[k/M]"
 
 
-def stylize_photos(photos: list[Photo], inputs: Inputs, extractor, save_partial: bool = True) -> int:
+def run_batch(photos: list[Photo], inputs: Inputs, extractor, save_partial: bool = True) -> int:
     """Stylise photos of one size together (one batch) into their outputs (each atomically), with
     progress; 0, or 130 after Ctrl-C, which saves the image so far to the output if save_partial
     (one photo only; folder mode does not: a rerun would take a partial result for a finished one
@@ -300,15 +300,15 @@ def _write(photos: list[Photo], result: np.ndarray, start: float, steps: int, be
     )
 
 
-def stylize_distributed(photos: list[Photo], inputs: Inputs, stylizer) -> int:
-    """stylize_photos' twin for a tf.distribute strategy (distribute.DistributedStylizer): the
+def run_distributed(photos: list[Photo], inputs: Inputs, runner) -> int:
+    """run_batch' twin for a tf.distribute strategy (distribute.DistributedRunner): the
     photos are spread over its replicas, each running the in-graph loop, so there is no per-step
     progress; 0, or 130 after Ctrl-C (nothing written)."""
-    how = f"{stylizer.replicas} replica(s) of the in-graph loop (no per-step progress)"
+    how = f"{runner.replicas} replica(s) of the in-graph loop (no per-step progress)"
     content = _announce(photos, inputs, how)
     start = time.time()
     try:
-        result = stylizer(content)
+        result = runner(content)
     except KeyboardInterrupt:
         print(f"\nInterrupted; {', '.join(p.output for p in photos)} not written", file=sys.stderr)
         return 130
@@ -322,10 +322,10 @@ class FolderRun:
     be read, and a batch of one that fails, get one line each and are counted as failed; a batch of
     several that fails is retried one photo at a time, so only the photo at fault fails."""
 
-    def __init__(self, contents: list[str], inputs: Inputs, stylize, batch_size: int):
-        # stylize(photos) -> 0, or 130 after Ctrl-C (no partial results): stylize_photos or
-        # stylize_distributed with what they need bound.
-        self.contents, self.inputs, self.stylize, self.batch_size = contents, inputs, stylize, batch_size
+    def __init__(self, contents: list[str], inputs: Inputs, run_photos, batch_size: int):
+        # run_photos(photos) -> 0, or 130 after Ctrl-C (no partial results): run_batch or
+        # run_distributed with what they need bound.
+        self.contents, self.inputs, self.run_photos, self.batch_size = contents, inputs, run_photos, batch_size
         self.written = self.skipped = self.failed = 0
         self.groups: dict[tuple[int, ...], list[Photo]] = {}  # loaded photos waiting, by size
 
@@ -346,10 +346,10 @@ class FolderRun:
                 continue
             group = self.groups.setdefault(content.shape, [])
             group.append(Photo(content_path, content, target, label))
-            if len(group) == self.batch_size and self._stylize(self.groups.pop(content.shape)) == 130:
+            if len(group) == self.batch_size and self._run(self.groups.pop(content.shape)) == 130:
                 return self._stopped()
         while self.groups:  # what is left: groups smaller than a batch
-            if self._stylize(self.groups.pop(next(iter(self.groups)))) == 130:
+            if self._run(self.groups.pop(next(iter(self.groups)))) == 130:
                 return self._stopped()
         print(
             f"Done: {self.written} written, {self.skipped} already there, {self.failed} failed, of {total} "
@@ -358,9 +358,9 @@ class FolderRun:
         )
         return 1 if self.failed else 0
 
-    def _stylize(self, photos: list[Photo]) -> int:
+    def _run(self, photos: list[Photo]) -> int:
         try:
-            status = self.stylize(photos)
+            status = self.run_photos(photos)
         except StyleTransferError as e:
             if len(photos) == 1:
                 self._fail(photos[0].label, e)
@@ -371,7 +371,7 @@ class FolderRun:
                 flush=True,
             )
             for photo in photos:
-                if self._stylize([photo]) == 130:
+                if self._run([photo]) == 130:
                     return 130
             return 0
         if status == 0:
@@ -423,27 +423,27 @@ def run(output: str) -> int:
     if strategy is None:
         extractor = vgg.extractor_for(config)
         if not folder_mode:
-            return stylize_photos([Photo(spec, content, output)], inputs, extractor)
+            return run_batch([Photo(spec, content, output)], inputs, extractor)
 
-        def stylize(photos):
-            return stylize_photos(photos, inputs, extractor, save_partial=False)
+        def run_photos(photos):
+            return run_batch(photos, inputs, extractor, save_partial=False)
     else:
         if inputs.style_masks or inputs.content_mask is not None or inputs.init_image is not None:
             raise ConfigError(
                 f"--distribution_strategy={config.runtime.distribution_strategy} runs the in-graph loop, which takes "
                 "no masks and no init image; use --distribution_strategy=auto on one device"
             )
-        stylizer = distribute.DistributedStylizer(strategy, config, inputs.styles, inputs.blend)
+        runner = distribute.DistributedRunner(strategy, config, inputs.styles, inputs.blend)
         devices = ", ".join(strategy.extended.worker_devices)
-        print(f"{stylizer.replicas} replica(s): {devices}", flush=True)
+        print(f"{runner.replicas} replica(s): {devices}", flush=True)
         if not folder_mode:
-            return stylize_distributed([Photo(spec, content, output)], inputs, stylizer)
-        batch_size = max(batch_size, stylizer.replicas)  # at least one photo per replica
+            return run_distributed([Photo(spec, content, output)], inputs, runner)
+        batch_size = max(batch_size, runner.replicas)  # at least one photo per replica
 
-        def stylize(photos):
-            return stylize_distributed(photos, inputs, stylizer)
+        def run_photos(photos):
+            return run_distributed(photos, inputs, runner)
 
-    return FolderRun(contents, inputs, stylize, batch_size).run()
+    return FolderRun(contents, inputs, run_photos, batch_size).run()
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None, _default=warnings.showwarning):

@@ -4,11 +4,12 @@ Contract: images are float32 RGB in [0, 1], NHWC [N, H, W, 3]; references [1 or 
 size (one reference broadcasts over a batch). Statistics are per image, over its pixels; results
 are clipped to [0, 1]. Works eagerly and inside a graph (exported SavedModels), on any device.
 
-Used for `init="recolored"` (optimize.initial_image): the optimisation starts from the photo with
+Used for `init="recolored"` (starts.initial_image): the optimisation starts from the photo with
 the painting's palette, so the style loss's shallow layers, which see colour first, start close to
-their targets and the steps go to texture (docs/defaults.md); and for Config.preserve_colors:
-"histogram" recolours the painting to the photo's palette (match_colors_of), "luminance" puts the
-result's luma with the photo's chroma (keep_chroma, YCbCr BT.601).
+their targets and the steps go to texture (docs/defaults.md); and for StyleConfig.preserve_colors:
+"histogram" recolours the painting to the photo's palette before optimising (prepare_styles,
+match_colors_of), "luminance" puts the result's luma with the photo's chroma after (finish,
+keep_chroma, YCbCr BT.601).
 """
 
 from __future__ import annotations
@@ -124,3 +125,24 @@ def keep_chroma(result: tf.Tensor, content: tf.Tensor) -> tf.Tensor:
     luma = rgb_to_ycbcr(result)[..., :1]
     chroma = rgb_to_ycbcr(content)[..., 1:]
     return tf.clip_by_value(ycbcr_to_rgb(tf.concat([luma, chroma], axis=-1)), 0.0, 1.0)
+
+
+def prepare_styles(content: tf.Tensor, styles: Sequence[tf.Tensor], preserve_colors: str) -> list[tf.Tensor]:
+    """The style images as the losses see them: with preserve_colors="histogram", recoloured to the
+    content's colour mean and covariance (match_colors_of), one copy per photo of the batch
+    ([N, h, w, 3]); else as given ([1, h, w, 3])."""
+    if preserve_colors == "histogram":
+        count = tf.shape(content)[:1]
+        return [
+            match_colors_of(tf.broadcast_to(style, tf.concat([count, tf.shape(style)[1:]], 0)), content)
+            for style in styles
+        ]
+    return list(styles)
+
+
+def finish(result: tf.Tensor, content: tf.Tensor, preserve_colors: str) -> tf.Tensor:
+    """The optimised image as returned: with preserve_colors="luminance", its luma with the
+    content's chroma (keep_chroma); else as it is."""
+    if preserve_colors == "luminance":
+        return keep_chroma(result, content)
+    return tf.convert_to_tensor(result, tf.float32)

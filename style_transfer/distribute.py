@@ -1,17 +1,17 @@
 """Several devices: a batch of photos spread over GPUs, a CPU's logical devices or a TPU's cores.
 
-Contract: `DistributedStylizer(strategy, config, styles)(content)`: content float32 RGB
+Contract: `DistributedRunner(strategy, config, styles)(content)`: content float32 RGB
 [N, H, W, 3] in [0, 1] (N photos of one size, numpy), styles [1, h, w, 3] each; returns float32
 numpy [N, H, W, 3] in [0, 1], each photo what multiscale.stylize gives it alone (up to rounding).
 
 Each replica stylises its own share of the batch with the stateless in-graph loop
-(multiscale.stylize_graph at static shapes, which compiles with XLA); there is no cross-replica
-reduction, because the photos are independent. The batch is padded (repeating its last photo) to a
+(multiscale.coarse_to_fine_in_graph at static shapes, which compiles with XLA); there is no
+cross-replica reduction, because the photos are independent. The batch is padded (repeating its last photo) to a
 multiple of the replica count, so that every replica sees the same static shape, as a TPU needs,
 and the padding is dropped from the result. The in-graph loop reports no per-step progress and
 supports neither init images nor masks (ConfigError); a non-finite result is NonFiniteLossError.
 
-`make_strategy(config, photos)` turns Config.distribution_strategy into a tf.distribute.Strategy,
+`make_strategy(runtime, photos)` turns RuntimeConfig.distribution_strategy into a tf.distribute.Strategy,
 or None for the default device (multiscale.stylize, with per-step progress).
 """
 
@@ -84,7 +84,7 @@ def jit_for(jit_compile: str, strategy: tf.distribute.Strategy) -> bool:
     return any("GPU" in d.upper() or "TPU" in d.upper() for d in devices)
 
 
-class DistributedStylizer:
+class DistributedRunner:
     """Stylise batches of photos across the strategy's replicas (see the module docstring).
 
     The extractor is built in the strategy's scope (its variables on every replica); the traced
@@ -99,7 +99,7 @@ class DistributedStylizer:
         style_blend_weights: list[float] | None = None,
     ):
         self.strategy, self.config = strategy, config.validate()
-        if config.runtime.tile_size:  # stylize_graph refuses it too, but only once tracing, inside TF's error
+        if config.runtime.tile_size:  # coarse_to_fine_in_graph refuses it too, but only once tracing, inside TF's error
             raise ConfigError(
                 f"{named('distribution_strategy')}={config.runtime.distribution_strategy} runs the in-graph loop, "
                 f"which does not tile: set {named('tile_size')}=0, or use {named('distribution_strategy')}=auto on "
@@ -111,7 +111,7 @@ class DistributedStylizer:
         blend = style_blend_weights or config.style.blend_weights(len(styles))
 
         def replica(content):  # [n, H, W, 3]: this replica's photos
-            return multiscale.stylize_graph(self.extractor, content, styles, config, blend)
+            return multiscale.coarse_to_fine_in_graph(self.extractor, content, styles, config, blend)
 
         replica = tf.function(replica, jit_compile=jit_for(config.runtime.jit_compile, strategy))
 

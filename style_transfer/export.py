@@ -9,7 +9,7 @@ Signatures of an exported model:
 - `stylize_images`: content, style: float32 RGB [0, 1], NHWC [1, H, W, 3] -> image: float32
   [1, H, W, 3], sizes used as given; for in-graph use.
 
-Both run `multiscale.stylize_graph`, hence `optimize.stylize_in_graph`: the image and the
+Both run `multiscale.coarse_to_fine_in_graph`, hence `step.optimize_in_graph`: the image and the
 optimiser's state are loop-carried tensors and no variable is written, so concurrent requests
 cannot disturb each other. No XLA (`jit_compile`): TF Serving's GPU builds cannot run it.
 
@@ -33,7 +33,7 @@ if __name__ == "__main__":  # python -m style_transfer.export: the CLI, which im
 
 import tensorflow as tf  # noqa: E402
 
-from style_transfer import geometry, images, multiscale, vgg  # noqa: E402
+from style_transfer import geometry, images, multiscale, resample, vgg  # noqa: E402
 from style_transfer.config import INITS, Config  # noqa: E402
 from style_transfer.errors import StyleTransferError, named  # noqa: E402
 
@@ -64,7 +64,7 @@ def decode_and_resize(data: tf.Tensor, max_size: int, max_pixels: int) -> tf.Ten
         message=f"image has more than {max_pixels} pixels",
     )
     scale = max_size / tf.cast(tf.maximum(height, width), tf.float64)
-    return multiscale.resize(image[None], geometry.scaled_size_tf(tf.stack([height, width]), scale))
+    return resample.to_size(image[None], geometry.scaled_size_tf(tf.stack([height, width]), scale))
 
 
 def encode_png(image: tf.Tensor) -> tf.Tensor:
@@ -82,8 +82,8 @@ class StyleTransferModule(tf.Module):
         self.vgg_variables = [v.value for v in extractor.model.weights]  # the Keras 3 trap (above)
         self._config = config
 
-    def _stylize(self, content: tf.Tensor, style: tf.Tensor) -> tf.Tensor:
-        return multiscale.stylize_graph(self._extractor, content, [style], self._config)
+    def _run(self, content: tf.Tensor, style: tf.Tensor) -> tf.Tensor:
+        return multiscale.coarse_to_fine_in_graph(self._extractor, content, [style], self._config)
 
     @tf.function(
         input_signature=[
@@ -103,7 +103,7 @@ class StyleTransferModule(tf.Module):
             style = decode_and_resize(
                 pair[1], round(cfg.schedule.max_size * max(1.0, cfg.style.style_scale)), cfg.runtime.max_input_pixels
             )
-            return encode_png(self._stylize(content, style))
+            return encode_png(self._run(content, style))
 
         out = tf.map_fn(one, (content_bytes, style_bytes), fn_output_signature=tf.TensorSpec([], tf.string))
         return {"image_bytes": out}
@@ -115,7 +115,7 @@ class StyleTransferModule(tf.Module):
         ]
     )
     def serve_images(self, content, style):
-        return {"image": self._stylize(content, style)}
+        return {"image": self._run(content, style)}
 
 
 def next_version(model_dir: str) -> int:

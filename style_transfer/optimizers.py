@@ -7,8 +7,8 @@ memory), from `init_state`; the new image is projected back onto [0, 1], and `re
 is the optimiser's answer. Both act per image: a batch of N is N independent runs (Adam is
 elementwise; L-BFGS keeps its dot products, memory, step lengths and acceptance tests per image),
 so each image ends as it would alone. Hyperparameters come from the OptimizerConfig (config.optim). No variables and no
-Keras optimizer: the same update runs on tf.Variables (optimize.Stylizer) and on loop-carried
-tensors in a tf.while_loop (optimize.stylize_in_graph).
+Keras optimizer: the same update runs on tf.Variables (step.ImageOptimizer) and on loop-carried
+tensors in a tf.while_loop (step.optimize_in_graph).
 """
 
 from __future__ import annotations

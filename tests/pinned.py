@@ -228,10 +228,12 @@ def case_in_graph():
 
         @tf.function
         def static(content=content, style=style, config=config, extractor=extractor):
-            return multiscale.stylize_graph(extractor, content, [style], config)
+            return multiscale.coarse_to_fine_in_graph(extractor, content, [style], config)
 
         dynamic = tf.function(
-            lambda c, s, config=config, extractor=extractor: multiscale.stylize_graph(extractor, c, [s], config),
+            lambda c, s, config=config, extractor=extractor: multiscale.coarse_to_fine_in_graph(
+                extractor, c, [s], config
+            ),
             input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)] * 2,
         )
         out[f"{optimizer}_static"] = static().numpy()

@@ -7,7 +7,7 @@ import pytest
 from style_transfer import multiscale, vgg
 from style_transfer.geometry import Geometry
 from tests.conftest import gradient_image
-from tests.test_optimize import CONFIG
+from tests.test_step import CONFIG
 
 # Two scales, L-BFGS, the recoloured start and histogram colours: every per-image path at once.
 BATCH_CONFIG = CONFIG.replace(

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from style_transfer import colors, optimize
+from style_transfer import colors, starts
 
 
 def _smooth(seed, shape=(1, 12, 10, 3), scale=0.07):
@@ -71,16 +71,16 @@ def test_flat_image_and_batches():
 
 def test_recolored_initial_image_has_the_paintings_colours():
     content, style = _smooth(8), _smooth(9, shape=(1, 14, 8, 3), scale=0.07)
-    start = optimize.initial_image(content, style, "recolored", 0).numpy()
+    start = starts.initial_image(content, style, "recolored", 0).numpy()
     assert start.shape == content.shape
     np.testing.assert_allclose(start.reshape(-1, 3).mean(0), style.reshape(-1, 3).mean(0), atol=1e-5)
     # Two styles, blended: the pooled palette.
     other = _smooth(10, scale=0.07)
-    both = optimize.initial_image(content, [style, other], "recolored", 0, [1.0, 1.0]).numpy()
+    both = starts.initial_image(content, [style, other], "recolored", 0, [1.0, 1.0]).numpy()
     expected = 0.5 * style.reshape(-1, 3).mean(0) + 0.5 * other.reshape(-1, 3).mean(0)
     np.testing.assert_allclose(both.reshape(-1, 3).mean(0), expected, atol=1e-5)
     with pytest.raises(ValueError, match="unknown init"):
-        optimize.initial_image(content, style, "nope", 0)
+        starts.initial_image(content, style, "nope", 0)
 
 
 def test_ycbcr_matches_pillow():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from style_transfer import colors, images, multiscale, vgg
+from style_transfer import colors, images, multiscale, resample, vgg
 from style_transfer.config import Config
 from style_transfer.geometry import Geometry
 from style_transfer.objective import Objective
@@ -84,7 +84,7 @@ def test_a_blend_of_two_styles_lands_between_them_in_each_styles_loss(setup):
 
     def style_loss(image, style):
         size = Geometry.of(config).style_size(style.shape[1:3], content.shape[1:3])
-        objective = Objective.of_images(extractor, content, [multiscale.resize(style, size)], config.loss)
+        objective = Objective.of_images(extractor, content, [resample.to_size(style, size)], config.loss)
         return float(objective(tf.constant(image))["style"][0])
 
     for name, style, own, other in (("starry", starry, only_starry, only_wave), ("wave", wave, only_wave, only_starry)):
@@ -124,7 +124,7 @@ def test_init_from_an_image_refines_it(setup, tmp_path):
     objective = Objective.of_images(
         extractor,
         content,
-        [multiscale.resize(starry, Geometry.of(config).style_size(starry.shape[1:3], content.shape[1:3]))],
+        [resample.to_size(starry, Geometry.of(config).style_size(starry.shape[1:3], content.shape[1:3]))],
         config.loss,
     )
     # No steps: the result is the init image itself.

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from style_transfer import distribute, multiscale, vgg
+from style_transfer import distribute, multiscale, resample, vgg
 from style_transfer.config import Config
 from style_transfer.errors import ConfigError
 from tests.test_batch import BATCH_CONFIG, STYLE, _photos
@@ -30,12 +30,12 @@ def test_lanczos_matrices_resize_as_tf_image_resize():
     image = np.random.default_rng(0).random((2, 30, 40, 3)).astype(np.float32)
     for size in ((15, 20), (45, 64), (30, 17)):
         expected = tf.image.resize(image, size, method="lanczos3", antialias=True).numpy()
-        got = multiscale.lanczos(tf.constant(image), size, static=True).numpy()
+        got = resample.lanczos(tf.constant(image), size, static=True).numpy()
         np.testing.assert_allclose(got, expected, atol=2e-6)
 
 
 def test_the_whole_loop_compiles_with_xla_at_fixed_shapes(extractor):
-    """What TPUStrategy needs: stylize_graph at static shapes (two scales, L-BFGS, histogram
+    """What TPUStrategy needs: coarse_to_fine_in_graph at static shapes (two scales, L-BFGS, histogram
     colours, a batch of 2) compiles with jit_compile=True and gives the non-compiled result.
 
     Not bit for bit: XLA fuses and reorders float32 sums, and 8 optimisation steps carry that
@@ -45,7 +45,7 @@ def test_the_whole_loop_compiles_with_xla_at_fixed_shapes(extractor):
     content, style = tf.constant(np.concatenate(_photos(1, 2))), tf.constant(STYLE)
 
     def run(c, s):
-        return multiscale.stylize_graph(extractor, c, [s], config)
+        return multiscale.coarse_to_fine_in_graph(extractor, c, [s], config)
 
     compiled = tf.function(run, jit_compile=True)
     plain = tf.function(run)(content, style).numpy()
@@ -85,7 +85,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
 
     config = BATCH_CONFIG.replace(distribution_strategy="mirrored")
     strategy = distribute.make_strategy(config.runtime, photos=3)
-    stylizer = distribute.DistributedStylizer(strategy, config, [STYLE])
+    stylizer = distribute.DistributedRunner(strategy, config, [STYLE])
     photos = np.concatenate(_photos(1, 2, 3))  # 3 photos on 2 replicas: padded to 4
     result = stylizer(photos)
     extractor = vgg.extractor_for(config)

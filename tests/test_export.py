@@ -263,7 +263,7 @@ def test_in_graph_controls_match_the_library(extractor, changes):
     """The controls an exported model supports: its in-graph loop gives what stylize() gives."""
     config = CONFIG.replace(**changes)
     content, style = images.decode_image(CONTENT_PNG), images.decode_image(STYLE_PNG)
-    in_graph = tf.function(lambda c, s: multiscale.stylize_graph(extractor, c, [s], config))(content, style)
+    in_graph = tf.function(lambda c, s: multiscale.coarse_to_fine_in_graph(extractor, c, [s], config))(content, style)
     expected = multiscale.stylize(content, style, config, extractor=extractor)
     np.testing.assert_allclose(in_graph.numpy(), expected, atol=1e-4)
     plain = multiscale.stylize(content, style, CONFIG, extractor=extractor)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from style_transfer import losses, optimize, targets, tiles, vgg
+from style_transfer import losses, step, targets, tiles, vgg
 from style_transfer.config import Config
 from style_transfer.errors import ConfigError
 from style_transfer.objective import Objective
@@ -103,7 +103,7 @@ def test_a_new_statistic_is_optimised(extractor):
     content, style = _image(40, 48, 1), _image(36, 30, 2)
     objective = Objective.of_images(extractor, content, [style], CONFIG.loss, statistic=FeatureMean())
     seen = []
-    optimize.Stylizer(objective, content, CONFIG.optim).run(12, lambda n, terms, image: seen.append(terms["style"]))
+    step.ImageOptimizer(objective, content, CONFIG.optim).run(12, lambda n, terms, image: seen.append(terms["style"]))
     assert seen[-1] < 0.5 * seen[0]
 
 

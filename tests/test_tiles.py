@@ -229,4 +229,4 @@ def test_tiles_refuse_what_they_cannot_do(extractor):
     assert tiles.Tiling(200, 200, 64, 128).starts == tiles.Tiling(200, 200, 64, 32).starts  # at most half a tile
     content, style = _image(80, 100, 1), _image(40, 40, 2)
     with pytest.raises(ConfigError, match="not in the in-graph loop"):
-        multiscale.stylize_graph(extractor, tf.constant(content), [tf.constant(style)], CONFIG)
+        multiscale.coarse_to_fine_in_graph(extractor, tf.constant(content), [tf.constant(style)], CONFIG)

@@ -1,4 +1,4 @@
-"""objective.py, optimize.py, multiscale.py, devices.py: the loss terms, the step lowers the loss,
+"""step.py, scales.py, multiscale.py, devices.py: the loss terms, the step lowers the loss,
 determinism, the in-graph loops, coarse to fine, precision."""
 
 import keras
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from style_transfer import devices, multiscale, optimize, optimizers, vgg
+from style_transfer import devices, multiscale, optimizers, resample, scales, starts, step, vgg
 from style_transfer.config import Config
 from style_transfer.errors import NonFiniteLossError
 from style_transfer.objective import Objective
@@ -61,8 +61,8 @@ def test_objective_terms_are_weighted_and_sum_to_total(extractor):
 
 def test_steps_lower_the_loss_and_keep_the_range(extractor):
     seen = []
-    stylizer = optimize.Stylizer(
-        _objective(extractor), optimize.initial_image(CONTENT, STYLE, "noise", 0), CONFIG.optim
+    stylizer = step.ImageOptimizer(
+        _objective(extractor), starts.initial_image(CONTENT, STYLE, "noise", 0), CONFIG.optim
     )
     out = stylizer.run(20, lambda step, terms, image: seen.append((step, terms["total"])))
     assert [s for s, _ in seen] == list(range(1, 21))
@@ -73,7 +73,7 @@ def test_steps_lower_the_loss_and_keep_the_range(extractor):
 
 def test_callback_gets_terms_and_the_live_image(extractor):
     calls = []
-    stylizer = optimize.Stylizer(_objective(extractor), CONTENT, CONFIG.optim)
+    stylizer = step.ImageOptimizer(_objective(extractor), CONTENT, CONFIG.optim)
     stylizer.run(2, lambda step, terms, image: calls.append((step, sorted(terms), np.array(image))))
     assert [c[0] for c in calls] == [1, 2]
     assert calls[0][1] == ["content", "style", "total", "tv"]
@@ -96,24 +96,24 @@ def test_random_weights_are_seeded():
 
 
 def test_initial_images():
-    content = optimize.initial_image(CONTENT, STYLE, "content", 0)
+    content = starts.initial_image(CONTENT, STYLE, "content", 0)
     np.testing.assert_array_equal(content, CONTENT)
-    style = optimize.initial_image(CONTENT, STYLE, "style", 0).numpy()
+    style = starts.initial_image(CONTENT, STYLE, "style", 0).numpy()
     assert style.shape == CONTENT.shape and 0 <= style.min() and style.max() <= 1
     assert abs(style.mean() - STYLE.mean()) < 0.05
-    noise = optimize.initial_image(CONTENT, STYLE, "noise", 0).numpy()
+    noise = starts.initial_image(CONTENT, STYLE, "noise", 0).numpy()
     assert noise.shape == CONTENT.shape and 0 <= noise.min() and noise.max() <= 1
     assert abs(noise.mean() - 0.5) < 0.05
-    np.testing.assert_array_equal(noise, optimize.initial_image(CONTENT, STYLE, "noise", 0))
-    assert not np.array_equal(noise, optimize.initial_image(CONTENT, STYLE, "noise", 1))
+    np.testing.assert_array_equal(noise, starts.initial_image(CONTENT, STYLE, "noise", 0))
+    assert not np.array_equal(noise, starts.initial_image(CONTENT, STYLE, "noise", 1))
 
 
 def test_in_graph_loop_matches_the_variable_loop(extractor):
     """The stateless tf.while_loop and the tf.Variable loop run the same update."""
     objective = _objective(extractor)
-    start = optimize.initial_image(CONTENT, STYLE, "noise", 0)
-    eager = optimize.Stylizer(objective, start, CONFIG.optim).run(4)
-    graph = tf.function(lambda image: optimize.stylize_in_graph(objective, image, 4, CONFIG.optim))(start)
+    start = starts.initial_image(CONTENT, STYLE, "noise", 0)
+    eager = step.ImageOptimizer(objective, start, CONFIG.optim).run(4)
+    graph = tf.function(lambda image: step.optimize_in_graph(objective, image, 4, CONFIG.optim))(start)
     np.testing.assert_allclose(graph.numpy(), eager, atol=1e-5)
     assert not np.allclose(eager, start.numpy(), atol=1e-3)  # it did move
 
@@ -169,10 +169,10 @@ def teardown_module():
 def test_handover_keeps_the_photos_detail():
     rng = np.random.default_rng(0)
     fine = tf.constant(rng.random((1, 32, 40, 3), np.float32))
-    coarse = multiscale.resize(fine, (16, 20))
+    coarse = resample.to_size(fine, (16, 20))
     result = tf.clip_by_value(coarse + 0.1, 0.0, 1.0)  # a coarse-scale "stylisation": brighter
-    kept = multiscale.handover(result, coarse, fine, keep_detail=True).numpy()
-    plain = multiscale.handover(result, coarse, fine, keep_detail=False).numpy()
+    kept = resample.handover(result, coarse, fine, keep_detail=True).numpy()
+    plain = resample.handover(result, coarse, fine, keep_detail=False).numpy()
     assert kept.shape == plain.shape == (1, 32, 40, 3)
     # Detail: the photo's high frequencies survive the hand-over only with keep_detail ...
     detail = lambda x: np.abs(np.diff(x, axis=2)).mean()  # noqa: E731
@@ -198,14 +198,14 @@ def test_multiscale_runs_coarse_to_fine(extractor):
 def test_in_graph_multiscale_matches_stylize(extractor):
     config = CONFIG.replace(scales=2, steps=5)
     eager = multiscale.stylize(CONTENT, STYLE, config, extractor=extractor)
-    graph = tf.function(lambda c, s: multiscale.stylize_graph(extractor, c, [s], config))(CONTENT, STYLE)
+    graph = tf.function(lambda c, s: multiscale.coarse_to_fine_in_graph(extractor, c, [s], config))(CONTENT, STYLE)
     np.testing.assert_allclose(graph.numpy(), eager, atol=1e-4)
 
 
 def _features_and_grad(config, image):
     extractor = vgg.extractor_for(config)
     objective = _objective(extractor, config)
-    update = optimize.make_update(objective, config.optim, devices.loss_scale(config.runtime.precision))
+    update = step.make_update(objective, config.optim, devices.loss_scale(config.runtime.precision))
     x = tf.constant(image)
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -235,19 +235,19 @@ def test_reduced_precision_features_and_gradients_agree_with_float32(precision):
 
 def test_jit_compiled_step_matches(extractor):
     objective = _objective(extractor)
-    plain = optimize.Stylizer(objective, CONTENT, CONFIG.optim).run(2)
-    compiled = optimize.Stylizer(objective, CONTENT, CONFIG.optim, jit=True).run(2)
+    plain = step.ImageOptimizer(objective, CONTENT, CONFIG.optim).run(2)
+    compiled = step.ImageOptimizer(objective, CONTENT, CONFIG.optim, jit=True).run(2)
     np.testing.assert_allclose(compiled, plain, atol=1e-4)
 
 
 def test_jit_auto_probes_both_ways_then_keeps_the_faster(extractor):
     objective = _objective(extractor)
-    plain = optimize.Stylizer(objective, CONTENT, CONFIG.optim).run(8)
-    auto = optimize.Stylizer(objective, CONTENT, CONFIG.optim, jit=None)
+    plain = step.ImageOptimizer(objective, CONTENT, CONFIG.optim).run(8)
+    auto = step.ImageOptimizer(objective, CONTENT, CONFIG.optim, jit=None)
     assert auto.jit is None
     result = auto.run(8)
     # One untimed step each way, then JIT_PROBE_STEPS timed ones each way, then the choice.
-    assert [len(auto.probe_seconds[flag]) for flag in (False, True)] == [optimize.JIT_PROBE_STEPS] * 2
+    assert [len(auto.probe_seconds[flag]) for flag in (False, True)] == [step.JIT_PROBE_STEPS] * 2
     expected = min(auto.probe_seconds[True]) < min(auto.probe_seconds[False])
     assert auto.jit is expected
     # The same update, whichever ran it; but XLA rounds differently and Adam carries that along (its
@@ -258,23 +258,23 @@ def test_jit_auto_probes_both_ways_then_keeps_the_faster(extractor):
     assert difference.mean() < 1e-3 and difference.max() < 2e-2, (difference.mean(), difference.max())
     # Forced either way: no probe, one compiled function.
     for mode, flag in (("true", True), ("false", False)):
-        forced = optimize.Stylizer(objective, CONTENT, CONFIG.optim, jit=mode == "true")
+        forced = step.ImageOptimizer(objective, CONTENT, CONFIG.optim, jit=mode == "true")
         assert forced.jit is flag and list(forced._compiled) == [flag]
 
 
 def test_multiscale_probes_jit_only_at_a_long_enough_final_scale(extractor, monkeypatch):
     made = []
-    original = optimize.Stylizer.__init__
+    original = step.ImageOptimizer.__init__
 
     def spy(self, objective, image, optim, jit=False, loss_scale=1.0):
         made.append(jit)
         original(self, objective, image, optim, jit, loss_scale)
 
-    monkeypatch.setattr(optimize.Stylizer, "__init__", spy)
+    monkeypatch.setattr(step.ImageOptimizer, "__init__", spy)
     config = CONFIG.replace(jit_compile="auto", scales=2, steps=40)
     multiscale.stylize(_image(32, 32, 1), STYLE, config, extractor=extractor)
     assert made == [False, False]  # a final scale this small never repays an XLA compile
-    monkeypatch.setattr(optimize, "JIT_PROBE_MIN_PIXELS", 32 * 32)
+    monkeypatch.setattr(scales, "JIT_PROBE_MIN_PIXELS", 32 * 32)
     made.clear()
     multiscale.stylize(_image(32, 32, 1), STYLE, config, extractor=extractor)
     assert made == [False, None]  # coarse scale without XLA, the final one measured
@@ -309,13 +309,13 @@ def test_too_small_content_is_a_clear_error(extractor):
 def test_lbfgs_lowers_the_loss_and_runs_in_graph(extractor):
     config = CONFIG.replace(optimizer="lbfgs", lbfgs_memory=5)
     objective = _objective(extractor, config)
-    start = optimize.initial_image(CONTENT, STYLE, "noise", 0)
+    start = starts.initial_image(CONTENT, STYLE, "noise", 0)
     seen = []
-    eager = optimize.Stylizer(objective, start, config.optim).run(
+    eager = step.ImageOptimizer(objective, start, config.optim).run(
         15, lambda step, terms, image: seen.append(terms["total"])
     )
     assert seen[-1] < 0.7 * seen[0]
-    graph = tf.function(lambda image: optimize.stylize_in_graph(objective, image, 15, config.optim))(start)
+    graph = tf.function(lambda image: step.optimize_in_graph(objective, image, 15, config.optim))(start)
     np.testing.assert_allclose(graph.numpy(), eager, atol=1e-4)
 
 
@@ -325,7 +325,7 @@ def test_lbfgs_reports_and_returns_its_last_accepted_image(extractor):
     config = CONFIG.replace(optimizer="lbfgs", lbfgs_memory=5)
     objective = _objective(extractor, config)
     seen = []
-    stylizer = optimize.Stylizer(objective, optimize.initial_image(CONTENT, STYLE, "noise", 0), config.optim)
+    stylizer = step.ImageOptimizer(objective, starts.initial_image(CONTENT, STYLE, "noise", 0), config.optim)
     result = stylizer.run(8, lambda step, terms, image: seen.append(np.array(image)))
     np.testing.assert_array_equal(seen[-1], result)
     assert not np.array_equal(result, stylizer.image.numpy())  # the variable already holds the next trial
@@ -379,7 +379,7 @@ def test_running_out_of_device_memory_is_a_one_line_error(monkeypatch):
     def exhausted(self, *args, **kwargs):
         raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape [1,64,4096,4096]")
 
-    monkeypatch.setattr(optimize.Stylizer, "run", exhausted)
+    monkeypatch.setattr(step.ImageOptimizer, "run", exhausted)
     config = Config(network="vgg16", weights="none", max_size=32, steps=2, precision="float32")
     content = np.zeros((1, 24, 32, 3), np.float32)
     with pytest.raises(OutOfMemoryError) as error:

@@ -1,4 +1,4 @@
-"""The compiled step and the loops: image -> features -> losses -> gradient -> update -> image.
+"""The step: image -> features -> loss -> gradient -> update -> image, compiled, and its two loops.
 
 Contract: images are float32 RGB in [0, 1], NHWC, [N, H, W, 3]: one photo, or a batch of N photos
 of one size optimised together, each exactly as it would be alone (the objective's terms are one
@@ -9,12 +9,13 @@ objective's terms and their gradient (`value_and_gradient`: by one GradientTape 
 or tile by tile in tiles.py; float16: with loss scaling, see devices.py), then one Adam or L-BFGS
 step (optimizers.py), where state is the optimiser's (Adam's
 moments, or L-BFGS's memory) as a NamedTuple of tensors. It serves both
-- `Stylizer`: the image and the optimiser's state live in tf.Variables, a `tf.function`-compiled
-  `step()` runs the update and assigns; a plain Python loop calls it and reports to a callback;
-- `stylize_in_graph`: the same update inside a `tf.while_loop` with the image and the state as
+- `ImageOptimizer`: the image and the optimiser's state live in tf.Variables, a
+  `tf.function`-compiled `step()` runs the update and assigns; a plain Python loop calls it and
+  reports to a callback;
+- `optimize_in_graph`: the same update inside a `tf.while_loop` with the image and the state as
   loop-carried tensors: stateless, for exported SavedModels and thread-safe serving.
 Both run at one size and return the optimiser's answer (optimizers.result: L-BFGS's last accepted
-image, the image otherwise); multiscale.py runs them coarse to fine (`stylize`, `stylize_graph`).
+image, the image otherwise); scales.py runs one scale, multiscale.py the scales coarse to fine.
 
 The core never prints: progress goes to `callback(step, terms, image)`.
 """
@@ -23,23 +24,23 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import colors, optimizers, tiles
+from style_transfer import optimizers
 from style_transfer.config import OptimizerConfig
 from style_transfer.errors import NonFiniteLossError, named
-from style_transfer.objective import Objective
+from style_transfer.objective import ValueAndGradient
 
 # callback(step, terms, image): step counts from 1; terms are floats {"total", "content", "style",
 # "tv"} (weighted, total = sum of the others; the mean over a batch) at the image the step
-# evaluated; image is the optimiser's answer after the step (Stylizer.answer: float32 [N, H, W, 3]).
+# evaluated; image is the optimiser's answer after the step (ImageOptimizer.answer: float32 [N, H, W, 3]).
 Callback = Callable[[int, dict, tf.Tensor], None]
 
 
-def make_update(objective: Objective | tiles.TiledObjective, optim: OptimizerConfig, loss_scale: float = 1.0):
+def make_update(objective: ValueAndGradient, optim: OptimizerConfig, loss_scale: float = 1.0):
     """(image, state) -> (new image, new state, terms); pure, no variables of its own.
 
     state: the optimiser's (optimizers.init_state). `image` may be a tf.Variable or a tensor; the tape
@@ -55,53 +56,17 @@ def make_update(objective: Objective | tiles.TiledObjective, optim: OptimizerCon
     return update
 
 
-def initial_image(
-    content: tf.Tensor,
-    style: tf.Tensor | Sequence[tf.Tensor],
-    init: str,
-    seed: int,
-    style_blend_weights: Sequence[float] | None = None,
-) -> tf.Tensor:
-    """The starting image, float32 [N, H, W, 3] in [0, 1], the content's size (and batch).
-
-    style: one style image or several (blended by style_blend_weights, equal by default).
-    content: the content image; recolored: the content with the styles' colour mean and
-    covariance (colors.match_colors, the styles' pixels pooled by blend weight); style: the first
-    style resized (bicubic, antialiased) to the content's size; noise: uniform in [0, 1] from a
-    stateless seeded generator (the paper's white noise), the same for every image of a batch, so
-    each starts as it would alone.
-    """
-    content = tf.convert_to_tensor(content, tf.float32)
-    styles = [style] if isinstance(style, (tf.Tensor, np.ndarray)) else list(style)
-    if init == "content":
-        return content
-    if init == "recolored":
-        mean, covariance = colors.mixture_statistics(styles, style_blend_weights)
-        return colors.match_colors(content, mean, covariance)
-    if init == "style":
-        size = tf.shape(content)[1:3]
-        resized = tf.image.resize(styles[0], size, method="bicubic", antialias=True)
-        return tf.broadcast_to(tf.clip_by_value(resized, 0.0, 1.0), tf.shape(content))
-    if init == "noise":
-        noise = tf.random.stateless_uniform(tf.shape(content)[1:], seed=[seed, 0], dtype=tf.float32)
-        return tf.broadcast_to(noise[None], tf.shape(content))
-    raise ValueError(f"unknown init {init!r}")
-
-
 # jit_compile="auto": one untimed step each way (tracing; XLA compiling), then this many timed
 # steps each way, alternating; every one of them is a real step of the run.
 JIT_PROBE_STEPS = 2
-# ... and only where the final scale has at least this many pixels per image (e.g. 512 x 256).
-# Below it the XLA compile (3-5 s at 256 px) costs more than XLA can save: measured per step, XLA
-# is 1.07-1.08x faster at 256 px on an AVX2 Zen 3 and 0.72-0.85x (slower) on AVX-512 Zen 4/5.
-JIT_PROBE_MIN_PIXELS = 2**17
+# (When a run probes at all is the per-scale runner's choice: scales.JIT_PROBE_MIN_PIXELS.)
 
 
-class Stylizer:
+class ImageOptimizer:
     """Optimises a tf.Variable image with a compiled GradientTape step; the loop is plain Python.
 
-    >>> stylizer = Stylizer(objective, initial_image(content, style, "content", 0), config.optim)
-    >>> result = stylizer.run(300, callback)   # float32 numpy [N, H, W, 3] in [0, 1]
+    >>> optimizer = ImageOptimizer(objective, starts.initial_image(content, style, "content", 0), config.optim)
+    >>> result = optimizer.run(300, callback)   # float32 numpy [N, H, W, 3] in [0, 1]
 
     jit: True / False force XLA on or off; None ("auto") runs the first steps alternately with and
     without XLA (the same update on the same variables) and keeps the faster for the rest:
@@ -110,7 +75,7 @@ class Stylizer:
 
     def __init__(
         self,
-        objective: Objective | tiles.TiledObjective,
+        objective: ValueAndGradient,
         image: tf.Tensor,
         optim: OptimizerConfig,
         jit: bool | None = False,
@@ -180,10 +145,10 @@ class Stylizer:
         return self.answer().numpy()
 
 
-def stylize_in_graph(
-    objective: Objective, image: tf.Tensor, steps, optim: OptimizerConfig, loss_scale: float = 1.0
+def optimize_in_graph(
+    objective: ValueAndGradient, image: tf.Tensor, steps, optim: OptimizerConfig, loss_scale: float = 1.0
 ) -> tf.Tensor:
-    """The same update as Stylizer.step, `steps` times in a tf.while_loop; stateless.
+    """The same update as ImageOptimizer.step, `steps` times in a tf.while_loop; stateless.
 
     No variables are read or written: the image and the optimiser's state are loop-carried tensors, so
     concurrent calls of a traced function cannot disturb each other. Call inside a tf.function.
