@@ -279,7 +279,9 @@ def export_section(rows: list[str], settings: Settings) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         seconds_export, path = timed(lambda: export.export_saved_model(config, tmp, warmup=False))
         serve = tf.saved_model.load(path).signatures[export.SERVING_SIGNATURE]
-        request = rest.request_json([content], [style])  # what a REST client sends, decoded as TF Serving does
+        request = rest.request_json(
+            {"content_bytes": [content], "style_bytes": [style]}
+        )  # what a REST client sends, decoded as TF Serving does
         inputs = {
             name: tf.constant([base64.b64decode(row[name]["b64"]) for row in request["instances"]])
             for name in ("content_bytes", "style_bytes")

@@ -450,7 +450,8 @@ signature.
             """
 content_image = notebook.fetch_image(content, max_size=max_size, sample="content")
 style_image = notebook.fetch_image(style, max_size=max_size, sample="style")
-body = rest.request_json([images.encode_image(content_image)], [images.encode_image(style_image)])
+pair = {"content_bytes": [images.encode_image(content_image)], "style_bytes": [images.encode_image(style_image)]}
+body = rest.request_json(pair)
 print(json.dumps(body)[:160], "...")
 inputs = {name: tf.constant(values) for name, values in rest.decode_request(body).items()}
 outputs = model.signatures["serving_default"](**inputs)

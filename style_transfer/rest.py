@@ -1,52 +1,54 @@
-"""Client side of TF Serving's REST API for an exported model: build a request, read a response.
+"""Client side of TF Serving's REST API: build a :predict request, read its response.
 
-    POST http://HOST:8501/v1/models/NAME:predict   body: request_json(contents, styles)
+    POST http://HOST:8501/v1/models/NAME:predict   body: request_json({"content_bytes": [...], ...})
 
-TF Serving carries inputs and outputs whose names end in `_bytes` as base64 (`{"b64": ...}`). The
-row format ("instances") is used: one instance per content/style pair. Plain Python; no TensorFlow.
+Any signature: the row format ("instances"), one instance per row of the inputs given; TF Serving
+carries inputs and outputs whose names end in `_bytes` as base64 (`{"b64": ...}`), and the other
+values as they are. Plain Python; no TensorFlow.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
-def request_json(contents: Sequence[bytes], styles: Sequence[bytes]) -> dict:
-    """Encoded content and style images (pairs) -> the JSON body of a :predict request."""
-    if len(contents) != len(styles):
-        raise ValueError(f"{len(contents)} content images for {len(styles)} style images")
+def request_json(inputs: Mapping[str, Sequence[Any]], signature_name: str = "serving_default") -> dict:
+    """{input name: one value per instance} -> the JSON body of a :predict request; e.g. for the
+    optimisation's export, {"content_bytes": [photo bytes], "style_bytes": [painting bytes]}."""
+    lengths = {name: len(values) for name, values in inputs.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"inputs of different lengths: {lengths}")
+    count = next(iter(lengths.values()), 0)
     return {
-        "signature_name": "serving_default",
-        "instances": [
-            {"content_bytes": {"b64": _b64(content)}, "style_bytes": {"b64": _b64(style)}}
-            for content, style in zip(contents, styles, strict=True)
-        ],
+        "signature_name": signature_name,
+        "instances": [{name: _encode(name, values[i]) for name, values in inputs.items()} for i in range(count)],
     }
 
 
-def decode_request(body: dict) -> dict[str, list[bytes]]:
-    """The JSON body of a :predict request -> the inputs TF Serving hands `serving_default`:
-    {"content_bytes": [...], "style_bytes": [...]}, the base64 decoded. For trying a request on a
-    model loaded in Python (tf.saved_model.load) before serving it."""
-    names = ("content_bytes", "style_bytes")
-    return {name: [base64.b64decode(instance[name]["b64"]) for instance in body["instances"]] for name in names}
+def decode_request(body: dict) -> dict[str, list[Any]]:
+    """The JSON body of a :predict request -> the inputs TF Serving hands the signature, {input name:
+    [one value per instance]}, base64 decoded: for trying a request on a model loaded in Python
+    (tf.saved_model.load) before serving it."""
+    names = list(body["instances"][0]) if body["instances"] else []
+    return {name: [_decode(instance[name]) for instance in body["instances"]] for name in names}
 
 
-def images_from_response(response: dict) -> list[bytes]:
-    """The JSON of a :predict response -> the PNG bytes of each stylised image, in request order.
+def images_from_response(response: dict, output: str = "image_bytes") -> list[bytes]:
+    """The JSON of a :predict response -> the bytes of each instance's `output`, in request order.
 
     With a single output, TF Serving drops its name: {"predictions": [{"b64": ...}, ...]}; a named
     form ({"image_bytes": {"b64": ...}}) is accepted too.
     """
     if "error" in response:
         raise RuntimeError(f"TF Serving answered with an error: {response['error']}")
-    images = []
-    for prediction in response["predictions"]:
-        value = prediction.get("image_bytes", prediction)
-        images.append(base64.b64decode(value["b64"]))
-    return images
+    return [_decode(prediction.get(output, prediction)) for prediction in response["predictions"]]
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+def _encode(name: str, value: Any) -> Any:
+    return {"b64": base64.b64encode(value).decode("ascii")} if name.endswith("_bytes") else value
+
+
+def _decode(value: Any) -> Any:
+    return base64.b64decode(value["b64"]) if isinstance(value, dict) and set(value) == {"b64"} else value

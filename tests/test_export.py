@@ -1,4 +1,4 @@
-"""export.py: the SavedModel contract, checked with saved_model_cli, a fresh process, threads and the
+"""The export package: the SavedModel contract, checked with saved_model_cli, a fresh process, threads and the
 REST request format. Tiny sizes and random weights: these test the plumbing, not the picture."""
 
 import base64
@@ -201,19 +201,23 @@ def _tf_serving_rest(signature, body: str) -> str:
             values = [base64.b64decode(v["b64"]) for v in values]
         inputs[name] = tf.constant(values)
     outputs = signature(**inputs)
-    encoded = [rest._b64(x) for x in outputs["image_bytes"].numpy()]
+    encoded = [base64.b64encode(x).decode("ascii") for x in outputs["image_bytes"].numpy()]
     return json.dumps({"predictions": [{"b64": x} for x in encoded]})
 
 
 def test_rest_request_format_and_recovery_after_corrupt_bytes(serving):
-    body = json.dumps(rest.request_json([CONTENT_PNG], [STYLE_PNG]))
+    body = json.dumps(rest.request_json({"content_bytes": [CONTENT_PNG], "style_bytes": [STYLE_PNG]}))
     (png,) = rest.images_from_response(json.loads(_tf_serving_rest(serving, body)))
     assert images.decode_image(png).shape == (1, 24, 32, 3)
 
-    corrupt = json.dumps(rest.request_json([b"\x89PNG\r\n\x1a\n not really"], [STYLE_PNG]))
+    corrupt = json.dumps(
+        rest.request_json({"content_bytes": [b"\x89PNG\r\n\x1a\n not really"], "style_bytes": [STYLE_PNG]})
+    )
     with pytest.raises(tf.errors.InvalidArgumentError):
         _tf_serving_rest(serving, corrupt)
-    truncated = json.dumps(rest.request_json([CONTENT_PNG[: len(CONTENT_PNG) // 2]], [STYLE_PNG]))
+    truncated = json.dumps(
+        rest.request_json({"content_bytes": [CONTENT_PNG[: len(CONTENT_PNG) // 2]], "style_bytes": [STYLE_PNG]})
+    )
     with pytest.raises(tf.errors.InvalidArgumentError):
         _tf_serving_rest(serving, truncated)
     # The model keeps serving.
@@ -245,7 +249,7 @@ def test_missing_serving_api_is_a_clear_error(tmp_path, monkeypatch, extractor):
         StyleTransferError, match=r"pip install 'style_transfer\[serving\]', or export with warmup=False"
     ):
         export.export_saved_model(CONFIG, str(tmp_path), "m", extractor=extractor)
-    assert os.listdir(tmp_path / "m") == []  # nothing half-written
+    assert not (tmp_path / "m").exists()  # refused before anything was traced or written
     assert os.path.isdir(export.export_saved_model(CONFIG, str(tmp_path), "m", extractor=extractor, warmup=False))
 
 
@@ -279,3 +283,57 @@ def test_export_refuses_what_a_request_cannot_carry(tmp_path, extractor):
         export.export_saved_model(CONFIG.replace(style_blend_weights=(1.0, 2.0)), str(tmp_path), extractor=extractor)
     with pytest.raises(export.ExportError, match="runs untiled"):
         export.export_saved_model(CONFIG.replace(tile_size=512), str(tmp_path), extractor=extractor)
+
+
+def test_the_export_command_imports_its_package_once_and_no_tensorflow_for_help():
+    """`python -m style_transfer.export --help` runs export/__main__.py: the package is imported once
+    (no module imported both as __main__ and by name) and answers without TensorFlow."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "style_transfer.export", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "--export_dir" in result.stdout and "--max_size" in result.stdout, result.stderr[-2000:]  # absl: status 1
+    imported = [
+        line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
+    ]
+    assert imported.count("style_transfer.export") == 1, [m for m in imported if "export" in m]
+    assert "style_transfer.export.cli" in imported and "tensorflow" not in imported
+
+
+class _Doubler(tf.Module):
+    """A model that is not the optimisation: what else the writer serves (the fast networks will)."""
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None], tf.int64, name="count"), tf.TensorSpec([None], tf.string, name="label")]
+    )
+    def serve(self, count, label):
+        return {"doubled": 2 * count, "label": label}
+
+
+def test_the_writer_serves_any_module_with_typed_warmup_records(tmp_path):
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    from style_transfer.export import writer
+
+    module = _Doubler()
+    signatures = {"serving_default": module.serve.get_concrete_function()}
+    warmup = {"serving_default": {"count": [3, 4], "label": [b"a", b"b"]}}
+    path = writer.write_saved_model(module, signatures, str(tmp_path), "doubler", warmup=warmup)
+    assert path == str(tmp_path / "doubler" / "1") and sorted(os.listdir(tmp_path / "doubler")) == ["1"]
+    (record,) = tf.data.TFRecordDataset(os.path.join(path, writer.WARMUP_FILE)).as_numpy_iterator()
+    request = prediction_log_pb2.PredictionLog.FromString(record).predict_log.request
+    assert request.model_spec.name == "doubler" and request.model_spec.signature_name == "serving_default"
+    # Each input typed as the signature's own spec says (int64 here, not Python's default int32).
+    assert tf.make_ndarray(request.inputs["count"]).dtype == np.int64
+    assert list(tf.make_ndarray(request.inputs["label"])) == [b"a", b"b"]
+    loaded = tf.saved_model.load(path).signatures["serving_default"]
+    assert loaded(count=tf.constant([5], tf.int64), label=tf.constant([b"x"]))["doubled"].numpy().tolist() == [10]
+    # The next version by default; a warm-up request that misses an input is refused, nothing left.
+    with pytest.raises(ValueError, match="warm-up inputs"):
+        writer.write_saved_model(
+            module, signatures, str(tmp_path), "doubler", warmup={"serving_default": {"count": [1]}}
+        )
+    assert sorted(os.listdir(tmp_path / "doubler")) == ["1"]
+    assert writer.write_saved_model(module, signatures, str(tmp_path), "doubler").endswith(os.path.join("doubler", "2"))

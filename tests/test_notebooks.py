@@ -4,9 +4,10 @@ each executed end to end by papermill in a real Jupyter kernel; style_transfer.n
 import base64
 import functools
 import http.server
-import os
 import pathlib
 import runpy
+import subprocess
+import sys
 import threading
 
 import nbformat
@@ -163,17 +164,40 @@ def test_live_progress_keeps_every_step_and_shows_every_nth(monkeypatch):
 
 
 def test_decode_request_gives_the_signature_its_bytes():
-    body = rest.request_json([b"c1", b"c2"], [b"s1", b"s2"])
+    body = rest.request_json({"content_bytes": [b"c1", b"c2"], "style_bytes": [b"s1", b"s2"]})
     assert rest.decode_request(body) == {"content_bytes": [b"c1", b"c2"], "style_bytes": [b"s1", b"s2"]}
     png = images.encode_image(np.zeros((1, 2, 2, 3), np.float32))
     response = {"predictions": [{"b64": base64.b64encode(png).decode()}]}
     assert rest.images_from_response(response) == [png]
+    # Any signature: names not ending in _bytes travel as they are; rows must be as long.
+    body = rest.request_json({"count": [3, 4], "label_bytes": [b"a", b"b"]}, signature_name="other")
+    assert body["signature_name"] == "other" and body["instances"][0] == {"count": 3, "label_bytes": {"b64": "YQ=="}}
+    assert rest.decode_request(body) == {"count": [3, 4], "label_bytes": [b"a", b"b"]}
+    with pytest.raises(ValueError, match="different lengths"):
+        rest.request_json({"a": [1], "b": [1, 2]})
+
+
+def test_importing_the_notebook_helpers_defines_no_flags():
+    """style_transfer.notebook imports TensorFlow quietly (quiet.py) without the CLI's flag module:
+    none of a notebook's absl flags is ours (TensorFlow and absl define their own)."""
+    code = (
+        "from absl import flags; import style_transfer.notebook, sys; "
+        "print([m for m in flags.FLAGS.flags_by_module_dict() if 'style_transfer' in m]); "
+        "print(any(name in flags.FLAGS for name in ('steps', 'max_size', 'style_weight', 'output'))); "
+        "print('style_transfer.cli_common' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines() == ["[]", "False", "False"]
+    # The same check sees the CLI's flags when they are there.
+    code = "from absl import flags; import style_transfer.cli; print('steps' in flags.FLAGS)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "True"
 
 
 def test_notebooks_import_the_package_and_copy_none_of_it():
     """No notebook defines the package's functions again (a def is allowed only for a local helper)."""
     package_functions = set()
-    for path in (REPO / "style_transfer").glob("*.py"):
+    for path in (REPO / "style_transfer").rglob("*.py"):
         package_functions |= {
             line.split("def ")[1].split("(")[0] for line in path.read_text().splitlines() if line.startswith("def ")
         }
@@ -181,4 +205,5 @@ def test_notebooks_import_the_package_and_copy_none_of_it():
         for cell in _read(name).cells:
             defined = {line.split("def ")[1].split("(")[0] for line in cell.source.splitlines() if "def " in line}
             assert not defined & package_functions, (name, defined & package_functions)
-    assert os.path.exists(REPO / "notebooks" / "build.py")
+        code = "\n".join(cell.source for cell in _read(name).cells if cell.cell_type == "code")
+        assert "import style_transfer as st" in code, name  # they call the package

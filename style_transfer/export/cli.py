@@ -36,10 +36,11 @@ def main(argv: list[str]) -> int:
     try:
         config = cli_common.config_from_flags()
         cli_common.import_tensorflow_quietly()
-        from style_transfer import export, vgg
+        from style_transfer import vgg
+        from style_transfer.export import optimization
 
         start = time.time()
-        path = export.export_saved_model(
+        path = optimization.export_saved_model(
             config,
             FLAGS.export_dir,
             FLAGS.name,
@@ -59,7 +60,7 @@ def main(argv: list[str]) -> int:
 
 
 def entry_point() -> None:
-    """Console script `style-transfer-export` (and `python -m style_transfer.export`)."""
+    """Console script `style-transfer-export` (and `python -m style_transfer.export`, export/__main__.py)."""
     cli_common.run(main, __name__, __doc__)
 
 
