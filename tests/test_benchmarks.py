@@ -73,13 +73,18 @@ def test_gpu_report_quick_runs_every_section(tmp_path):
 
 
 def test_controls_sheet_runs_every_control(tmp_path):
+    """The sheet's mechanics on a clone with nothing beside it: random weights, and a stand-in for
+    the second painting it takes from ../shared/samples (a newcomer's checkout has no ../shared)."""
     report = tmp_path / "docs" / "controls_sheet.md"
     report.parent.mkdir()
+    (tmp_path / "samples" / "style").mkdir(parents=True)
+    Image.fromarray(gradient_image(40, 56, 3)).save(tmp_path / "samples" / "style" / "great_wave_hokusai.jpg")
     run_script(
         "controls.py",
         "--size=32",
         "--steps=1",
         "--vgg16_weights=none",
+        f"--samples={tmp_path / 'samples'}",
         "--cells=1,2,9",  # each control runs through the CLI in test_cli; here the sheet's mechanics
         f"--output={report}",
     )

@@ -88,6 +88,35 @@ def test_jpeg_output_and_flags(tmp_path, content_png, style_png):
     assert result.returncode == 0, result.stderr
     with Image.open(out) as img:
         assert img.format == "JPEG" and img.size == (32, 24)
+    assert "vgg19 (none), float32 features" in result.stdout and "3 steps (32x24: 3)" in result.stdout
+    # The first step's terms are those of the start these flags ask for (noise, seed 3) under their
+    # loss (layers, layer weights, loss weights), computed here by the library: every flag arrived.
+    from style_transfer import geometry, images, resample, starts, vgg
+    from style_transfer.config import Config
+    from style_transfer.objective import Objective
+
+    config = Config(
+        weights="none",
+        max_size=32,
+        seed=3,
+        content_layers=("block3_conv2",),
+        style_layers=("block1_conv1", "block2_conv1"),
+        style_layer_weights=(2.0, 1.0),
+        content_weight=2.0,
+        style_weight=0.5,
+        tv_weight=0.0,
+        precision="float32",
+    )
+    content, style = images.load_image(content_png, max_size=32), images.load_image(style_png, max_size=32)
+    style = resample.to_size(style, geometry.Geometry.of(config).style_size(style.shape[1:3], content.shape[1:3]))
+    objective = Objective.of_images(vgg.extractor_for(config), content, [style], config.loss)
+    expected = {k: float(v[0]) for k, v in objective(starts.initial_image(content, style, "noise", 3)).items()}
+    lines = [line.split() for line in result.stdout.splitlines() if line.startswith("step ")]
+    first = dict(zip(lines[0][2:10:2], map(float, lines[0][3:10:2]), strict=True))
+    assert first.keys() == expected.keys() and first["tv"] == 0.0
+    for name in ("total", "content", "style"):
+        assert first[name] == pytest.approx(expected[name], rel=2e-3), (name, first, expected)
+    assert float(lines[-1][3]) < first["total"]  # and L-BFGS lowered it
 
 
 def test_creative_controls_through_the_cli(tmp_path, content_png, style_png):

@@ -298,7 +298,20 @@ def test_auto_precision():
     assert devices.capped_cpu_flags(zen4, "AVX2") == {"avx2", "avx512f"}
     assert devices.auto_precision(devices.capped_cpu_flags(zen4, "AVX512_CORE"), []) == "float32"
     assert devices.resolved_precision("bfloat16") == "bfloat16"
-    assert devices.resolved_precision("auto") in ("float32", "bfloat16", "float16")
+
+
+def test_auto_precision_resolves_to_what_this_machine_runs_best(monkeypatch):
+    """ "auto" is asked of auto_precision once per process; any other setting is itself."""
+    asked = []
+    monkeypatch.setattr(devices, "auto_precision", lambda: asked.append(1) or "float16")
+    devices._machine_precision.cache_clear()
+    try:
+        assert devices.resolved_precision("auto") == "float16" and devices.resolved_precision("auto") == "float16"
+        assert asked == [1]
+        assert [devices.resolved_precision(p) for p in ("float32", "bfloat16")] == ["float32", "bfloat16"]
+    finally:
+        devices._machine_precision.cache_clear()
+    assert devices.loss_scale("float16") == devices.FLOAT16_LOSS_SCALE and devices.loss_scale("bfloat16") == 1.0
 
 
 def test_too_small_content_is_a_clear_error(extractor):
