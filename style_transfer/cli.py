@@ -20,6 +20,8 @@ import signal
 import sys
 import time
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from absl import app, flags
@@ -208,7 +210,8 @@ def run_batch(photos: list[Photo], inputs: Inputs, extractor, save_partial: bool
     costs = [scale.factor**2 for scale in plan for _ in range(scale.steps)]
     outputs = [photo.output for photo in photos]
     progress = Progress(steps, outputs, FLAGS.save_every, costs)
-    callback, tensorboard = progress, None
+    callback: Callable[[int, dict, Any], None] = progress
+    tensorboard = None
     if FLAGS.logdir:
         from style_transfer import summaries
 
@@ -216,9 +219,11 @@ def run_batch(photos: list[Photo], inputs: Inputs, extractor, save_partial: bool
         tensorboard = summaries.TensorBoardCallback(run_dir, FLAGS.save_every)
         print(f"TensorBoard logs in {run_dir} (tensorboard --logdir={FLAGS.logdir})", flush=True)
 
-        def callback(step, terms, image):
+        def both(step, terms, image, tensorboard=tensorboard):
             progress(step, terms, image)
             tensorboard(step, terms, image)
+
+        callback = both
 
     start = time.time()
     previous_handler = signal.signal(signal.SIGINT, progress.request_stop)
@@ -413,7 +418,8 @@ def run(output: str) -> int:
     elif config.runtime.batch_size > 1:
         raise ConfigError("--batch_size is for folder mode (--content=FOLDER or a glob, with --output_dir)")
     inputs = Inputs(config)
-    content = None if folder_mode else load_content(spec, output, inputs)  # before paying for TensorFlow
+    # One photo: read now, before paying for TensorFlow.
+    single = None if folder_mode else Photo(spec, load_content(spec, output, inputs), output)
 
     cli_common.import_tensorflow_quietly()
     from style_transfer import distribute, vgg
@@ -422,8 +428,8 @@ def run(output: str) -> int:
     batch_size = config.runtime.batch_size
     if strategy is None:
         extractor = vgg.extractor_for(config)
-        if not folder_mode:
-            return run_batch([Photo(spec, content, output)], inputs, extractor)
+        if single is not None:
+            return run_batch([single], inputs, extractor)
 
         def run_photos(photos):
             return run_batch(photos, inputs, extractor, save_partial=False)
@@ -436,8 +442,8 @@ def run(output: str) -> int:
         runner = distribute.DistributedRunner(strategy, config, inputs.styles, inputs.blend)
         devices = ", ".join(strategy.extended.worker_devices)
         print(f"{runner.replicas} replica(s): {devices}", flush=True)
-        if not folder_mode:
-            return run_distributed([Photo(spec, content, output)], inputs, runner)
+        if single is not None:
+            return run_distributed([single], inputs, runner)
         batch_size = max(batch_size, runner.replicas)  # at least one photo per replica
 
         def run_photos(photos):

@@ -122,7 +122,9 @@ def config_from_flags(flag_values: flags.FlagValues = FLAGS, config_cls: type = 
         for field in flag_fields(config_cls)
     }
     if "style_layers" in values:
-        values["style_layers"], values["style_layer_weights"] = parse_style_layers(flag_values["style_layers"].value)
+        values["style_layers"], values["style_layer_weights"] = parse_style_layers(
+            list(flag_values["style_layers"].value or [])
+        )
     parts = {}
     for part, cls in config_parts(config_cls).items():
         names = {field.name for field in dataclasses.fields(cls)}
@@ -147,7 +149,7 @@ def user_message(error: StyleTransferError) -> str:
 
 def import_tensorflow_quietly() -> None:
     """quiet.import_tensorflow_quietly, keeping TF's INFO lines on --verbosity=0."""
-    quiet.import_tensorflow_quietly(info_logs=FLAGS["verbosity"].present)
+    quiet.import_tensorflow_quietly(info_logs=bool(FLAGS["verbosity"].present))
 
 
 def run(main, module_name: str, doc: str) -> None:

@@ -431,10 +431,10 @@ class Config:
     ):
         given = dict(features=features, loss=loss, style=style, optim=optim, schedule=schedule, runtime=runtime)
         by_part: dict[str, dict[str, Any]] = {part: {} for part in PARTS}
-        for name, value in fields.items():
-            by_part[part_of(name)][name] = value
+        for name, setting_value in fields.items():
+            by_part[part_of(name)][name] = setting_value
         for part, cls in PARTS.items():
-            value = given[part] if given[part] is not None else cls()
+            value: Any = given[part] if given[part] is not None else cls()
             object.__setattr__(self, part, dataclasses.replace(value, **by_part[part]) if by_part[part] else value)
 
     def replace(self, **changes: Any) -> Config:

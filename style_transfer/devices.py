@@ -40,12 +40,12 @@ def auto_precision(cpu_flags: set[str] | None = None, gpu_capabilities: list | N
     if gpu_capabilities:
         capability = min(tuple(c) for c in gpu_capabilities)
         return "bfloat16" if capability >= (8, 0) else "float16" if capability >= (7, 0) else "float32"
-    return "bfloat16" if cpu_flags & {"avx512_bf16", "amx_bf16"} else "float32"
+    return "bfloat16" if (cpu_flags or set()) & {"avx512_bf16", "amx_bf16"} else "float32"
 
 
 def _cpuinfo() -> dict[str, str]:
     """The first CPU's entries of /proc/cpuinfo ({} where there is none)."""
-    info = {}
+    info: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -124,7 +124,7 @@ def describe_machine() -> str:
     # Family and model number tell CPUs with the same name apart (AMD EPYC family 25: model 1 is a
     # Zen 3, model 17 a Zen 4; family 26 a Zen 5).
     model, family, number = cpu_model(), cpu.get("cpu family", ""), cpu.get("model", "")
-    simd = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in _cpu_flags()]
+    simd: list[str] = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in _cpu_flags()]
     if cap := _onednn_isa_cap():
         simd.append(f"oneDNN capped at {cap} by ONEDNN_MAX_CPU_ISA")
     gpus = describe_gpus()

@@ -57,7 +57,8 @@ def to_srgb(img: Image.Image) -> Image.Image:
         return img
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        return ImageCms.profileToProfile(img, source, SRGB, outputMode="RGBA" if img.mode == "RGBA" else "RGB")
+        converted = ImageCms.profileToProfile(img, source, SRGB, outputMode="RGBA" if img.mode == "RGBA" else "RGB")
+        return converted if converted is not None else img
     except (OSError, ImageCms.PyCMSError):
         return img
 
@@ -143,11 +144,12 @@ def decode_image(
         img.load()
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"{name} is truncated or corrupt ({e}); pass a complete image file") from None
+    upright: Image.Image = img
     try:
-        img = ImageOps.exif_transpose(img)
+        upright = ImageOps.exif_transpose(img)
     except Exception:  # noqa: BLE001 - a broken EXIF block must not reject a readable image.
         pass
-    image = _to_float_rgb(to_srgb(img))[None]
+    image = _to_float_rgb(to_srgb(upright))[None]
     if max_size is not None:
         image = resize(image, fit_size(image.shape[1], image.shape[2], max_size))
     return image

@@ -102,7 +102,7 @@ def to_picture(image) -> Image.Image:
 def _at_height(picture: Image.Image, height: int) -> Image.Image:
     """`picture` in RGB, scaled (Lanczos) to `height` pixels high, its aspect ratio kept."""
     width = max(1, round(picture.width * height / picture.height))
-    return picture.convert("RGB").resize((width, height), Image.LANCZOS)
+    return picture.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
 
 
 def picture_row(pictures: Sequence, titles: Sequence[str] = (), height: int = 256) -> Image.Image:

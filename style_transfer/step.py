@@ -105,7 +105,7 @@ class ImageOptimizer:
         """One optimisation step; the loss terms (floats, the mean over a batch) at the image before it."""
         self.steps_done += 1
         probing = self.jit is None
-        flag = self.steps_done % 2 == 0 if probing else self.jit  # probing: without XLA first, then alternating
+        flag = self.steps_done % 2 == 0 if self.jit is None else self.jit  # probing: without XLA, then alternating
         start = time.perf_counter()
         terms = {name: float(tf.reduce_mean(value)) for name, value in self._compiled[flag]().items()}
         if probing and self.steps_done > 2:  # the first step each way traces / compiles: not timed

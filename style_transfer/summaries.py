@@ -54,7 +54,8 @@ class TensorBoardCallback:
             ) from None
         self.writer = tf.summary.create_file_writer(run_dir)
         self.image_every = image_every
-        self.step, self.image_step = 0, None  # the last step reported, and the last with an image
+        self.step = 0  # the last step reported
+        self.image_step: int | None = None  # the last step with an image
 
     def __call__(self, step: int, terms: dict, image) -> None:
         self.step = step

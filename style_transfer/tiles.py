@@ -142,7 +142,8 @@ def tiled_statistics(
     in eager mode: window-weighted means over positions (the statistic itself when one tile covers it)."""
     _require_additive(statistic)
     image = tf.convert_to_tensor(image, tf.float32)
-    tiling = Tiling(*image.shape[1:3], tile_size, tile_overlap)
+    height, width = image.shape[1:3]
+    tiling = Tiling(height, width, tile_size, tile_overlap)
     sums: dict[str, Stats] = {}
     masses: dict[str, tf.Tensor] = {}
     windows = None
@@ -221,7 +222,7 @@ class TiledObjective:
         self.masses = [{n: tf.reduce_sum(w[n]) for n in layers} for w in self.weight_sets]
 
         # The photo, tile by tile: content targets, their norms, and its statistics' sums.
-        content_targets = {name: [] for name in self.content_layers}
+        content_targets: dict[str, list[tf.Tensor]] = {name: [] for name in self.content_layers}
         photo_sums: dict[tuple[int, str], Stats] = {}
         norms: dict[str, tf.Tensor] = {}
         for t in range(len(tiling)):
