@@ -83,7 +83,7 @@ QUICK = dict(
     run_size=64,
     long_steps=4,
     export_size=64,
-    memory_sizes=["64", "96"],
+    memory_sizes=["64"],
     batch_sizes=["1", "2"],
 )
 

@@ -113,9 +113,9 @@ class DistributedRunner:
         def replica(content):  # [n, H, W, 3]: this replica's photos
             return multiscale.coarse_to_fine_in_graph(self.extractor, content, styles, config, blend)
 
-        replica = tf.function(replica, jit_compile=jit_for(config.runtime.jit_compile, strategy))
+        replica = tf.function(replica, jit_compile=jit_for(config.runtime.jit_compile, strategy), autograph=False)
 
-        @tf.function
+        @tf.function(autograph=False)
         def run(shards):
             return strategy.run(replica, args=(shards,))
 

@@ -18,6 +18,7 @@ recorded values do not.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -226,7 +227,7 @@ def case_in_graph():
         extractor = _extractor(config)
         content, style = tf.constant(CONTENT), tf.constant(STYLE)
 
-        @tf.function
+        @functools.partial(tf.function, autograph=False)
         def static(content=content, style=style, config=config, extractor=extractor):
             return multiscale.coarse_to_fine_in_graph(extractor, content, [style], config)
 
@@ -235,6 +236,7 @@ def case_in_graph():
                 extractor, c, [s], config
             ),
             input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)] * 2,
+            autograph=False,
         )
         out[f"{optimizer}_static"] = static().numpy()
         out[f"{optimizer}_dynamic"] = dynamic(content, style).numpy()

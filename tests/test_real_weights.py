@@ -1,4 +1,5 @@
-"""End to end with real ImageNet VGG16 weights (../shared/weights): does it actually stylise?
+"""End to end with real ImageNet VGG16 weights (../shared/weights): does it actually stylise? (The
+defaults at 256 px are checked in tests/test_pinned.py, beside their bit-for-bit reference.)
 
 Skipped, with the reason printed (pytest -rs), only where the weights file is absent.
 """
@@ -9,33 +10,10 @@ from PIL import Image
 
 from style_transfer import images, multiscale, quality, vgg
 from style_transfer.config import Config
-from style_transfer.objective import Objective
 from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE
 from tests.test_cli import run_cli
 
 pytestmark = pytest.mark.slow
-
-
-def test_real_weights_stylise_the_sample(vgg16_weights):
-    config = Config(network="vgg16", weights=vgg16_weights, max_size=192)  # the defaults' 60 steps
-    content = images.load_image(SAMPLE_CONTENT, max_size=config.schedule.max_size)
-    style = images.load_image(SAMPLE_STYLE, max_size=config.schedule.max_size)
-    extractor = vgg.extractor_for(config)
-    history = []
-    result = multiscale.stylize(
-        content, style, config, extractor=extractor, callback=lambda step, terms, image: history.append(terms)
-    )
-
-    objective = Objective.of_images(extractor, content, [style], config.loss)
-    before, after = objective(content), objective(result)
-    # The style loss fell to at most 30 % of its starting value ...
-    assert float(after["style"][0]) <= 0.3 * float(before["style"][0]), (before, after)
-    # ... while the output stays closer to the photo than the painting itself is.
-    painting = images.resize(style, content.shape[1:3])
-    assert float(after["content"][0]) < float(objective(painting)["content"][0])
-    assert history[-1]["total"] < 0.5 * history[0]["total"]
-    # And it is a picture, not a blur or a flat field: contrast of the same order as the photo's.
-    assert 0.5 < result.std() / content.std() < 2.0
 
 
 def test_cli_with_a_real_weights_file(tmp_path, vgg16_weights):

@@ -36,7 +36,6 @@ def main(argv: list[str]) -> int:
     try:
         config = cli_common.config_from_flags()
         cli_common.import_tensorflow_quietly()
-        from style_transfer import vgg
         from style_transfer.export import optimization
 
         start = time.time()
@@ -45,7 +44,6 @@ def main(argv: list[str]) -> int:
             FLAGS.export_dir,
             FLAGS.name,
             FLAGS.version,
-            extractor=vgg.extractor_for(config),
             warmup=FLAGS.warmup,
         )
     except StyleTransferError as e:
