@@ -114,3 +114,30 @@ def test_a_statistic_that_does_not_add_up_cannot_run_tiled(extractor):
     # Untiled it is just another statistic.
     built = targets.build_style_targets(extractor, [style], CONFIG.loss, statistic=SortedValues())
     assert set(built.stats[0]) == set(CONFIG.loss.style_layers)
+
+
+def test_a_training_loop_keeps_style_targets_and_scores_batches_of_photos(extractor):
+    """What a network's training loop does: the painting's targets built once, then for each batch
+    of photos their features -> targets.for_photos -> losses.loss_terms on generated images. Each
+    photo's terms equal the pixel objective's for that photo alone, and the gradient reaches the
+    generated images."""
+    config = CONFIG.loss
+    style = targets.build_style_targets(extractor, [_image(36, 30, 2)], config)  # once, kept
+    kept = {name: stats.numpy() for name, stats in style.stats[0].items()}
+    for batch in range(2):
+        photos = tf.concat([_image(40, 48, 10 + 2 * batch), _image(40, 48, 11 + 2 * batch)], 0)  # [2, 40, 48, 3]
+        generated = tf.concat([_image(40, 48, 20 + batch), _image(40, 48, 30 + batch)], 0)
+        content, style_for_batch = targets.for_photos(extractor(photos), style, config)
+        with tf.GradientTape() as tape:
+            tape.watch(generated)
+            terms = losses.loss_terms(extractor(generated), content, style_for_batch, generated, config)  # {name: [2]}
+            total = tf.reduce_sum(terms["total"])
+        gradient = tape.gradient(total, generated)
+        assert float(tf.reduce_sum(tf.abs(gradient))) > 0
+        for i in range(2):
+            alone = Objective.of_images(extractor, photos[i : i + 1], [_image(36, 30, 2)], config)
+            expected = alone(generated[i : i + 1])
+            for name in ("total", "content", "style", "tv"):
+                np.testing.assert_allclose(terms[name][i].numpy(), expected[name][0].numpy(), rtol=1e-5, err_msg=name)
+    for name, stats in style.stats[0].items():  # the kept targets are the painting's, unchanged by the batches
+        np.testing.assert_array_equal(stats.numpy(), kept[name])
