@@ -56,3 +56,152 @@ class Judge:
 def build_judge_extractor(network: str, weights: str) -> vgg.FeatureExtractor:
     """A float32 extractor of the quality layers (always float32, whatever the run used)."""
     return vgg.build_extractor(network, weights, CONTENT_LAYERS + STYLE_LAYERS, "float32")
+
+
+# Figures that see painting (issue 18). The two above cannot: a Gram distance is dominated by
+# colour statistics, which the recolored start lowers before the first step, and the content
+# figure rewards keeping every pixel. These four measure strokes and how much of the photo survives.
+#
+# - stroke figure: a sliced Wasserstein distance between the result's and the painting's features
+#   at STROKE_LAYERS, divided by the photo's own distance to the painting (1 = no closer than the
+#   photo; lower is better). All three images are turned grey first (luma in every channel), so
+#   colour alone cannot lower it: only textures, strokes and shapes can.
+# - large stroke figure: the same with all three images at half resolution, where VGG sees strokes
+#   twice as large (the painting's broad strokes and shapes).
+# - fine texture: the correlation of the result's luma with the photo's in a band of FINE_BAND
+#   pixels (a difference of Gaussian blurs): 1 = the photo's fine texture kept, 0 = replaced.
+#   A painting of the photo should lower it.
+# - structure: the same in STRUCTURE_BAND, the photo's shapes and contours: it must stay high, or
+#   the photo dissolves (as it does from a noise start).
+
+STROKE_LAYERS = ("block3_conv1", "block4_conv1")
+FINE_BAND = (0.5, 1.2)  # Gaussian sigmas in pixels: a band that passes wavelengths of about 2-6 px
+STRUCTURE_BAND = (2.0, 5.0)  # wavelengths of about 10-30 px: the photo's shapes and contours
+PROJECTIONS = 64
+QUANTILES = 256
+
+
+def luma(image: tf.Tensor) -> tf.Tensor:
+    """[N, H, W, 3] -> [N, H, W, 1], Rec. 601 weights."""
+    return tf.reduce_sum(tf.convert_to_tensor(image, tf.float32) * [0.299, 0.587, 0.114], axis=-1, keepdims=True)
+
+
+def grey(image: tf.Tensor) -> tf.Tensor:
+    """[N, H, W, 3] -> the same size with the luma in every channel."""
+    return tf.tile(luma(image), [1, 1, 1, 3])
+
+
+def gaussian_blur(image: tf.Tensor, sigma: float) -> tf.Tensor:
+    """[N, H, W, C] blurred by a Gaussian of `sigma` pixels (separable, reflect padding; 0 = unchanged)."""
+    if sigma <= 0:
+        return image
+    radius = max(1, int(round(3 * sigma)))
+    x = tf.range(-radius, radius + 1, dtype=tf.float32)
+    kernel = tf.exp(-0.5 * (x / sigma) ** 2)
+    kernel /= tf.reduce_sum(kernel)
+    channels = image.shape[-1]
+    padded = tf.pad(image, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="REFLECT")
+    rows = tf.tile(tf.reshape(kernel, [-1, 1, 1, 1]), [1, 1, channels, 1])  # [k, 1, C, 1]
+    cols = tf.tile(tf.reshape(kernel, [1, -1, 1, 1]), [1, 1, channels, 1])  # [1, k, C, 1]
+    out = tf.nn.depthwise_conv2d(padded, rows, [1, 1, 1, 1], "VALID")
+    return tf.nn.depthwise_conv2d(out, cols, [1, 1, 1, 1], "VALID")
+
+
+def band(image: tf.Tensor, sigmas: tuple[float, float]) -> tf.Tensor:
+    """The image's luma between two scales: blur(sigmas[0]) - blur(sigmas[1]), [N, H, W, 1]."""
+    y = luma(image)
+    return gaussian_blur(y, sigmas[0]) - gaussian_blur(y, sigmas[1])
+
+
+def band_correlation(image: tf.Tensor, photo: tf.Tensor, sigmas: tuple[float, float]) -> tf.Tensor:
+    """Pearson correlation of the two images' bands (same size), one value per image: [N]."""
+    a, b = band(image, sigmas), band(photo, sigmas)
+    a -= tf.reduce_mean(a, axis=[1, 2, 3], keepdims=True)
+    b -= tf.reduce_mean(b, axis=[1, 2, 3], keepdims=True)
+    covariance = tf.reduce_sum(a * b, axis=[1, 2, 3])
+    return covariance / tf.sqrt(tf.reduce_sum(a * a, axis=[1, 2, 3]) * tf.reduce_sum(b * b, axis=[1, 2, 3]) + 1e-12)
+
+
+def projections(channels: int, count: int = PROJECTIONS, seed: int = 0) -> tf.Tensor:
+    """[C, count] random unit directions, fixed by `seed` so that figures are repeatable."""
+    directions = tf.random.stateless_normal([channels, count], seed=[seed, channels])
+    return directions / tf.norm(directions, axis=0, keepdims=True)
+
+
+def quantiles(features: tf.Tensor, directions: tf.Tensor, count: int = QUANTILES) -> tf.Tensor:
+    """[1, h, w, C] features -> [count, K]: the sorted projections onto `directions` [C, K],
+    read at `count` evenly spaced quantiles (linear interpolation), so sets of any size compare."""
+    flat = tf.reshape(tf.cast(features, tf.float32), [-1, tf.shape(features)[-1]])  # [h*w, C]
+    values = tf.sort(tf.matmul(flat, directions), axis=0)  # [h*w, K]
+    n = tf.cast(tf.shape(values)[0], tf.float32)
+    position = (tf.range(count, dtype=tf.float32) + 0.5) / count * n - 0.5  # [count]
+    position = tf.clip_by_value(position, 0.0, n - 1.0)
+    low = tf.cast(tf.floor(position), tf.int32)
+    high = tf.minimum(low + 1, tf.shape(values)[0] - 1)
+    frac = (position - tf.floor(position))[:, None]
+    return tf.gather(values, low) * (1.0 - frac) + tf.gather(values, high) * frac
+
+
+def sliced_distance(a: tf.Tensor, b: tf.Tensor, directions: tf.Tensor, count: int = QUANTILES) -> tf.Tensor:
+    """Sliced Wasserstein-2 distance (squared) between two sets of features [1, h, w, C]: the mean
+    squared difference of their projections' quantiles."""
+    return tf.reduce_mean(tf.square(quantiles(a, directions, count) - quantiles(b, directions, count)))
+
+
+@dataclasses.dataclass(frozen=True)
+class PaintingFigures:
+    stroke: float  # lower = the painting's strokes and textures (grey: colour cannot lower it)
+    large_stroke: float  # the same at half resolution: the painting's broad strokes and shapes
+    fine_texture: float  # lower = less of the photo's 1-2 px texture left
+    structure: float  # higher = more of the photo's shapes kept (must stay high)
+
+
+class PaintingJudge:
+    """PaintingFigures for results against one photo and one painting (their features once).
+
+    The extractor needs STROKE_LAYERS (build_painting_judge_extractor); images are float32 RGB
+    [1, H, W, 3] in [0, 1], the result the photo's size, the painting any size."""
+
+    def __init__(self, extractor: vgg.FeatureExtractor, content, style):
+        missing = set(STROKE_LAYERS) - set(extractor.layers)
+        if missing:
+            raise ValueError(f"the extractor lacks stroke layers {sorted(missing)}; use build_painting_judge_extractor")
+        self.extractor = extractor
+        self.content = tf.convert_to_tensor(content, tf.float32)
+        style = tf.convert_to_tensor(style, tf.float32)
+        self.painting = {half: self._features(style, half) for half in (False, True)}
+        self.directions = {
+            name: projections(int(f.shape[-1]), seed=i) for i, (name, f) in enumerate(self.painting[False].items())
+        }
+        self.photo = {half: self._distances(self.content, half) for half in (False, True)}
+
+    def _features(self, image: tf.Tensor, half: bool) -> dict[str, tf.Tensor]:
+        image = grey(image)
+        if half:
+            size = tf.maximum(tf.shape(image)[1:3] // 2, 1)
+            image = tf.image.resize(image, size, method="area")
+        features = self.extractor(image)
+        return {name: features[name] for name in STROKE_LAYERS}
+
+    def _distances(self, image: tf.Tensor, half: bool) -> tf.Tensor:
+        features = self._features(image, half)
+        return tf.stack(
+            [sliced_distance(features[n], self.painting[half][n], self.directions[n]) for n in STROKE_LAYERS]
+        )
+
+    def __call__(self, image) -> PaintingFigures:
+        image = tf.convert_to_tensor(image, tf.float32)
+        stroke, large = (
+            float(tf.reduce_mean(self._distances(image, half) / self.photo[half])) for half in (False, True)
+        )
+        return PaintingFigures(
+            stroke=stroke,
+            large_stroke=large,
+            fine_texture=float(band_correlation(image, self.content, FINE_BAND)[0]),
+            structure=float(band_correlation(image, self.content, STRUCTURE_BAND)[0]),
+        )
+
+
+def build_painting_judge_extractor(network: str, weights: str) -> vgg.FeatureExtractor:
+    """A float32 extractor of the stroke layers."""
+    return vgg.build_extractor(network, weights, STROKE_LAYERS, "float32")

@@ -59,3 +59,96 @@ def test_an_extractor_without_the_layers_is_refused():
     small = vgg.build_extractor("vgg16", "none", ("block1_conv1",))
     with pytest.raises(ValueError, match="quality layers"):
         quality.Judge(small, _image(32, 32, 1), _image(32, 32, 2))
+
+
+# The painting figures (issue 18): numpy twins written from the definitions in quality.py.
+
+
+def _np_luma(image):  # [1, H, W, 3] -> [H, W]
+    return image[0].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+
+
+def _np_blur(y, sigma):  # [H, W], separable Gaussian, reflect padding
+    if sigma <= 0:
+        return y
+    radius = max(1, int(round(3 * sigma)))
+    x = np.arange(-radius, radius + 1)
+    k = np.exp(-0.5 * (x / sigma) ** 2)
+    k /= k.sum()
+    p = np.pad(y, radius, mode="reflect")
+    rows = sum(k[i] * p[i : i + y.shape[0], :] for i in range(len(k)))
+    return sum(k[i] * rows[:, i : i + y.shape[1]] for i in range(len(k)))
+
+
+def _np_band_correlation(image, photo, sigmas):
+    a, b = ((_np_blur(_np_luma(x), sigmas[0]) - _np_blur(_np_luma(x), sigmas[1])).ravel() for x in (image, photo))
+    return np.corrcoef(a, b)[0, 1]
+
+
+def _np_sliced(a, b, directions, count):  # [1, h, w, C] each, directions [C, K]
+    def q(f):
+        values = np.sort(f.reshape(-1, f.shape[-1]).astype(np.float64) @ directions, axis=0)
+        n = len(values)
+        position = np.clip((np.arange(count) + 0.5) / count * n - 0.5, 0, n - 1)
+        return np.stack([np.interp(position, np.arange(n), values[:, k]) for k in range(values.shape[1])], 1)
+
+    return np.mean((q(a) - q(b)) ** 2)
+
+
+def test_gaussian_blur_and_band_correlation_match_numpy():
+    image, photo = _image(40, 52, 1), _image(40, 52, 2)
+    for sigma in (0.7, 3.0):
+        got = quality.gaussian_blur(quality.luma(image), sigma).numpy()[0, :, :, 0]
+        np.testing.assert_allclose(got, _np_blur(_np_luma(image), sigma), atol=1e-5)
+    for sigmas in (quality.FINE_BAND, quality.STRUCTURE_BAND):
+        got = float(quality.band_correlation(image, photo, sigmas)[0])
+        assert got == pytest.approx(_np_band_correlation(image, photo, sigmas), abs=1e-4)
+        assert float(quality.band_correlation(photo, photo, sigmas)[0]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_sliced_distance_matches_numpy_and_is_zero_only_for_the_same_distribution():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((1, 9, 7, 5)).astype(np.float32)
+    b = (rng.standard_normal((1, 6, 11, 5)) * 2 + 1).astype(np.float32)  # another size and distribution
+    directions = quality.projections(5, count=8)
+    got = float(quality.sliced_distance(a, b, directions, count=32))
+    assert got == pytest.approx(_np_sliced(a, b, directions.numpy().astype(np.float64), 32), rel=1e-4)
+    shuffled = a.reshape(-1, 5)[rng.permutation(63)].reshape(1, 7, 9, 5)  # same values, other places
+    assert float(quality.sliced_distance(a, shuffled, directions, count=32)) == pytest.approx(0.0, abs=1e-10)
+    assert got > 1.0
+
+
+@pytest.fixture(scope="module")
+def painting_judge_extractor():
+    keras.utils.set_random_seed(0)
+    return quality.build_painting_judge_extractor("vgg16", "none")
+
+
+def test_painting_figures_colour_alone_cannot_lower_the_stroke_figures(painting_judge_extractor):
+    photo, painting = _image(48, 64, 1), _image(60, 44, 2)
+    judge = quality.PaintingJudge(painting_judge_extractor, photo, painting)
+    itself = judge(photo)
+    assert itself.stroke == pytest.approx(1.0, rel=1e-5) and itself.large_stroke == pytest.approx(1.0, rel=1e-5)
+    assert itself.fine_texture == pytest.approx(1.0, abs=1e-5) and itself.structure == pytest.approx(1.0, abs=1e-5)
+    # The photo recoloured, its luma kept (chroma swapped about the grey): no figure moves.
+    y = _np_luma(photo)[None, :, :, None].astype(np.float32)
+    recoloured = np.clip(photo + 0.0, 0, 1)
+    recoloured[..., 0], recoloured[..., 2] = photo[..., 2], photo[..., 0]
+    recoloured += y - _np_luma(recoloured)[None, :, :, None].astype(np.float32)
+    assert np.abs(recoloured - photo).max() > 0.05
+    moved = judge(recoloured)
+    assert moved.stroke == pytest.approx(1.0, rel=1e-3) and moved.large_stroke == pytest.approx(1.0, rel=1e-3)
+    # A result that is the painting itself (a painting of the photo's size) is the far end: 0.
+    square = quality.PaintingJudge(painting_judge_extractor, photo, photo[:, :, ::-1])
+    assert square(photo[:, :, ::-1]).stroke == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_blurred_photo_loses_fine_texture_and_keeps_structure(painting_judge_extractor):
+    photo = np.clip(_image(48, 64, 1) + np.random.default_rng(1).normal(0, 0.05, (1, 48, 64, 3)), 0, 1)
+    photo = photo.astype(np.float32)
+    judge = quality.PaintingJudge(painting_judge_extractor, photo, _image(60, 44, 2))
+    blurred = quality.gaussian_blur(photo, 2.5).numpy()
+    figures = judge(blurred)
+    assert figures.fine_texture < 0.5 and figures.structure > 0.9
+    noise = np.random.default_rng(2).uniform(0, 1, photo.shape).astype(np.float32)
+    assert abs(judge(noise).structure) < 0.2  # a photo dissolved: its structure gone
