@@ -40,6 +40,7 @@ OPTIMIZERS = ("adam", "lbfgs")
 JIT_MODES = ("auto", "true", "false")
 STYLE_NORMALIZATIONS = ("photo", "painting")
 STRATEGIES = ("auto", "one_device", "mirrored", "tpu")
+STYLE_LOSSES = ("gram", "mean_cov", "sliced")  # statistics.py
 
 # Gatys et al. (2016), section 2: content from conv4_2, style from conv1_1 ... conv5_1.
 DEFAULT_CONTENT_LAYERS = ("block4_conv2",)
@@ -178,6 +179,15 @@ class LossConfig:
         "Style layer errors relative to the painting's Gram norm ('painting'), and also to the "
         "photo's own error per layer ('photo': every layer and painting starts equal).",
         choices=STYLE_NORMALIZATIONS,
+    )
+    # What the style loss matches at each layer (statistics.py): the paper's Gram matrices; the
+    # features' mean and covariance (Wasserstein-2 between Gaussians); or their whole distribution
+    # (sliced Wasserstein). Each is a relative error, so the weights carry over.
+    style_loss: str = setting(
+        "gram",
+        "Style statistic: gram (the paper's), mean_cov (mean and covariance, Wasserstein-2), or sliced "
+        "(the features' whole distribution, sliced Wasserstein; not with tiles).",
+        choices=STYLE_LOSSES,
     )
 
     def layers(self) -> tuple[str, ...]:
@@ -454,6 +464,11 @@ class Config:
         tile_size, floor = self.runtime.tile_size, max(64, self.loss.min_side())
         if tile_size and not floor <= tile_size <= 8192:
             raise ConfigError(f"{named('tile_size')} must be 0 (no tiles) or between {floor} and 8192, got {tile_size}")
+        if tile_size and self.loss.style_loss == "sliced":  # sorted projections do not add up over tiles
+            raise ConfigError(
+                f"{named('style_loss')}=sliced cannot run tile by tile (sorted projections do not add up over "
+                f"tiles); set {named('tile_size')}=0 or {named('style_loss')} to gram or mean_cov"
+            )
         return self
 
 

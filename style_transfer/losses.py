@@ -7,7 +7,8 @@ After L. A. Gatys, A. S. Ecker and M. Bethge, "A Neural Algorithm of Artistic St
 the pixel optimiser calls it (objective.py) and so can a network's training loop, each with the
 targets it keeps: `ContentTargets` (the photos' features) and `StyleTargets` (the paintings'
 statistics, built once by targets.build_style_targets). What the style loss matches at a layer is
-a `StyleStatistic` (Gram matrices: `GRAM`); another statistic is a class here and an entry of
+a `StyleStatistic` (statistics.py: Gram matrices, the paper's, or mean and covariance, or sliced
+projections; LossConfig.style_loss chooses); another statistic is a class there and an entry of
 STYLE_STATISTICS, nothing more.
 
 Contracts:
@@ -39,111 +40,28 @@ Departures from the paper, each marked below with "Departure":
    `coverage` (targets.coverage: the number of styles times the mask's mean), so that a masked
    pixel feels the style as strongly as in a run without masks (the masked mean's gradient per
    pixel grows as the area shrinks).
+7-8. The other style statistics' own departures are marked in statistics.py (mean_cov, sliced).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
 
 import tensorflow as tf
 
 from style_transfer.config import LossConfig
+from style_transfer.statistics import (  # noqa: F401 (gram_matrix, masked_gram: part of this module's API)
+    EPS,
+    Stats,
+    StyleStatistic,
+    gram_matrix,
+    masked_gram,
+    relative_error,
+)
 
-# Keeps a relative error finite when a target is all zeros (e.g. a black image through ReLUs).
-_EPS = 1e-20
-
-# A style statistic's value for a batch: a tensor, or a tuple of tensors (a tf.nest structure),
-# each [N, ...] (targets: [1, ...], broadcasting over a batch).
-Stats = Any
-
-
-def gram_matrix(features: tf.Tensor) -> tf.Tensor:
-    """[N, h, w, C] -> [N, C, C]: channel co-activations averaged over positions.
-
-    Departure 1: G = F^T F / (h w); the paper's G = F^T F is a sum over positions.
-    """
-    features = tf.cast(features, tf.float32)
-    positions = tf.cast(tf.shape(features)[1] * tf.shape(features)[2], tf.float32)
-    return tf.einsum("nhwc,nhwd->ncd", features, features) / positions
-
-
-def masked_gram(features: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-    """[N, h, w, C], mask [1 or N, h, w, 1] -> [N, C, C]: co-activations averaged over positions
-    weighted by the mask, sum_p m_p F_p F_p^T / sum_p m_p (departure 6; all ones = gram_matrix)."""
-    features = tf.cast(features, tf.float32)
-    mask = tf.cast(mask, tf.float32)
-    area = tf.reduce_sum(mask, axis=[1, 2, 3])  # [1 or N]
-    return tf.einsum("nhwc,nhwd->ncd", features * mask, features) / tf.maximum(area, _EPS)[:, None, None]
-
-
-def relative_error(x: tf.Tensor, target: tf.Tensor, weights: tf.Tensor | None = None) -> tf.Tensor:
-    """||x - target||^2 / ||target||^2 per batch element: [N, ...] -> [N]. Departure 2.
-
-    weights (broadcasting against x, e.g. a mask [1, h, w, 1]): both sums weighted by them.
-    """
-    axes = tf.range(1, tf.rank(x))
-    squared_error, squared_target = tf.square(x - target), tf.square(target)
-    if weights is not None:
-        squared_error, squared_target = squared_error * weights, squared_target * weights
-    error = tf.reduce_sum(squared_error, axis=axes)
-    norm = tf.reduce_sum(squared_target, axis=tf.range(1, tf.rank(target)))
-    return error / (norm + _EPS)
-
-
-class StyleStatistic(Protocol):
-    """What the style loss matches at a layer: a statistic of the features over positions, and a
-    distance between two values of it (~1 for nothing in common, 0 for equal).
-
-    `additive`: the statistic is a weighted mean over positions, sums(features, w) / sum(w), of
-    each component; tiles.py then sums it tile by tile (a statistic that is not, such as sorted
-    projections, cannot run tiled).
-    """
-
-    name: str
-    additive: bool
-
-    def __call__(self, features: tf.Tensor, mask: tf.Tensor | None = None) -> Stats:
-        """[N, h, w, C] float32 (mask [1 or N, h, w, 1]) -> the statistic of each image, over the
-        positions (weighted by the mask where there is one: departure 6)."""
-        ...
-
-    def sums(self, features: tf.Tensor, weights: tf.Tensor) -> Stats:
-        """For an additive statistic: the weighted sums over positions, not yet divided by the
-        weights' sum; weights [1 or N, h, w, 1]."""
-        ...
-
-    def distance(self, stats: Stats, target: Stats) -> tf.Tensor:
-        """[N]: how far each image's statistic is from the target's."""
-        ...
-
-
-class Gram:
-    """Gram matrices (the paper's statistic), compared by relative error (departures 1, 2)."""
-
-    name = "gram"
-    additive = True
-
-    def __call__(self, features: tf.Tensor, mask: tf.Tensor | None = None) -> tf.Tensor:
-        return gram_matrix(features) if mask is None else masked_gram(features, mask)
-
-    def sums(self, features: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
-        features = tf.cast(features, tf.float32)
-        return tf.einsum("nhwc,nhwd->ncd", features * weights, features)  # [N, C, C]
-
-    def distance(self, stats: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
-        return relative_error(stats, target)
-
-
-GRAM = Gram()
-STYLE_STATISTICS: dict[str, StyleStatistic] = {GRAM.name: GRAM}
-
-
-def statistic_for(config: LossConfig) -> StyleStatistic:
-    """The style statistic a LossConfig asks for (Gram matrices: the only one so far)."""
-    del config  # one statistic today; a `style_loss` field will name the others
-    return GRAM
+# The statistics themselves (Gram matrices and the others) live in statistics.py.
+_EPS = EPS
 
 
 @dataclasses.dataclass(frozen=True)

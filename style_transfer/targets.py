@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import tensorflow as tf
 
-from style_transfer import losses, vgg
+from style_transfer import statistics, vgg
 from style_transfer.config import LossConfig
 from style_transfer.losses import ContentTargets, Stats, StyleStatistic, StyleTargets
 
@@ -41,14 +41,15 @@ def build_style_targets(
     statistic: StyleStatistic | None = None,
     measure: Measure | None = None,
 ) -> StyleTargets:
-    """The paintings `styles` as style targets: their statistic (default losses.statistic_for(config))
-    at each style layer with a non-zero weight, blended by `blend` (one weight per painting; default
-    equal), both kinds of weight normalised to sum to 1.
+    """The paintings `styles` as style targets: their statistic (default: config.style_loss's,
+    statistics.py) at each style layer with a non-zero weight, prepared once (statistic.target),
+    blended by `blend` (one weight per painting; default equal), both kinds of weight normalised to
+    sum to 1.
 
     measure: how a painting's statistics are computed (default: the extractor's features of the
     whole image); tiles.py passes one that sums them tile by tile.
     """
-    statistic = statistic or losses.statistic_for(config)
+    statistic = statistic or statistics.statistic_for(config.style_loss)
     blend = list(blend) if blend is not None else [1.0] * len(styles)
     if len(blend) != len(styles):
         raise ValueError(f"{len(blend)} blend weights for {len(styles)} styles")
@@ -62,7 +63,7 @@ def build_style_targets(
     total = sum(blend)
     return StyleTargets(
         statistic=statistic,
-        stats=tuple(measure(style) for style in styles),
+        stats=tuple({name: statistic.target(stats) for name, stats in measure(style).items()} for style in styles),
         weights=tuple(weight / total for weight in blend),
         layer_weights=layer_weights,
     )

@@ -10,7 +10,7 @@ longer side exceeds tile_size (geometry.Geometry.tiled).
 
 The loss is the whole image's, as in objective.py, not a sum of per-tile style losses (which
 would ask every tile to hold all of the painting's statistics):
-- Style: the image's statistic at a layer (an additive one, losses.StyleStatistic: Gram matrices)
+- Style: the image's statistic at a layer (an additive one, statistics.py: Gram matrices, or mean_cov's moments)
   is the window-weighted sum over tiles of the statistic's sums over the summed weights. Pass 1
   (forward only) sums them; the style loss and dL/dS follow (losses.style_loss_of_stats). Pass 2
   differentiates, tile by tile, <dL/dS, the tile's part of S> plus the tile's content error. S is
@@ -38,7 +38,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import losses, targets, vgg
+from style_transfer import losses, statistics, targets, vgg
 from style_transfer.config import LossConfig
 from style_transfer.errors import ConfigError, named
 from style_transfer.losses import Stats, StyleStatistic
@@ -181,7 +181,7 @@ class TiledObjective:
         statistic: StyleStatistic | None = None,
     ):
         self.extractor, self.config = extractor, config
-        statistic = statistic or losses.statistic_for(config)
+        statistic = statistic or statistics.statistic_for(config.style_loss)
         _require_additive(statistic)
         self.statistic = statistic
         style_masks = list(style_masks) if style_masks is not None else [None] * len(styles)
@@ -249,6 +249,8 @@ class TiledObjective:
         if config.style_normalization == "photo":
             style = style.normalized_by_stats(lambda i, name: self._mean(photo_sums, self.target_sets[i], name))
         self.style = style
+        # Zeros shaped like the image's sums at each (set, layer) the loss reads: pass 1 starts from them.
+        self.zero_sums = tuple(tf.nest.map_structure(tf.zeros_like, photo_sums[key]) for key in self.stat_keys)
 
     def _mean(self, sums: dict, k: int, name: str) -> Stats:
         """The statistic of weight set k at a layer from its sums: divided by that set's total weight."""
@@ -270,8 +272,7 @@ class TiledObjective:
                 parts = [statistic.sums(features[name], tf.gather(sets[k][name], t)) for k, name in self.stat_keys]
                 return t + 1, tf.nest.map_structure(tf.add, sums, tuple(parts))
 
-            zeros = tuple(self._zero_sums(name) for _, name in self.stat_keys)
-            _, sums = tf.while_loop(lambda t, _: t < count, stat_sums, (tf.constant(0), zeros), **loop)
+            _, sums = tf.while_loop(lambda t, _: t < count, stat_sums, (tf.constant(0), self.zero_sums), **loop)
             sums = dict(zip(self.stat_keys, sums, strict=True))
             stats = {key: self._mean(sums, *key) for key in self.stat_keys}
             flat = tf.nest.flatten(stats)
@@ -326,9 +327,3 @@ class TiledObjective:
             scaled_tv = cfg.tv_weight * tf.reduce_sum(tv)
         gradient += tape.gradient(scaled_tv, image, unconnected_gradients="zero")
         return losses.weighted(content, style, tv, cfg), gradient
-
-    def _zero_sums(self, name: str) -> Stats:
-        """Zeros shaped like the image's sums of the statistic at a layer (from the targets' shapes)."""
-        index = 0
-        target = self.style.stats[index][name]
-        return tf.nest.map_structure(lambda t: tf.zeros([self.batch, *t.shape[1:]]), target)

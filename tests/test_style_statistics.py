@@ -1,4 +1,4 @@
-"""A new style statistic takes a class that answers losses.StyleStatistic and nothing else.
+"""A new style statistic takes a class that answers statistics.StyleStatistic and nothing else.
 
 `FeatureMean` below (each channel's mean over positions, a toy) is defined here only: no file of
 the package knows it. It runs through the one target builder, the untiled and the tiled objective
@@ -30,6 +30,9 @@ class FeatureMean:
 
     def sums(self, features, weights):
         return tf.reduce_sum(tf.cast(features, tf.float32) * weights, axis=[1, 2])
+
+    def target(self, stats):
+        return stats
 
     def distance(self, stats, target):
         return losses.relative_error(stats, target)
