@@ -87,6 +87,32 @@ def _machine_precision() -> str:
     return auto_precision()  # devices and CPU flags do not change within a process
 
 
+def auto_jit(cpu_flags: set[str] | None = None, accelerators: bool | None = None, isa_cap: str | None = None):
+    """What jit_compile "auto" settles without timing (arguments: for tests): True on GPUs and TPUs
+    (XLA 1.45-2.2x faster per step on an H200, docs/gpu.md); False on CPUs whose oneDNN kernels
+    use AVX-512 (XLA 0.72x on a Zen 5, 0.80-0.85x on a Zen 4: XLA's convolutions are not oneDNN's;
+    probing cost 7 s of a 45 s 512 px run on the Zen 4); None where it differs (AVX2-only CPUs:
+    1.07-1.48x on a Zen 3), which the probe times (step.ImageOptimizer)."""
+    if cpu_flags is None and accelerators is None:
+        accelerators = bool(tf.config.list_logical_devices("TPU") or tf.config.list_physical_devices("GPU"))
+        cpu_flags, isa_cap = set(_cpuinfo().get("flags", "").split()), _onednn_isa_cap()
+    if accelerators:
+        return True
+    capped = isa_cap is not None and not any(tag in isa_cap for tag in ("AVX512", "AMX", "AVX10"))
+    return False if "avx512f" in (cpu_flags or set()) and not capped else None
+
+
+@functools.cache
+def _machine_jit():
+    return auto_jit()  # devices and CPU flags do not change within a process
+
+
+def resolved_jit(jit_compile: str):
+    """XLA for a long enough final scale (scales.ScaleRunner.jit): True or False as jit_compile
+    (RuntimeConfig) says, or for "auto" this machine's auto_jit (None: probe)."""
+    return _machine_jit() if jit_compile == "auto" else jit_compile == "true"
+
+
 def loss_scale(precision: str) -> float:
     """What the loss is multiplied by before differentiation (and the gradient divided by after) when
     the features are computed in `precision` (resolved): FLOAT16_LOSS_SCALE for float16, else 1."""

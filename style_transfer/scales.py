@@ -6,9 +6,10 @@ see them, masks [1, H, W, 1] at the scale's size); the result is the optimiser's
 float32 [N, H, W, 3].
 
 `ScaleRunner` owns the three policies that span a run:
-- XLA: with jit_compile "auto", the final scale's first steps time both ways
-  (step.ImageOptimizer's probe), where that scale is long and large enough to repay a compile;
-  every other scale runs without XLA;
+- XLA: with jit_compile "auto", the final scale, where it is long and large enough to repay a
+  compile, runs as this kind of machine settles it (devices.auto_jit: XLA on GPUs and TPUs, not on
+  AVX-512 CPUs) or, where that differs (AVX2 CPUs), as its first steps timed both ways say
+  (step.ImageOptimizer's probe); every other scale runs without XLA;
 - float16 overflowing: a reduced precision whose loss turns non-finite goes on in float32 from the
   last finite image, for the rest of that scale and every later one (one warning);
 - the device's memory: running out is one OutOfMemoryError naming the size (`memory_guard`).
@@ -76,14 +77,18 @@ class ScaleRunner:
         self.steps_done = 0
 
     def jit(self, scale: Scale, final: bool) -> bool | None:
-        """XLA for this scale: True, False, or None (probe: step.ImageOptimizer's "auto")."""
+        """XLA for this scale: True, False, or None (probe: step.ImageOptimizer's "auto"). With
+        "auto", only the final scale, where long and large enough to repay a compile, and there as
+        devices.resolved_jit says (on this machine's kind: XLA, no XLA, or the probe)."""
         mode = self.config.runtime.jit_compile
-        probe = (
+        worth_it = (
             final
             and scale.steps >= 4 * (1 + step.JIT_PROBE_STEPS)
             and scale.size[0] * scale.size[1] >= JIT_PROBE_MIN_PIXELS
         )
-        return None if mode == "auto" and probe else mode == "true"
+        if mode != "auto":
+            return mode == "true"
+        return devices.resolved_jit(mode) if worth_it else False
 
     def run(
         self,

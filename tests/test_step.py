@@ -271,7 +271,8 @@ def test_multiscale_probes_jit_only_at_a_long_enough_final_scale(extractor, monk
         original(self, objective, image, optim, jit, loss_scale)
 
     monkeypatch.setattr(step.ImageOptimizer, "__init__", spy)
-    config = CONFIG.replace(jit_compile="auto", scales=2, steps=40)
+    monkeypatch.setattr(devices, "_machine_jit", lambda: None)  # a machine where XLA may win or lose: AVX2
+    config = CONFIG.replace(jit_compile="auto", scales=2, steps=40, coarse_share=0.6)  # 24 + 16 steps
     multiscale.stylize(_image(32, 32, 1), STYLE, config, extractor=extractor)
     assert made == [False, False]  # a final scale this small never repays an XLA compile
     monkeypatch.setattr(scales, "JIT_PROBE_MIN_PIXELS", 32 * 32)
@@ -281,6 +282,22 @@ def test_multiscale_probes_jit_only_at_a_long_enough_final_scale(extractor, monk
     made.clear()
     multiscale.stylize(_image(32, 32, 1), STYLE, config.replace(steps=6), extractor=extractor)
     assert made == [False, False]  # too few final steps to repay a compile
+    # Where the kind of machine settles it, no probe: XLA (GPUs, TPUs) or not (AVX-512 CPUs).
+    for settled in (True, False):
+        monkeypatch.setattr(devices, "_machine_jit", lambda settled=settled: settled)
+        made.clear()
+        multiscale.stylize(_image(32, 32, 1), STYLE, config, extractor=extractor)
+        assert made == [False, settled]
+
+
+def test_auto_jit_by_kind_of_machine():
+    zen4, zen3 = {"avx2", "avx512f", "avx512_bf16"}, {"avx2", "fma"}
+    assert devices.auto_jit(zen4, False) is False  # XLA slower per step with AVX-512 oneDNN
+    assert devices.auto_jit(zen3, False) is None  # it varies: the probe decides
+    assert devices.auto_jit(zen3, True) is True and devices.auto_jit(zen4, True) is True  # GPU or TPU
+    assert devices.auto_jit(zen4, False, "AVX2") is None  # oneDNN capped to AVX2: as an AVX2 CPU
+    assert devices.auto_jit(zen4, False, "AVX512_CORE_BF16") is False
+    assert devices.resolved_jit("true") is True and devices.resolved_jit("false") is False
 
 
 def test_auto_precision():
