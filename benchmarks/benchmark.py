@@ -29,6 +29,8 @@ Everything is measured in the same run, on the same machine, with the same losse
   runs, tracing and compiling included, model building excluded. Quality is the two figures of
   style_transfer/quality.py (content kept, style reached, at layers the losses do not use); ours
   reaches a baseline's quality only if it is as good on both.
+- The fixed cost of a run: whole runs at 64 px less their steps, with one scale and three; and the
+  XLA probe's cost at 512 px (what jit_compile "auto" no longer pays on AVX-512 CPUs).
 - Peak memory (peak RSS, VmHWM, of a fresh process running 2 steps) at 512 and 1024 px, and with
   --tiled_memory_sizes, of ours tile by tile (tiles.py, tiles of 512 px; L-BFGS and Adam) there.
 """
@@ -194,7 +196,7 @@ def per_step_section(rows: list[str]) -> None:
         kind, cfg, extractors[cfg.runtime.precision], size, FLAGS.timed_steps, FLAGS.timed_seconds
     )
     for size in sizes:
-        gflop = step_gflop(ours.network, ours.content_layers + ours.style_layers, size, size)
+        gflop = step_gflop(ours.features.network, ours.loss.layers(), size, size)
         plain = Config(weights="none", precision="float32", jit_compile="false")
         base = timed("baseline", plain, size)
         entries, skipped = [("baseline (tutorial Adam, float32)", base)], []
@@ -222,10 +224,10 @@ def per_step_section(rows: list[str]) -> None:
         rows += skipped
 
 
-# Our method with its style weight lowered to the `keras_adam` baseline's level of stylisation
-# (that baseline's weights 1/1/1 stylise mildly; the defaults' 3.5 much more): the comparison of
-# speed at an equal trade-off between content and style.
-MATCHED = dict(style_weight=1.7)
+# Our method at the `keras_adam` baseline's level of stylisation (its weights 1/1/1 stylise mildly):
+# the faithful end of the abstraction control (the defaults before issue 18) with the style weight
+# lowered to 1.7, the comparison of speed at an equal trade-off between content and style.
+MATCHED = dict(abstraction=0.0, style_weight=1.7)
 
 
 def quality_section(rows: list[str]) -> None:
@@ -251,15 +253,20 @@ def quality_section(rows: list[str]) -> None:
     style = images.load_image(SAMPLE_STYLE, max_size=size)
     extractor = vgg.extractor_for(ours)
     judge = quality.Judge(quality.build_judge_extractor("vgg16", FLAGS.vgg16_weights), content, style)
+    painting_judge = quality.PaintingJudge(
+        quality.build_painting_judge_extractor("vgg16", FLAGS.vgg16_weights), content, style
+    )
     pictures = os.path.join(os.path.dirname(FLAGS.output or "."), "images")
     if FLAGS.output:
         os.makedirs(pictures, exist_ok=True)
 
     results = {}  # name: (seconds, figures)
+    painting_figures = {}  # name: quality.PaintingFigures
 
     def record(name, seconds, image):
         results[name] = (seconds, judge(image))
-        print(f"{name}: {seconds:.1f}s {results[name][1]}", flush=True)
+        painting_figures[name] = painting_judge(image)
+        print(f"{name}: {seconds:.1f}s {results[name][1]} {painting_figures[name]}", flush=True)
         if FLAGS.output:
             images.save_image(os.path.join(pictures, f"benchmark_{name}.png"), image)
 
@@ -282,14 +289,17 @@ def quality_section(rows: list[str]) -> None:
         "(tracing included).",
         "Figures: lower is better (content: feature error against the photo; style: Gram error against the",
         "painting; both at layers the losses do not use, see style_transfer/quality.py). Each baseline is",
-        "compared with our run at the same trade-off between content and style.",
+        "compared with our run at the same trade-off between content and style. The four figures that see",
+        "painting (docs/figures.md) follow: stroke and large stroke (lower = the painting's strokes and",
+        "shapes), fine texture (lower = the photo's 2-6 px texture replaced), structure (higher = its shapes kept).",
         "",
-        "| run | loss | steps | whole run | content figure | style figure | vs | time | as good on both? |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| run | loss | steps | whole run | content figure | style figure | vs | time | as good on both? "
+        "| stroke | large stroke | fine texture | structure |",
+        "| --- " * 13 + "|",
     ]
     losses_shown = {
         "keras_adam": "1/1/1, painting-normalised",
-        "keras_adam_defaults": f"the defaults' (style {ours.style_weight})",
+        "keras_adam_defaults": f"the defaults' (style {ours.loss.style_weight})",
         "ours": "the defaults'",
         "ours_matched": f"the defaults' with {', '.join(f'{k} {v}' for k, v in MATCHED.items())}",
     }
@@ -307,13 +317,14 @@ def quality_section(rows: list[str]) -> None:
         )
         rows.append(
             f"| baseline `{name}` | {losses_shown[name]} | {FLAGS.baseline_steps} | {seconds:.1f}s | "
-            f"{figures.content:.3f} | {figures.style:.3f} | `{mine}` | **{my_seconds / seconds:.2f}x** | {verdict} |"
+            f"{figures.content:.3f} | {figures.style:.3f} | `{mine}` | **{my_seconds / seconds:.2f}x** | {verdict} | "
+            + _painting_cells(painting_figures[name])
         )
     for name, config in runs.items():
         seconds, figures = results[name]
         rows.append(
             f"| `{name}` | {losses_shown[name]} | {config.schedule.steps} ({plan(config)}) | {seconds:.1f}s | "
-            f"{figures.content:.3f} | {figures.style:.3f} | | | |"
+            f"{figures.content:.3f} | {figures.style:.3f} | | | | " + _painting_cells(painting_figures[name])
         )
     rows += [
         "",
@@ -322,6 +333,58 @@ def quality_section(rows: list[str]) -> None:
         "| " + " | ".join(f"![{name}](images/benchmark_{name}.png)" for name in results) + " |",
     ]
     print("\n".join(rows[-14:]), flush=True)
+
+
+def fixed_cost_section(rows: list[str]) -> None:
+    """What a run costs besides its steps: whole runs of the defaults at 64 px (VGG19, random
+    weights, precision auto) with one and with three scales, at two step counts each; the fixed
+    cost is the whole run less the steps (the per-step time from the difference of the two runs).
+    Then the XLA probe: the same 512 px scale with the probe (jit None) and without XLA."""
+    content, style = random_pair(64)
+    rows += ["| run | scales | steps | whole run | per step | fixed cost |", "| --- | --- | --- | --- | --- | --- |"]
+    for scales in (1, 3):
+        config = Config(weights="none", max_size=64, scales=scales, min_scale_size=0, coarse_share=2 / 3)
+        extractor = vgg.extractor_for(config)
+        multiscale.stylize(content, style, config.replace(steps=3 * scales), extractor=extractor)  # warm the process
+        few, many = 3 * scales, 33 * scales
+        runs = {}
+        for steps in (few, many):
+            start = time.perf_counter()
+            multiscale.stylize(content, style, config.replace(steps=steps), extractor=extractor)
+            runs[steps] = time.perf_counter() - start
+        per_step = (runs[many] - runs[few]) / (many - few)
+        for steps, seconds in runs.items():
+            rows.append(
+                f"| 64 px, defaults | {scales} | {steps} | {seconds:.2f}s | {per_step * 1000:.1f} ms | "
+                f"{seconds - steps * per_step:.2f}s |"
+            )
+            print(rows[-1], flush=True)
+    config = Config(weights="none", max_size=512)
+    extractor = vgg.extractor_for(config)
+    content, style = random_pair(512)
+    objective = Objective.of_images(extractor, content, [style], config.loss)
+    precision = devices.resolved_precision(config.runtime.precision)
+    times = {}
+    for jit in (False, None):
+        start = time.perf_counter()
+        step.ImageOptimizer(objective, content, config.optim, jit, devices.loss_scale(precision)).run(14)
+        times[jit] = time.perf_counter() - start
+    rows += [
+        "",
+        f"XLA probe at 512x512 ({precision} features, 14 L-BFGS steps): {times[None]:.1f}s with the probe "
+        f"(jit_compile auto before issue 18), {times[False]:.1f}s without XLA: the probe costs "
+        f"{times[None] - times[False]:.1f}s. `auto` here now means: {_auto_jit_words()}.",
+    ]
+    print(rows[-1], flush=True)
+
+
+def _auto_jit_words() -> str:
+    decided = devices.resolved_jit("auto")
+    return {True: "XLA, no probe", False: "no XLA, no probe", None: "the probe"}[decided]
+
+
+def _painting_cells(figures: quality.PaintingFigures) -> str:
+    return f"{figures.stroke:.3f} | {figures.large_stroke:.3f} | {figures.fine_texture:.3f} | {figures.structure:.3f} |"
 
 
 def memory_child(spec: str) -> None:
@@ -367,14 +430,17 @@ def main(argv):
         f"Machine: {devices.describe_machine()}.",
         "",
         "Produced by `python benchmarks/benchmark.py` (see its docstring for what is measured and how).",
-        f"Our defaults: {ours.network}, {ours.optimizer} from the {ours.init} photo, style {ours.style_weight}, "
-        f"{ours.steps} steps over up to {ours.scales} scale(s) of at least {ours.min_scale_size} px, "
-        f"precision {ours.runtime.precision} (here: {precision_of(ours)}).",
+        f"Our defaults (abstraction {ours.style.abstraction}): {ours.features.network}, {ours.optim.optimizer} "
+        f"from the {ours.schedule.init} photo, style {ours.loss.style_weight}, {ours.schedule.steps} steps over up "
+        f"to {ours.schedule.scales} scale(s) of at least {ours.schedule.min_scale_size} px, keep_detail "
+        f"{ours.schedule.keep_detail}, precision {ours.runtime.precision} (here: {precision_of(ours)}).",
         "",
         "## Seconds per step (VGG19, random weights)",
         "",
     ]
     per_step_section(rows)
+    rows += ["", "## The fixed cost of a run", ""]
+    fixed_cost_section(rows)
     rows += ["", "## Time to quality", ""]
     quality_section(rows)
     rows += ["", "## Peak memory (VGG19, float32 unless the defaults say otherwise)", ""]

@@ -49,6 +49,9 @@ def cells(wave: str, mask: str, first: str) -> list[tuple[str, list[str]]]:
         ("--style_masks (left half)", [f"--style_masks={mask}"]),
         ("--pooling=avg", ["--pooling=avg"]),
         ("--init=result --style=wave", [f"--init={first}", f"--style={wave}"]),
+        ("--abstraction=0 (faithful)", ["--abstraction=0"]),
+        ("--abstraction=1 (painterly)", ["--abstraction=1"]),
+        ("--style_loss=mean_cov", ["--style_loss=mean_cov"]),
     ]
 
 

@@ -1,24 +1,31 @@
-"""Every sample photo x every sample painting, stylised, with two quality figures per pair.
+"""Every sample photo x every sample painting, stylised, with six quality figures per pair.
 
-    python benchmarks/gallery.py                       # 256 px, the defaults: docs/gallery.md
-    python benchmarks/gallery.py --size=512            # docs/gallery_512.md
-    python benchmarks/gallery.py --configs=adam,defaults   # side by side
+    python benchmarks/gallery.py --configs=defaults,former             # 256 px: docs/gallery.md
+    python benchmarks/gallery.py --size=512 --configs=defaults,former  # docs/gallery_512.md
 
 Uses the real ImageNet VGG16 weights (../shared/weights) and the photos and paintings in
 ../shared/samples/{content,style}. For each configuration it writes a contact sheet (a row per
 photo: the photo, then its result with each painting; the paintings head the columns) to
-docs/images/<report name>_<config>_<size>.jpg, and a table of seconds and the two figures of
-style_transfer/quality.py per pair:
-- content figure: relative VGG feature error against the photo at block3_conv3 and block5_conv2,
-  layers the content loss does not use (lower = more of the photo kept);
-- style figure: relative Gram-matrix error against the painting at block1_conv2, block2_conv2,
-  block3_conv3 and block4_conv3, layers the style loss does not use (lower = closer to the style).
-The first two rows of each photo's table are anchors: the photo itself and the painting resized
-to the photo's size, the two ends of each axis.
+docs/images/<report name>_<config>_<size>.jpg, and a table of seconds and the figures of
+style_transfer/quality.py per pair (docs/figures.md says what each rewards):
+- content: relative VGG feature error against the photo at block3_conv3 and block5_conv2 (lower =
+  more of the photo kept: it rewards keeping every pixel);
+- style: relative Gram-matrix error against the painting at block1_conv2 ... block4_conv3 (lower =
+  closer; colour alone lowers it);
+- stroke, large stroke: sliced Wasserstein distance of grey images' block3/block4 features to the
+  painting's, relative to the photo's own, at full and half resolution (lower = the painting's
+  strokes and shapes; colour cannot lower them);
+- fine texture: correlation of the result's 2-6 px luma band with the photo's (lower = the photo's
+  texture replaced);
+- structure: the same at 10-30 px (higher = the photo's shapes kept; must stay high).
+The first two rows of each photo are anchors: the photo itself and the painting resized to the
+photo's size. With two configurations, a last section compares the first with the second by the
+figures of issue 18's acceptance (large stroke, fine texture, structure).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import sys
@@ -37,12 +44,16 @@ from style_transfer.config import Config  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(REPO, "..", "shared")
 
-# The configurations a gallery can show. "defaults" is Config(); "adam" the defaults chosen by the
-# first gallery (Adam, 200 steps over 2 scales from 128 px, content start); "previous" what Config()
-# was before any gallery (kept to show what changed and why).
+# The configurations a gallery can show. "defaults" is Config(); "former" the defaults before issue 18
+# (abstraction 0: L-BFGS from the recoloured photo, 60 steps from 256 px, the photo's detail handed
+# over); "adam" the defaults chosen by the first gallery (Adam, 200 steps over 2 scales from 128
+# px, content start); "previous" what Config() was before any gallery (kept to show what changed
+# and why); the others vary one setting of the defaults.
 PRESETS = {
     "defaults": {},
+    "former": dict(abstraction=0.0),
     "adam": dict(
+        abstraction=0.0,
         optimizer="adam",
         init="content",
         style_weight=3.0,
@@ -52,6 +63,7 @@ PRESETS = {
         coarse_share=0.7,
     ),
     "previous": dict(
+        abstraction=0.0,
         optimizer="adam",
         init="content",
         style_weight=3.0,
@@ -67,6 +79,10 @@ PRESETS = {
     ),
     # The paper's average pooling instead of VGG's max pooling (docs/controls.md).
     "avg_pooling": dict(pooling="avg"),
+    # The other style statistics (statistics.py), and the ends of the abstraction curve.
+    "mean_cov": dict(style_loss="mean_cov"),
+    "sliced": dict(style_loss="sliced"),
+    "abstraction_1": dict(abstraction=1.0),
 }
 
 flags.DEFINE_integer("size", 256, "Longer side of every result, in pixels.")
@@ -75,6 +91,7 @@ flags.DEFINE_string("vgg16_weights", os.path.join(SHARED, "weights", "vgg16_imag
 flags.DEFINE_string("samples", os.path.join(SHARED, "samples"), "Folder with content/ and style/ images.")
 flags.DEFINE_integer("steps", None, "Override every configuration's steps (quick runs); default: theirs.")
 flags.DEFINE_list("contents", [], "Only the photos with these file stems (e.g. chelsea); default: all.")
+flags.DEFINE_string("save_results", None, "Also write every result, full size, as PNG files in this folder.")
 flags.DEFINE_string("output", None, "Markdown report; default docs/gallery.md (docs/gallery_SIZE.md if not 256).")
 FLAGS = flags.FLAGS
 
@@ -136,6 +153,7 @@ def main(argv):
         configs = {name: config.replace(steps=FLAGS.steps) for name, config in configs.items()}
     extractors = {}  # one per (precision, pooling)
     judge_extractor = quality.build_judge_extractor("vgg16", FLAGS.vgg16_weights)
+    painting_extractor = quality.build_painting_judge_extractor("vgg16", FLAGS.vgg16_weights)
     started = time.perf_counter()
 
     photos = {p: images.load_image(p, max_size=size) for p in contents}
@@ -148,9 +166,13 @@ def main(argv):
         row = {name: [_cell(content, _stem(c_path))] for name in configs}
         for s_path in styles:
             style = paintings[s_path]
-            judge = quality.Judge(judge_extractor, content, style)
+            judges = (
+                quality.Judge(judge_extractor, content, style),
+                quality.PaintingJudge(painting_extractor, content, style),
+            )
             painting = resample.to_size(style, content.shape[1:3]).numpy()
-            entry = {"pair": f"{_stem(c_path)} x {_stem(s_path)}", "photo": judge(content), "painting": judge(painting)}
+            pair = f"{_stem(c_path)} x {_stem(s_path)}"
+            entry = {"pair": pair, "photo": _figures(judges, content), "painting": _figures(judges, painting)}
             for name, config in configs.items():
                 key = (precision_of(config), config.features.pooling)
                 if key not in extractors:
@@ -158,14 +180,13 @@ def main(argv):
                 start = time.perf_counter()
                 result = multiscale.stylize(content, style, config, extractor=extractors[key])
                 seconds = time.perf_counter() - start
-                entry[name] = (seconds, judge(result))
+                entry[name] = (seconds, _figures(judges, result))
                 row[name].append(_cell(result))
-                figures = entry[name][1]
-                print(
-                    f"{entry['pair']:40s} {name:10s} {seconds:6.1f}s content {figures.content:.3f} "
-                    f"style {figures.style:.3f}",
-                    flush=True,
-                )
+                if FLAGS.save_results:
+                    os.makedirs(FLAGS.save_results, exist_ok=True)
+                    stems = f"{_stem(c_path)}_{_stem(s_path)}_{name}_{size}.png"
+                    images.save_image(os.path.join(FLAGS.save_results, stems), result)
+                print(f"{pair:40s} {name:12s} {seconds:6.1f}s " + _line(entry[name][1]), flush=True)
             table.append(entry)
         for name in configs:
             sheets[name].append(row[name])
@@ -181,6 +202,27 @@ def main(argv):
         f.write(report)
 
 
+# The figures of a picture, by name, in table order; whether lower is better.
+FIGURES = {
+    "content": True,
+    "style": True,
+    "stroke": True,
+    "large_stroke": True,
+    "fine_texture": True,
+    "structure": False,
+}
+
+
+def _figures(judges, image) -> dict[str, float]:
+    """{figure: value} of `image` by (Judge, PaintingJudge)."""
+    judge, painting_judge = judges
+    return {**dataclasses.asdict(judge(image)), **dataclasses.asdict(painting_judge(image))}
+
+
+def _line(figures: dict[str, float]) -> str:
+    return " ".join(f"{name} {value:.3f}" for name, value in figures.items())
+
+
 def _report(table, configs, size, stem, seconds) -> str:
     names = list(configs)
     lines = [
@@ -192,34 +234,72 @@ def _report(table, configs, size, stem, seconds) -> str:
         "Real ImageNet VGG16 weights; every photo x every painting in ../shared/samples; precision "
         f"{Config().runtime.precision} (here: {devices.resolved_precision(Config().runtime.precision)}).",
         "",
-        "Figures (style_transfer/quality.py), lower is better on both: **content** = relative VGG feature",
-        "error against the photo at block3_conv3 and block5_conv2 (layers the content loss does not use);",
-        "**style** = relative Gram error against the painting at block1_conv2, block2_conv2, block3_conv3,",
-        "block4_conv3 (layers the style loss does not use). The photo itself and the painting resized to",
-        "the photo's shape mark the two ends of each axis.",
+        "Figures (style_transfer/quality.py; what each rewards: [figures.md](figures.md)), each against the photo",
+        "and the painting of its row: **content** (lower = more of the photo's features kept), **style**",
+        "(Gram error, lower = closer; colour alone lowers it), **stroke** and **large stroke** (sliced",
+        "Wasserstein distance of grey features to the painting's, over the photo's own, at full and half",
+        "resolution; lower = the painting's strokes and shapes), **fine texture** (the photo's 2-6 px",
+        "texture left, lower = replaced), **structure** (the photo's 10-30 px shapes left, higher = kept).",
+        "The photo and the painting resized to the photo's shape are the anchors of each pair.",
         "",
     ]
     for name in names:
         lines += [f"![{name}](images/{stem}_{name}_{size}.jpg)", ""]
         changes = ", ".join(f"{k}={v}" for k, v in PRESETS[name].items()) or "Config() as it is"
         lines += [f"`{name}`: {changes}.", ""]
-    head = "| pair | photo (c / s) | painting (c / s) | " + " | ".join(f"{n}: s, content, style" for n in names)
-    lines += [head + " |", "| --- " * (3 + len(names)) + "|"]
+    lines += ["| pair | run | seconds | " + " | ".join(name.replace("_", " ") for name in FIGURES) + " |"]
+    lines += ["| --- " * (3 + len(FIGURES)) + "|"]
     for entry in table:
-        cells = [
-            entry["pair"],
-            f"{entry['photo'].content:.3f} / {entry['photo'].style:.3f}",
-            f"{entry['painting'].content:.3f} / {entry['painting'].style:.3f}",
-        ]
-        cells += [f"{entry[n][0]:.0f}s, {entry[n][1].content:.3f}, {entry[n][1].style:.3f}" for n in names]
-        lines.append("| " + " | ".join(cells) + " |")
+        runs = [("photo", "", entry["photo"]), ("painting", "", entry["painting"])]
+        runs += [(f"`{n}`", f"{entry[n][0]:.0f}", entry[n][1]) for n in names]
+        for run, secs, figures in runs:
+            values = " | ".join(f"{figures[f]:.3f}" for f in FIGURES)
+            lines.append(f"| {entry['pair']} | {run} | {secs} | {values} |")
+    lines += ["", "| run | seconds in all | " + " | ".join(f"mean {f.replace('_', ' ')}" for f in FIGURES) + " |"]
+    lines += ["| --- " * (2 + len(FIGURES)) + "|"]
     for n in names:
-        mean_c = np.mean([e[n][1].content for e in table])
-        mean_s = np.mean([e[n][1].style for e in table])
-        total = sum(e[n][0] for e in table)
-        lines.append(f"\n`{n}`: mean content {mean_c:.3f}, mean style {mean_s:.3f}, {total:.0f}s in all.")
+        means = " | ".join(f"{np.mean([e[n][1][f] for e in table]):.3f}" for f in FIGURES)
+        lines.append(f"| `{n}` | {sum(e[n][0] for e in table):.0f} | {means} |")
+    if len(names) >= 2:
+        lines += ["", *_comparison(table, names[0], names[1])]
     lines += ["", f"Whole gallery: {seconds:.0f}s."]
     return "\n".join(lines) + "\n"
+
+
+def _comparison(table, new: str, old: str) -> list[str]:
+    """`new` against `old` pair by pair, by issue 18's acceptance: the large-stroke figure at least
+    20% better on average, fine texture at most half on every pair, structure at least 0.6x on
+    every pair; and the time."""
+    lines = [
+        f"## `{new}` against `{old}`",
+        "",
+        "| pair | time | large stroke | fine texture | structure |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for e in table:
+        (t_new, f_new), (t_old, f_old) = e[new], e[old]
+        lines.append(
+            f"| {e['pair']} | {t_new / t_old:.2f}x | {f_old['large_stroke']:.3f} -> {f_new['large_stroke']:.3f} | "
+            f"{f_old['fine_texture']:.3f} -> {f_new['fine_texture']:.3f} "
+            f"({f_new['fine_texture'] / f_old['fine_texture']:.2f}x) | "
+            f"{f_old['structure']:.3f} -> {f_new['structure']:.3f} ({f_new['structure'] / f_old['structure']:.2f}x) |"
+        )
+    large_old = np.mean([e[old][1]["large_stroke"] for e in table])
+    large_new = np.mean([e[new][1]["large_stroke"] for e in table])
+    fine = max(e[new][1]["fine_texture"] / e[old][1]["fine_texture"] for e in table)
+    structure = min(e[new][1]["structure"] / e[old][1]["structure"] for e in table)
+    time_ratio = sum(e[new][0] for e in table) / sum(e[old][0] for e in table)
+    lines += [
+        "",
+        f"- Large stroke, mean: {large_old:.3f} -> {large_new:.3f}, {100 * (1 - large_new / large_old):.0f}% better "
+        f"({'meets' if large_new <= 0.8 * large_old else 'misses'} the 20% of issue 18).",
+        f"- Fine texture: at most {fine:.2f}x the former on any pair "
+        f"({'meets' if fine <= 0.5 else 'misses'} the at most 0.5x on every pair).",
+        f"- Structure: at least {structure:.2f}x the former on any pair "
+        f"({'meets' if structure >= 0.6 else 'misses'} the at least 0.6x on every pair).",
+        f"- Time: {time_ratio:.2f}x in all.",
+    ]
+    return lines
 
 
 if __name__ == "__main__":

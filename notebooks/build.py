@@ -250,6 +250,7 @@ def stylized(config=base, styles=(style_image,), network=None, **kwargs):
     return st.stylize(content_image, list(styles), config, extractor=network or extractor, **kwargs)
 
 
+default = stylized(base)  # the defaults' result, shown in each row where it belongs
 notebook.picture_row([content_image, style_image, wave_image], ["content", "style", "style2"])
 """
         ),
@@ -262,21 +263,58 @@ more (the losses are normalised, so the same values work for every image, size a
         ),
         code(
             """
-weights_row = [stylized(base.replace(style_weight=w)) for w in (1.0, base.loss.style_weight, 10.0)]
+weights_row = [stylized(base.replace(style_weight=1.0)), default, stylized(base.replace(style_weight=10.0))]
 notebook.picture_row(weights_row, ["style_weight 1", f"{base.loss.style_weight} (default)", "10"])
 """
         ),
         md(
             """
+## Faithful to painterly
+`abstraction` goes from 0, the photo's every edge and texture in the painting's colours and fine
+strokes, to 1, broad strokes with even the photo's contours redrawn; the default, 0.5, paints the
+photo. It sets the style weight, the steps and how they split over the scales, the hand-over
+between scales and the start's blur and noise (`st.config.ABSTRACTION_CURVE`), except those you set
+beside it.
+"""
+        ),
+        code(
+            """
+def at(level):
+    \"\"\"The base settings at this abstraction (keeping the parameters' steps, if any).\"\"\"
+    return base.replace(abstraction=level, **({"steps": steps} if steps else {}))
+
+
+abstraction_row = [stylized(at(0.0)), default, stylized(at(1.0))]
+titles = ["abstraction 0", f"{base.style.abstraction:g} (default)", "1"]
+notebook.picture_row(abstraction_row, titles)
+"""
+        ),
+        md(
+            """
+## Style statistic
+`style_loss` is what the style loss matches at each layer: `gram`, the paper's Gram matrices (the
+default); `mean_cov`, the features' mean and covariance (as Gaussians, by their Wasserstein
+distance); `sliced`, their whole distribution (sliced Wasserstein). The same weights work for all.
+"""
+        ),
+        code(
+            """
+statistics_row = [default] + [stylized(base.replace(style_loss=name)) for name in ("mean_cov", "sliced")]
+notebook.picture_row(statistics_row, ["gram (default)", "mean_cov", "sliced"])
+"""
+        ),
+        md(
+            """
 ## Steps and scales
-More `steps` settle further; `scales=2` starts at half size, so the painting's strokes are laid
-out at a size VGG sees well (at `max_size` 512 and above; smaller runs use one scale).
+More `steps` settle further; the default runs coarse to fine (`scales=3` from 128 px), so the
+painting's strokes are laid out at a small size, as large as the photo's shapes, then refined
+(at `max_size` 256 and above; smaller runs use fewer scales).
 """
         ),
         code(
             """
 short = base.replace(steps=max(2, base.schedule.steps // 3))
-scales_row = [stylized(short), stylized(base), stylized(base.replace(scales=1))]
+scales_row = [stylized(short), default, stylized(base.replace(scales=1))]
 titles = [f"{short.schedule.steps} steps", f"{base.schedule.steps} steps (default)", "one scale"]
 notebook.picture_row(scales_row, titles)
 """
@@ -289,7 +327,7 @@ notebook.picture_row(scales_row, titles)
         ),
         code(
             """
-optimizer_row = [stylized(base), stylized(base.replace(optimizer="adam"))]
+optimizer_row = [default, stylized(base.replace(optimizer="adam"))]
 notebook.picture_row(optimizer_row, ["lbfgs (default)", "adam, same steps"])
 """
         ),
@@ -314,7 +352,7 @@ chroma); `"histogram"` recolours the painting to the photo's palette before opti
         ),
         code(
             """
-colour_row = [stylized(base.replace(preserve_colors=mode)) for mode in ("none", "luminance", "histogram")]
+colour_row = [default] + [stylized(base.replace(preserve_colors=mode)) for mode in ("luminance", "histogram")]
 notebook.picture_row(colour_row, ["none (default)", "luminance", "histogram"])
 """
         ),
@@ -326,7 +364,7 @@ notebook.picture_row(colour_row, ["none (default)", "luminance", "histogram"])
         ),
         code(
             """
-scale_row = [stylized(base.replace(style_scale=s)) for s in (0.5, 1.0, 2.0)]
+scale_row = [stylized(base.replace(style_scale=0.5)), default, stylized(base.replace(style_scale=2.0))]
 notebook.picture_row(scale_row, ["style_scale 0.5", "1 (default)", "2"])
 """
         ),
@@ -340,7 +378,7 @@ an image, such as an earlier result to refine.
         ),
         code(
             """
-init_row = [stylized(base.replace(init=init)) for init in ("recolored", "content", "noise")]
+init_row = [default] + [stylized(base.replace(init=init)) for init in ("content", "noise")]
 notebook.picture_row(init_row, ["recolored (default)", "content", "noise"])
 """
         ),
@@ -354,7 +392,7 @@ the photo here (docs/controls.md), so max stays the default.
         code(
             """
 average = vgg.extractor_for(base.replace(pooling="avg"))
-pooling_row = [stylized(base), stylized(base.replace(pooling="avg"), network=average)]
+pooling_row = [default, stylized(base.replace(pooling="avg"), network=average)]
 notebook.picture_row(pooling_row, ["max (default)", "avg"])
 """
         ),
@@ -513,8 +551,8 @@ NOTEBOOKS = {
     ),
     "controls.ipynb": (
         controls,
-        "every control side by side: loss weights, steps and scales, optimizer, several styles, "
-        "colour preservation, style scale, masks",
+        "every control side by side: loss weights, faithful to painterly, the style statistic, steps and "
+        "scales, optimizer, several styles, colour preservation, style scale, masks",
     ),
     "export_and_serve.ipynb": (
         export_and_serve,

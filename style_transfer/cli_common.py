@@ -130,6 +130,12 @@ def config_from_flags(flag_values: flags.FlagValues = FLAGS, config_cls: type = 
         names = {field.name for field in dataclasses.fields(cls)}
         parts[part] = cls(**{name: value for name, value in values.items() if name in names})
     config = config_cls(**parts)
+    # A flag that stands for others (--abstraction): given, it sets them, except those given too.
+    for field in flag_fields(config_cls):
+        derive = field.metadata.get("derives")
+        if derive is not None and flag_values[field.name].present:
+            given = {name: values[name] for name in derive(values[field.name]) if flag_values[name].present}
+            config = config.replace(**{field.name: values[field.name]}, **given)
     return config.validate() if hasattr(config, "validate") else config
 
 

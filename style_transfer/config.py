@@ -67,9 +67,16 @@ def setting(
     above: float | None = None,
     below: float | None = None,
     flag: bool = True,
+    derives: Any = None,
 ) -> Any:
-    """A dataclass field whose metadata the CLI (flags) and `check_fields` (ranges) read."""
+    """A dataclass field whose metadata the CLI (flags) and `check_fields` (ranges) read.
+
+    derives: a function of the field's value -> {other field: value}, the settings it stands for
+    when it is given (Config.__init__; the CLI: config_from_flags); settings given with it win.
+    """
     metadata: dict[str, Any] = {"help": help}
+    if derives is not None:
+        metadata["derives"] = derives
     for key, value in (("choices", choices), ("min", min), ("max", max), ("above", above), ("below", below)):
         if value is not None:
             metadata[key] = value
@@ -115,6 +122,48 @@ def check_fields(part) -> None:
 def _check_weights(name: str, weights: tuple[float, ...]) -> None:
     if any(not (math.isfinite(w) and w >= 0) for w in weights) or not any(weights):
         raise ConfigError(f"{named(name)} must be >= 0 and not all zero, got {list(weights)}")
+
+
+# The abstraction curve, faithful (0) to painterly (1): the settings each anchor stands for.
+# Between anchors numbers are interpolated linearly (steps rounded), and the others (keep_detail,
+# scales, min_scale_size) are the lower anchor's. 0 is the look of the defaults before issue 18 (a
+# filtered photo: every edge and texture of the photo, the painting's colours and fine strokes);
+# 0.5, the default, paints (docs/defaults.md, Round 3): structure formed at 128 px, where VGG sees
+# the painting's strokes as large as the picture's shapes, refined at 256 and 512 px from the
+# upsampled result (not the photo's detail), with a stronger style; 1 starts from a blurred, noisy
+# photo so that even its contours are redrawn.
+ABSTRACTION_CURVE: tuple[tuple[float, dict[str, Any]], ...] = (
+    (0.0, dict(style_weight=3.5, steps=60, coarse_share=0.6, init_blur=0.0, init_noise=0.0,
+               keep_detail=True, scales=2, min_scale_size=256)),
+    (0.25, dict(style_weight=4.5, steps=100, coarse_share=0.8, init_blur=0.0, init_noise=0.0,
+                keep_detail=False, scales=3, min_scale_size=128)),
+    (0.5, dict(style_weight=6.0, steps=140, coarse_share=0.86, init_blur=0.0, init_noise=0.0,
+               keep_detail=False, scales=3, min_scale_size=128)),
+    (0.75, dict(style_weight=8.0, steps=140, coarse_share=0.86, init_blur=0.004, init_noise=0.0,
+                keep_detail=False, scales=3, min_scale_size=128)),
+    (1.0, dict(style_weight=10.0, steps=150, coarse_share=0.87, init_blur=0.008, init_noise=0.3,
+               keep_detail=False, scales=3, min_scale_size=128)),
+)  # fmt: skip
+DEFAULT_ABSTRACTION = 0.5
+
+
+def abstraction_settings(level: float) -> dict[str, Any]:
+    """The settings `level` (0: faithful ... 1: painterly; clamped to that range) stands for, by
+    field name: ABSTRACTION_CURVE, interpolated."""
+    level = min(max(float(level), 0.0), 1.0)
+    below = max(i for i, (at, _) in enumerate(ABSTRACTION_CURVE) if at <= level)
+    at, low = ABSTRACTION_CURVE[below]
+    upper_at, high = ABSTRACTION_CURVE[min(below + 1, len(ABSTRACTION_CURVE) - 1)]
+    t = 0.0 if upper_at == at else (level - at) / (upper_at - at)
+    settings: dict[str, Any] = {}
+    for name, value in low.items():
+        discrete = isinstance(value, bool) or (isinstance(value, int) and name != "steps")
+        if discrete:
+            settings[name] = value  # the lower anchor's
+        else:
+            mixed = value + t * (high[name] - value)
+            settings[name] = round(mixed) if name == "steps" else round(mixed, 6)
+    return settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,13 +212,14 @@ class LossConfig:
     style_layer_weights: tuple[float, ...] = setting(
         (), "Relative weight of each style layer (one per style layer); empty: equal weights.", flag=False
     )
-    # Chosen on the gallery (benchmarks/gallery.py, docs/gallery.md: 3 photos x 4 paintings, VGG16
-    # ImageNet weights) with style_normalization="photo", L-BFGS and the recolored start: 1.7
-    # matches the benchmark baseline's content figure but is timid on every painting but Starry
-    # Night; 3.5 is as stylised as the former Adam defaults (style 3, 200 steps) by the style
-    # figure on 11 of 12 pairs, keeping more of the photo (docs/defaults.md); TV 1 keeps fine strokes.
+    # The style weight is set by StyleConfig.abstraction (ABSTRACTION_CURVE): 6 at the default, 3.5
+    # at 0. Chosen on the gallery (benchmarks/gallery.py: 3 photos x 4 paintings, VGG16 ImageNet
+    # weights, docs/defaults.md) with style_normalization="photo", L-BFGS and the recolored start:
+    # in Round 2, 1.7 matched the benchmark baseline's content figure but was timid, 3.5 as
+    # stylised as the Adam defaults before it; in Round 3, 6 with the painterly schedule (10 changes
+    # little more). TV 1 keeps fine strokes.
     content_weight: float = setting(1.0, "Weight of the (normalised) content loss.", min=0)
-    style_weight: float = setting(3.5, "Weight of the (normalised) style loss.", min=0)
+    style_weight: float = setting(6.0, "Weight of the (normalised) style loss.", min=0)
     tv_weight: float = setting(1.0, "Weight of the total-variation (smoothness) loss.", min=0)
     # How each style layer's error is scaled (losses.py, departures 2 and 5): "painting" divides it by
     # the painting's Gram norm only; "photo" also by the photo's own error at that layer, so every
@@ -258,6 +308,20 @@ class StyleConfig:
         choices=PRESERVE_COLORS,
     )
 
+    # One control from faithful to painterly (issue 18): sets the settings ABSTRACTION_CURVE lists
+    # (style weight, steps and how they split over the scales, the start's blur and noise, the
+    # hand-over); any of them given beside it (on the command line, or in the same Config(...) or
+    # replace(...) call) wins. The defaults of those settings are its default's.
+    abstraction: float = setting(
+        DEFAULT_ABSTRACTION,
+        "From faithful (0: the photo's every edge, in the painting's colours and fine strokes) to "
+        "painterly (1: broad strokes, the photo's shapes redrawn); sets --style_weight, --steps, "
+        "--coarse_share, --scales, --min_scale_size, --keep_detail, --init_blur, --init_noise unless given.",
+        min=0,
+        max=1,
+        derives=abstraction_settings,
+    )
+
     def blend_weights(self, count: int) -> list[float] | None:
         """style_blend_weights checked against `count` style images (None: equal weights)."""
         if not self.style_blend_weights:
@@ -311,33 +375,36 @@ class ScheduleConfig:
 
     # Longer side of the output in pixels; the style image is scaled to style_scale times that.
     max_size: int = setting(512, "Longer side of the output (and of the style image), in pixels.", min=16, max=8192)
-    # L-BFGS settles in ~50 steps at one size (docs/defaults.md): 60 in all, over the scales used.
-    steps: int = setting(60, "Optimisation steps, in all (over all scales).", min=0)
+    # Set by `abstraction` (ABSTRACTION_CURVE), as are scales, min_scale_size, coarse_share,
+    # keep_detail, init_blur, init_noise and LossConfig.style_weight: their defaults are the
+    # default abstraction's. L-BFGS settles in ~50 steps at one size (docs/defaults.md).
+    steps: int = setting(140, "Optimisation steps, in all (over all scales).", min=0)
     # Coarse to fine: optimise at up to `scales` sizes, each `scale_ratio` times larger than the
     # last and the last max_size, but only at sizes whose longer side is at least min_scale_size
-    # (so a 256 px run is one scale, a 512 px run 256 then 512 px); `coarse_share` of the steps go to
-    # the coarser sizes (split evenly), the rest to the final one. A coarse step costs ~1/ratio^2 of
-    # a final one. The coarse scale sets the size of the painting's structures (strokes, facets)
-    # relative to the picture; below ~256 px VGG sees too little of the photo to keep it
-    # (docs/defaults.md).
+    # (so with 128: a 512 px run is 128, 256 then 512 px); `coarse_share` of the steps go to the
+    # coarser sizes (split evenly), the rest to the final one. A coarse step costs ~1/ratio^2 of a
+    # final one. The coarsest scale sets the size of the painting's structures (strokes, facets)
+    # relative to the picture: at 128 px they are as large as the photo's shapes (painterly); from
+    # 256 px the photo's every edge stays (faithful; docs/defaults.md).
     scales: int = setting(
-        2, "Coarse to fine: optimise at up to this many sizes, ending at max_size; 1 = one size.", min=1, max=8
+        3, "Coarse to fine: optimise at up to this many sizes, ending at max_size; 1 = one size.", min=1, max=8
     )
     scale_ratio: float = setting(
         2.0, "Size ratio between successive scales (e.g. 2: 256 px, then 512 px).", above=1, max=4
     )
     min_scale_size: int = setting(
-        256, "Coarser scales only where their longer side is at least this many pixels (0: always).", min=0, max=8192
+        128, "Coarser scales only where their longer side is at least this many pixels (0: always).", min=0, max=8192
     )
     coarse_share: float = setting(
-        0.6, "Share of --steps spent at the coarser scales (split evenly between them).", min=0, below=1
+        0.86, "Share of --steps spent at the coarser scales (split evenly between them).", min=0, below=1
     )
     # Departure from plain coarse-to-fine (which starts each size from the upsampled result):
     # start from the photo at the new size plus the upsampled *change* made at the coarser size,
     # a Laplacian-pyramid hand-over. The photo's fine detail, which downsampling removed, is then
-    # not lost from the result; measured: content figure 0.68 instead of 0.75 at equal style.
+    # not lost from the result; measured: content figure 0.68 instead of 0.75 at equal style. That
+    # is the faithful look (abstraction 0); painting means replacing that detail, so the default is off.
     keep_detail: bool = setting(
-        True,
+        False,
         "Each finer scale starts from the photo plus the upsampled change made at the coarser one "
         "(keeps the photo's fine detail); false: from the upsampled coarser result.",
     )
@@ -348,6 +415,20 @@ class ScheduleConfig:
         "recolored",
         "Starting image: content (the photo), recolored (the photo in the painting's palette), "
         "style, noise, or the path of an image (e.g. an earlier result to refine).",
+    )
+    # A blurred start (issue 18): the photo's fine texture is not there for the optimiser to keep,
+    # so the strokes that fill it in are the painting's; its shapes are. A fraction of the first
+    # scale's longer side (0.01: a Gaussian of 2.56 px at 256 px), so it means the same at any size.
+    # init_noise mixes in uniform noise (the paper's white-noise start) by that share. Both act on
+    # the built-in starts (content, recolored, style), never on an image given as init.
+    init_blur: float = setting(
+        0.0,
+        "Blur the start image by a Gaussian of this fraction of its longer side (0.01: 2.6 px at 256 px).",
+        min=0,
+        max=0.1,
+    )
+    init_noise: float = setting(
+        0.0, "Share of uniform noise mixed into the start image (1: the paper's white noise).", min=0, max=1
     )
     seed: int = setting(0, "Random seed (noise init, random weights).")
 
@@ -372,12 +453,15 @@ class RuntimeConfig:
         "VGG feature precision (auto: bfloat16 where the hardware has it); losses stay float32.",
         choices=PRECISIONS,
     )
-    # XLA-compile the step. Measured per step: 0.72x (slower) on an AVX-512 Zen 5 CPU, 1.12x at
-    # 256 px and 1.48x at 512 px on an AVX2 Zen 3, so no fixed default is right on every machine:
-    # "auto" times both on the first steps of the final scale and keeps the faster (step.py).
+    # XLA-compile the step. Measured per step: 0.72x (slower) on an AVX-512 Zen 5 CPU, 0.80-0.85x
+    # on a Zen 4, 1.12x at 256 px and 1.48x at 512 px on an AVX2 Zen 3, 1.45-2.2x on an H200, so no
+    # fixed default is right on every machine: "auto" compiles the final scale's step with XLA on
+    # GPUs and TPUs, not on AVX-512 CPUs, and elsewhere times both on its first steps and keeps the
+    # faster (devices.auto_jit, scales.py, step.py).
     jit_compile: str = setting(
         "auto",
-        "XLA-compile the step: true, false, or auto (time a few steps each way, keep the faster).",
+        "XLA-compile the step: true, false, or auto (XLA on GPUs/TPUs, not on AVX-512 CPUs; elsewhere "
+        "time a few steps each way, keep the faster).",
         choices=JIT_MODES,
     )
     # Folder mode: photos of one size (after loading at max_size) are stylised together, up to
@@ -440,6 +524,11 @@ class Config:
         **fields: Any,
     ):
         given = dict(features=features, loss=loss, style=style, optim=optim, schedule=schedule, runtime=runtime)
+        for name, setting_value in list(fields.items()):  # e.g. abstraction: what it stands for, unless given
+            derive = _DERIVES.get(name)
+            if derive is not None:
+                for derived, derived_value in derive(setting_value).items():
+                    fields.setdefault(derived, derived_value)
         by_part: dict[str, dict[str, Any]] = {part: {} for part in PARTS}
         for name, setting_value in fields.items():
             by_part[part_of(name)][name] = setting_value
@@ -475,6 +564,13 @@ class Config:
 # The parts of a Config, by attribute name, in flag order: {"features": FeatureConfig, ...}.
 PARTS: dict[str, type] = {field.name: typing.get_type_hints(Config)[field.name] for field in dataclasses.fields(Config)}
 _FIELD_PARTS = {field.name: part for part, cls in PARTS.items() for field in dataclasses.fields(cls)}
+# Fields that stand for others when given ({"abstraction": abstraction_settings}).
+_DERIVES = {
+    field.name: field.metadata["derives"]
+    for cls in PARTS.values()
+    for field in dataclasses.fields(cls)
+    if "derives" in field.metadata
+}
 
 
 def part_of(name: str) -> str:

@@ -162,12 +162,17 @@ def coarse_to_fine_in_graph(
 
     styles = colors.prepare_styles(content, styles, config.style.preserve_colors)
     loss_scale = devices.loss_scale(devices.resolved_precision(config.runtime.precision))
+    # A blurred start's size where shapes are dynamic: the first scale's for an input of max_size.
+    schedule = config.schedule
+    long_side = round(schedule.max_size * schedule.scale_ratio ** (1 - geometry.scale_count(schedule.max_size)))
     image = coarser_content = None
     for size, steps in plan:
         content_k = resample.to_size(content, size, static)
         styles_k = [resample.to_size(s, style_size(s, size), static) for s in styles]
         objective = Objective.of_images(extractor, content_k, styles_k, config.loss, blend)
-        start = starts.start_image(image, coarser_content, content_k, styles_k, config.schedule, blend, static=static)
+        start = starts.start_image(
+            image, coarser_content, content_k, styles_k, schedule, blend, static=static, long_side=long_side
+        )
         image = step.optimize_in_graph(objective, start, steps, config.optim, loss_scale)
         coarser_content = content_k
     return colors.finish(image, content, config.style.preserve_colors)

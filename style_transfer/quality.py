@@ -24,6 +24,7 @@ import dataclasses
 import tensorflow as tf
 
 from style_transfer import losses, vgg
+from style_transfer.resample import gaussian_blur
 
 CONTENT_LAYERS = ("block3_conv3", "block5_conv2")
 STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
@@ -89,22 +90,6 @@ def luma(image: tf.Tensor) -> tf.Tensor:
 def grey(image: tf.Tensor) -> tf.Tensor:
     """[N, H, W, 3] -> the same size with the luma in every channel."""
     return tf.tile(luma(image), [1, 1, 1, 3])
-
-
-def gaussian_blur(image: tf.Tensor, sigma: float) -> tf.Tensor:
-    """[N, H, W, C] blurred by a Gaussian of `sigma` pixels (separable, reflect padding; 0 = unchanged)."""
-    if sigma <= 0:
-        return image
-    radius = max(1, int(round(3 * sigma)))
-    x = tf.range(-radius, radius + 1, dtype=tf.float32)
-    kernel = tf.exp(-0.5 * (x / sigma) ** 2)
-    kernel /= tf.reduce_sum(kernel)
-    channels = image.shape[-1]
-    padded = tf.pad(image, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="REFLECT")
-    rows = tf.tile(tf.reshape(kernel, [-1, 1, 1, 1]), [1, 1, channels, 1])  # [k, 1, C, 1]
-    cols = tf.tile(tf.reshape(kernel, [1, -1, 1, 1]), [1, 1, channels, 1])  # [1, k, C, 1]
-    out = tf.nn.depthwise_conv2d(padded, rows, [1, 1, 1, 1], "VALID")
-    return tf.nn.depthwise_conv2d(out, cols, [1, 1, 1, 1], "VALID")
 
 
 def band(image: tf.Tensor, sigmas: tuple[float, float]) -> tf.Tensor:

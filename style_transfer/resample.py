@@ -1,5 +1,6 @@
 """Resampling between the scales of a run: Lanczos resizing in TF (in-graph and XLA-ready), the
-hand-over from a coarser result to the next scale's start, and masks.
+hand-over from a coarser result to the next scale's start, masks, and a Gaussian blur (blurred
+starts, quality.py's bands).
 
 Contract: images float32 RGB [N, H, W, 3] in [0, 1] (results clipped to [0, 1]); masks float32
 [1, H, W, 1] in [0, 1]. `static`: the image's shape is known and the size is a pair of ints, so
@@ -79,3 +80,24 @@ def mask_to_size(mask, size) -> tf.Tensor | None:
         return None
     mask = tf.convert_to_tensor(mask, tf.float32)
     return tf.clip_by_value(tf.image.resize(mask, size, method="bilinear", antialias=True), 0.0, 1.0)
+
+
+def gaussian_blur(image: tf.Tensor, sigma: float) -> tf.Tensor:
+    """[N, H, W, C] blurred by a Gaussian of `sigma` pixels (a Python number; separable, reflect
+    padding; 0 = unchanged). In-graph and under XLA too; sides must exceed the kernel's radius
+    (3 sigma), which is capped to fit where they do not."""
+    if sigma <= 0:
+        return image
+    image = tf.convert_to_tensor(image)
+    radius = max(1, int(round(3 * sigma)))
+    if image.shape[1] is not None and image.shape[2] is not None:  # reflect padding needs radius < side
+        radius = max(1, min(radius, image.shape[1] - 1, image.shape[2] - 1))
+    x = tf.range(-radius, radius + 1, dtype=tf.float32)
+    kernel = tf.exp(-0.5 * (x / sigma) ** 2)
+    kernel /= tf.reduce_sum(kernel)
+    channels = image.shape[-1]
+    padded = tf.pad(image, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="REFLECT")
+    rows = tf.tile(tf.reshape(kernel, [-1, 1, 1, 1]), [1, 1, channels, 1])  # [k, 1, C, 1]
+    cols = tf.tile(tf.reshape(kernel, [1, -1, 1, 1]), [1, 1, channels, 1])  # [1, k, C, 1]
+    out = tf.nn.depthwise_conv2d(padded, rows, [1, 1, 1, 1], "VALID")
+    return tf.nn.depthwise_conv2d(out, cols, [1, 1, 1, 1], "VALID")

@@ -72,14 +72,34 @@ def start_image(
     init_image: tf.Tensor | None = None,
     masks: Sequence[tf.Tensor | None] | None = None,
     static: bool = False,
+    long_side: int | None = None,
 ) -> tf.Tensor:
     """The image a scale starts from: the hand-over from `coarser` (the coarser scale's result,
     whose content image was `coarser_content`), or at the first scale (coarser None) init_image
-    resized to the content's size, or schedule.init (recoloured per mask where there are masks)."""
+    resized to the content's size, or schedule.init (recoloured per mask where there are masks),
+    blurred and mixed with noise as the schedule says (blurred_and_noised; long_side: the content's
+    nominal longer side where its shape is dynamic)."""
     if coarser is not None:
         return resample.handover(coarser, coarser_content, content, schedule.keep_detail, static)
     if init_image is not None:
         return tf.broadcast_to(resample.to_size(init_image, tf.shape(content)[1:3]), tf.shape(content))
     if schedule.init == "recolored" and masks and any(m is not None for m in masks):
-        return recolored_by_masks(content, styles, masks)
-    return initial_image(content, styles, schedule.init, schedule.seed, blend)
+        start = recolored_by_masks(content, styles, masks)
+    else:
+        start = initial_image(content, styles, schedule.init, schedule.seed, blend)
+    return blurred_and_noised(start, schedule, long_side)
+
+
+def blurred_and_noised(start: tf.Tensor, schedule: ScheduleConfig, long_side: int | None = None) -> tf.Tensor:
+    """`start` [N, H, W, 3] blurred by a Gaussian of schedule.init_blur times its longer side
+    (`long_side`, where the shape is not known until run time: the plan's nominal size), then
+    mixed with uniform noise by schedule.init_noise (the same noise for every image of a batch)."""
+    if schedule.init_blur > 0:
+        side = long_side if start.shape[1] is None or start.shape[2] is None else max(start.shape[1:3])
+        if side is None:
+            raise ValueError("a blurred start of unknown size needs long_side")
+        start = resample.gaussian_blur(start, schedule.init_blur * side)
+    if schedule.init_noise > 0:
+        noise = tf.random.stateless_uniform(tf.shape(start)[1:], seed=[schedule.seed, 1], dtype=tf.float32)
+        start = (1.0 - schedule.init_noise) * start + schedule.init_noise * noise[None]
+    return start

@@ -38,7 +38,7 @@ def test_a_batch_does_not_couple_its_images(extractor, optimizer):
     second = multiscale.stylize(np.concatenate([a, d, e]), STYLE, config, extractor=extractor)
     assert first.shape == (3, 30, 40, 3)
     np.testing.assert_array_equal(first[0], second[0])
-    assert np.abs(first[1] - second[1]).mean() > 0.05  # the others did differ
+    assert np.abs(first[1] - second[1]).mean() > 0.02  # the others did differ
 
 
 @pytest.mark.parametrize(("optimizer", "init"), [("lbfgs", "recolored"), ("adam", "noise")])

@@ -26,12 +26,20 @@ def test_gallery_writes_a_sheet_and_a_table(tmp_path):
         "--size=48",
         "--steps=4",
         "--vgg16_weights=none",
+        "--configs=defaults,former",
         f"--samples={tmp_path / 'samples'}",
         f"--output={report}",
     )
     text = report.read_text()
-    row = next(line for line in text.splitlines() if line.startswith("| photo x painting |"))
-    assert row.count("|") == 5  # pair, photo, painting, defaults
+    pair_rows = [line.split("|")[1:-1] for line in text.splitlines() if line.startswith("| photo x painting |")]
+    rows = [row for row in pair_rows if len(row) == 3 + 6]  # pair, run, seconds, then the six figures
+    assert [row[1].strip() for row in rows] == ["photo", "painting", "`defaults`", "`former`"]
+    (compared,) = [row for row in pair_rows if len(row) == 5]  # against the former: time, three figures
+    assert compared[1].strip().endswith("x") and "->" in compared[2]
+    photo = [float(value) for value in rows[0][3:]]
+    assert photo[0] == 0.0 and photo[2:] == [1.0, 1.0, 1.0, 1.0]  # content 0; the photo's own strokes, bands
+    assert float(rows[2][2]) > 0 and all(0 <= float(value) for value in rows[2][3:])
+    assert "## `defaults` against `former`" in text and "- Fine texture: at most" in text
     with Image.open(tmp_path / "docs" / "images" / "g_defaults_48.jpg") as sheet:
         assert sheet.size == (2 * 256, 2 * 256)  # header row + one photo; photo column + one painting
 
@@ -85,10 +93,10 @@ def test_controls_sheet_runs_every_control(tmp_path):
         "--steps=1",
         "--vgg16_weights=none",
         f"--samples={tmp_path / 'samples'}",
-        "--cells=1,2,9",  # each control runs through the CLI in test_cli; here the sheet's mechanics
+        "--cells=1,9",  # each control runs through the CLI in test_cli; here the sheet's mechanics
         f"--output={report}",
     )
     rows = [line for line in report.read_text().splitlines() if line.startswith("| ") and "`style-transfer" in line]
-    assert len(rows) == 3 and "--preserve_colors=luminance" in rows[1] and "--init=defaults.png" in rows[2]
+    assert len(rows) == 2 and "--output=defaults.png" in rows[0] and "--init=defaults.png" in rows[1]
     with Image.open(tmp_path / "docs" / "images" / "controls_32.jpg") as sheet:
-        assert sheet.size == (3 * 256, 21 + 18)  # one row of 3 cells: the 32x21 cat and its label
+        assert sheet.size == (3 * 256, 21 + 18)  # one row of three columns: the 32x21 cat and its label

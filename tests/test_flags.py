@@ -202,3 +202,26 @@ def test_blend_weights_flag_becomes_floats(global_flags):
     config = cli_common.config_from_flags()
     assert config.style.style_blend_weights == (0.7, 0.3)
     assert config.style.style_scale == 0.5 and config.style.preserve_colors == "luminance"
+
+
+def test_abstraction_sets_its_curve_and_given_flags_win(global_flags):
+    """--abstraction stands for the settings of config.ABSTRACTION_CURVE; any of them given on the
+    command line beside it keeps its value, in either order."""
+    from style_transfer.config import abstraction_settings
+
+    global_flags(["prog", "--abstraction=0"])
+    config = cli_common.config_from_flags()
+    global_flags.unparse_flags()
+    assert config == Config(abstraction=0.0)
+    fields = config.fields()
+    assert {name: fields[name] for name in abstraction_settings(0.0)} == abstraction_settings(0.0)
+    assert fields["steps"] == 60 and fields["keep_detail"] is True and fields["style_weight"] == 3.5
+    global_flags(["prog", "--steps=20", "--abstraction=1", "--nokeep_detail", "--style_weight=2"])
+    config = cli_common.config_from_flags()
+    global_flags.unparse_flags()
+    expected = {**abstraction_settings(1.0), "steps": 20, "keep_detail": False, "style_weight": 2.0}
+    assert {name: config.fields()[name] for name in expected} == expected
+    assert config.style.abstraction == 1.0
+    # Without --abstraction, a flag of the curve changes only itself.
+    global_flags(["prog", "--steps=20"])
+    assert cli_common.config_from_flags() == Config(steps=20)

@@ -20,11 +20,15 @@ def test_scale_factors():
         _geometry(scales=3, scale_ratio=2**0.5, min_scale_size=0).scale_factors(170, 256), [0.5, 2**-0.5, 1.0]
     )
     assert _geometry(scales=1).scale_factors(170, 256) == [1.0]
-    # Coarser scales only where their longer side is at least min_scale_size (256 by default).
-    assert _geometry(scales=3).scale_factors(170, 256) == [1.0]
-    assert _geometry(scales=3).scale_factors(340, 512) == [0.5, 1.0]
-    assert _geometry(scales=3).scale_factors(1024, 683) == [0.25, 0.5, 1.0]
-    assert [_geometry(scales=4).scale_count(side) for side in (100, 511, 512, 1023, 1024, 4096)] == [1, 1, 2, 2, 3, 4]
+    # Coarser scales only where their longer side is at least min_scale_size.
+    assert _geometry(scales=3, min_scale_size=256).scale_factors(170, 256) == [1.0]
+    assert _geometry(scales=3, min_scale_size=256).scale_factors(340, 512) == [0.5, 1.0]
+    assert _geometry(scales=3, min_scale_size=256).scale_factors(1024, 683) == [0.25, 0.5, 1.0]
+    sides = (100, 511, 512, 1023, 1024, 4096)
+    assert [_geometry(scales=4, min_scale_size=256).scale_count(side) for side in sides] == [1, 1, 2, 2, 3, 4]
+    # The defaults (128 px): a 256 px run at 128 and 256 px, a 512 px run at 128, 256 and 512 px.
+    assert _geometry().scale_factors(170, 256) == [0.5, 1.0]
+    assert _geometry().scale_factors(340, 512) == [0.25, 0.5, 1.0]
     # Never below 16 px on the shorter side (block5_conv1 sits after 4 poolings).
     assert Config(scales=3).loss.min_side() == 16
     assert _geometry(scales=3, min_scale_size=0).scale_factors(20, 40) == [0.8, 0.8, 1.0]
@@ -41,10 +45,10 @@ def test_steps_per_scale_and_the_plan():
     ):
         assert geometry.steps_per_scale(Config(**fields).schedule, count) == expected, fields
     assert sum(geometry.steps_per_scale(Config(steps=301, coarse_share=0.7).schedule, 4)) == 301
-    plan = _geometry(steps=200, coarse_share=0.7).plan(340, 512)
+    plan = _geometry(steps=200, coarse_share=0.7, scales=2).plan(340, 512)
     assert plan == [(0.5, (170, 256), 140), (1.0, (340, 512), 60)]
     assert plan[0].size == (170, 256) and plan[1].steps == 60
-    assert _geometry(steps=60).plan(170, 256) == [(1.0, (170, 256), 60)]  # one scale: all steps
+    assert _geometry(steps=60, scales=1).plan(170, 256) == [(1.0, (170, 256), 60)]  # one scale: all steps
     for bad in (dict(scale_ratio=1.0), dict(scale_ratio=5.0), dict(coarse_share=1.0), dict(coarse_share=-0.1)):
         with pytest.raises(ValueError, match=next(iter(bad))):
             Config(**bad).validate()

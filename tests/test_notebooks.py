@@ -99,7 +99,7 @@ def test_quickstart_runs_on_images_it_has_never_seen(tmp_path):
 
 def test_controls_notebook_runs(tmp_path):
     nb = _execute("controls.ipynb", tmp_path)
-    assert len(_outputs(nb, "image/png")) == 10  # the inputs and one row per section
+    assert len(_outputs(nb, "image/png")) == 12  # the inputs and one row per section
 
 
 def test_export_and_serve_notebook_runs(tmp_path):

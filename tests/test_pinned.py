@@ -60,9 +60,9 @@ def test_a_pinned_case_computes_what_it_computed_before(name):
 @pytest.mark.parametrize("name", sorted(pinned.REAL_CASES))
 def test_the_real_weights_results_are_what_they_were(name, vgg16_weights):
     """README's first picture (the defaults at 256 px, float32 and auto) and an exported model's
-    answers: bit for bit on a recorded machine (no tolerance elsewhere: L-BFGS over 60 steps at
-    256 px carries a kernel's rounding into visible differences). The float32 picture is also
-    checked for what it must be on every machine: a stylisation of the photo."""
+    answers: bit for bit on a recorded machine (no tolerance elsewhere: L-BFGS over 140 steps
+    carries a kernel's rounding into visible differences). The float32 picture is also checked for
+    what it must be on every machine: a painting of the photo."""
     key = pinned.machine_key()
     if name != "real_defaults_256_float32" and name not in RECORD.get(key, {}):
         pytest.skip(f"bit-for-bit reference recorded only for other machines; none for {key}")
@@ -75,8 +75,13 @@ def test_the_real_weights_results_are_what_they_were(name, vgg16_weights):
 def _assert_it_stylises(result, weights: str) -> None:
     """The defaults turn the photo towards the painting and keep it: the style loss falls to at
     most 30 % of the photo's, the result stays nearer the photo than the painting is, with the
-    photo's order of contrast (not a blur, not a flat field)."""
-    from style_transfer import images, resample, vgg
+    photo's order of contrast (not a blur, not a flat field). And they paint (issue 18; its
+    acceptance is at 512 px on the whole gallery, docs/defaults.md, Round 3): at 256 px, on a Zen 4
+    in bfloat16, the defaults against abstraction 0 (the defaults before) scored fine texture 0.250
+    against 0.683, large stroke 0.304 against 0.460, structure 0.826 against 0.942; the photo
+    itself scores 1, 1, 1. So most of the photo's fine texture is replaced and the painting's
+    broad strokes are reached, its shapes kept."""
+    from style_transfer import images, quality, resample, vgg
     from style_transfer.config import Config
     from style_transfer.objective import Objective
     from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE
@@ -91,6 +96,11 @@ def _assert_it_stylises(result, weights: str) -> None:
     assert float(after["content"][0]) < float(objective(painting)["content"][0])
     assert float(after["total"][0]) < 0.5 * float(before["total"][0])
     assert 0.5 < result.std() / content.std() < 2.0
+    judge = quality.PaintingJudge(quality.build_painting_judge_extractor("vgg16", weights), content, style)
+    painted = judge(result)
+    assert painted.fine_texture < 0.45, painted  # abstraction 0: 0.68
+    assert painted.large_stroke < 0.40, painted  # abstraction 0: 0.46
+    assert painted.structure > 0.7, painted  # abstraction 0: 0.94; a dissolved picture ~0.4
 
 
 def _auto_precision() -> str:
