@@ -223,6 +223,11 @@ def _line(figures: dict[str, float]) -> str:
     return " ".join(f"{name} {value:.3f}" for name, value in figures.items())
 
 
+def _other_size(size: int) -> str:
+    """A link to the gallery's other committed size (256 px: docs/gallery.md; 512 px: gallery_512.md)."""
+    return "[512 px](gallery_512.md)" if size == 256 else "[256 px](gallery.md)"
+
+
 def _report(table, configs, size, stem, seconds) -> str:
     names = list(configs)
     lines = [
@@ -241,6 +246,8 @@ def _report(table, configs, size, stem, seconds) -> str:
         "resolution; lower = the painting's strokes and shapes), **fine texture** (the photo's 2-6 px",
         "texture left, lower = replaced), **structure** (the photo's 10-30 px shapes left, higher = kept).",
         "The photo and the painting resized to the photo's shape are the anchors of each pair.",
+        f"The same gallery at {_other_size(size)}; how these runs chose the defaults: "
+        "[defaults.md](defaults.md), Round 3.",
         "",
     ]
     for name in names:
