@@ -48,6 +48,12 @@ flags.DEFINE_list(
 flags.DEFINE_string(
     "content_mask", None, "Mask image of where the content loss applies (white), resized to the content."
 )
+flags.DEFINE_string(
+    "model",
+    None,
+    "A trained network (.npz, from style-transfer training): stylise in one pass, no VGG and no optimisation; "
+    "its paintings replace --style (a network of several is blended by --style_blend_weights; default: its first).",
+)
 flags.DEFINE_string("output", DEFAULT_OUTPUT, "Output image, .png or .jpg; written atomically.")
 flags.DEFINE_string(
     "output_dir",
@@ -143,6 +149,10 @@ class Inputs:
 
     def __init__(self, config):
         self.config = config
+        self.network_header = None
+        if FLAGS.model:
+            self._network_inputs(config)
+            return
         self.style_paths = [path.strip() for path in FLAGS.style or [SAMPLE_STYLE] if path.strip()]
         if not self.style_paths:
             raise ConfigError("--style names no image; give a path, or several separated by commas")
@@ -165,6 +175,29 @@ class Inputs:
         init_path = None if config.schedule.init in INITS else config.schedule.init
         self.init_image = None if init_path is None else images.load_image(init_path, max_pixels=pixels, name="init")
         self.style_stem = "+".join(_stem(path) for path in self.style_paths)
+
+    def _network_inputs(self, config) -> None:
+        """--model: the network's paintings (its file's header: read without TensorFlow) and blend."""
+        from style_transfer import networks
+
+        cannot_take = ("style", "style_masks", "content_mask", "init")
+        given = [name for name in cannot_take if FLAGS[name].present]
+        if given:
+            raise ConfigError(
+                f"--model stylises with the paintings it was trained on, in one pass: drop --{', --'.join(given)}"
+            )
+        self.network_header = networks.read_header(FLAGS.model)
+        self.style_paths = list(self.network_header["paintings"])
+        self.styles, self.style_masks, self.content_mask, self.init_image = [], None, None, None
+        weights = config.style.style_blend_weights
+        if weights and len(weights) != len(self.style_paths):
+            raise ConfigError(
+                f"{FLAGS.model} holds {len(self.style_paths)} painting(s) ({', '.join(self.style_paths)}); "
+                f"--style_blend_weights gives {len(weights)} weight(s): give one per painting"
+            )
+        self.blend = list(weights) if weights else [1.0] + [0.0] * (len(self.style_paths) - 1)
+        chosen = [name for name, w in zip(self.style_paths, self.blend, strict=True) if w > 0]
+        self.style_stem = "+".join(chosen)
 
     def describe_styles(self) -> str:
         return ", ".join(
@@ -305,6 +338,30 @@ def _write(photos: list[Photo], result: np.ndarray, start: float, steps: int, be
     )
 
 
+def run_network(photos: list[Photo], inputs: Inputs, network) -> int:
+    """run_batch' twin for --model: the photos through the trained network, one pass; 0, or 130
+    after Ctrl-C (nothing written)."""
+    from style_transfer import transformer
+
+    content = np.concatenate([photo.content for photo in photos])
+    height, width = content.shape[1:3]
+    for photo in photos:
+        print(f"{photo.label} content {photo.path} -> {width}x{height}".lstrip(), flush=True)
+    blend = ", ".join(f"{name} {w:g}" for name, w in zip(inputs.style_paths, inputs.blend, strict=True))
+    batch = f", a batch of {len(photos)}" if len(photos) > 1 else ""
+    print(f"network {FLAGS.model} ({blend}), width {network.width:g}{batch}", flush=True)
+    start = time.time()
+    try:
+        result = np.asarray(transformer.stylize(network, content, inputs.blend))
+    except KeyboardInterrupt:
+        print(f"\nInterrupted; {', '.join(p.output for p in photos)} not written", file=sys.stderr)
+        return 130
+    for photo, image in zip(photos, result, strict=True):
+        images.save_image(photo.output, image[None])
+    print(f"Wrote {', '.join(p.output for p in photos)} in {time.time() - start:.2f}s (one pass)", flush=True)
+    return 0
+
+
 def run_distributed(photos: list[Photo], inputs: Inputs, runner) -> int:
     """run_batch' twin for a tf.distribute strategy (distribute.DistributedRunner): the
     photos are spread over its replicas, each running the in-graph loop, so there is no per-step
@@ -422,6 +479,15 @@ def run(output: str) -> int:
     single = None if folder_mode else Photo(spec, load_content(spec, output, inputs), output)
 
     cli_common.import_tensorflow_quietly()
+    if FLAGS.model:
+        from style_transfer import networks
+
+        network, _ = networks.load_network(FLAGS.model)
+        if single is not None:
+            return run_network([single], inputs, network)
+        return FolderRun(
+            contents, inputs, lambda photos: run_network(photos, inputs, network), config.runtime.batch_size
+        ).run()
     from style_transfer import distribute, vgg
 
     strategy = distribute.make_strategy(config.runtime, photos=len(contents) if folder_mode else 1)

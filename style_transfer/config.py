@@ -579,3 +579,52 @@ def part_of(name: str) -> str:
         return _FIELD_PARTS[name]
     except KeyError:
         raise TypeError(f"Config has no field {name!r}; its fields are {', '.join(_FIELD_PARTS)}") from None
+
+
+# --- Feed-forward networks (issue 19): photos -> network -> image, trained with the loss above. ---
+
+# Johnson et al.'s loss layers on VGG16 (content relu3_3; style relu1_2, relu2_2, relu3_3,
+# relu4_3), by Keras name: what a network is trained with unless a LossConfig is given.
+NETWORK_CONTENT_LAYERS = ("block3_conv3",)
+NETWORK_STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkConfig:
+    """The feed-forward network's shape (transformer.py)."""
+
+    # 1: Johnson's widths (32, 64, 128 channels: ~1.68 M parameters); 0.5: ~0.42 M, ~2x faster.
+    width: float = setting(
+        0.5, "Width multiplier of the network (1: Johnson et al.'s ~1.7 M parameters).", above=0, max=4
+    )
+
+    def validate(self) -> NetworkConfig:
+        check_fields(self)
+        return self
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Training a network (training.py, photos.py): crops of photos, Adam, checkpoints."""
+
+    steps: int = setting(2000, "Training steps (batches), in all; a resumed run goes on to this count.", min=1)
+    batch_size: int = setting(4, "Photos a step (the global batch, over every replica).", min=1, max=1024)
+    # Square crops at crop_size; each taken from the photo resized so its shorter side is
+    # crop_size times one of crop_scales (random): larger factors, smaller details.
+    crop_size: int = setting(256, "Side of the square training crops, in pixels.", min=16, max=2048)
+    crop_scales: tuple[float, ...] = setting(
+        (1.0, 1.5, 2.0), "The photo's shorter side before cropping, in crop sizes (one drawn per crop).", flag=False
+    )
+    # The paintings are measured once, at this longer side (the style image's size sets the size of
+    # its strokes against the crops).
+    style_size: int = setting(512, "Longer side of each painting when its targets are built, in pixels.", min=16)
+    learning_rate: float = setting(1e-3, "Adam's learning rate for the network's weights.", above=0)
+    seed: int = setting(0, "Seed of the weights, the photo order and the crops.")
+    checkpoint_every: int = setting(200, "Write a checkpoint every this many steps (and at the end).", min=1)
+    keep_checkpoints: int = setting(3, "Checkpoints kept.", min=1)
+
+    def validate(self) -> TrainConfig:
+        check_fields(self)
+        if not self.crop_scales or min(self.crop_scales) < 1.0:
+            raise ConfigError(f"{named('crop_scales')} must be >= 1 (a crop within the photo), got {self.crop_scales}")
+        return self

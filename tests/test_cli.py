@@ -528,3 +528,38 @@ def test_importing_the_package_does_not_import_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_trained_network_stylises_in_one_pass(tmp_path, content_png):
+    """--model: no VGG (an empty Keras cache and no network: nothing is downloaded), the photo's
+    size out, folder mode, and the network's one-line errors."""
+    from style_transfer import images, networks, transformer
+
+    network = transformer.build(width=0.25, styles=2, seed=0)
+    model = str(tmp_path / "net.npz")
+    networks.save_network(network, model, ["starry", "wave"])
+    out = tmp_path / "out.png"
+    result = run_cli(["--model", model, "--content", content_png, "--output", str(out)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "network" in result.stdout and "(starry 1, wave 0)" in result.stdout and "one pass" in result.stdout
+    expected = transformer.stylize(network, images.load_image(content_png, max_size=512), [1, 0]).numpy()
+    with Image.open(out) as written:
+        assert written.size == (expected.shape[2], expected.shape[1])
+        assert np.abs(np.asarray(written, np.float32) / 255.0 - expected[0]).max() <= 1.0 / 255.0 + 1e-6
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, seed in (("a.png", 1), ("b.png", 2)):
+        Image.fromarray(gradient_image(24, 32, seed)).save(photos / name)
+    args = ["--model", model, f"--content={photos}", f"--output_dir={tmp_path / 'results'}", "--batch_size=2"]
+    result = run_cli([*args, "--style_blend_weights=0,1"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["a_wave.png", "b_wave.png"]
+    assert "a batch of 2" in result.stdout
+    # One-line errors, each before TensorFlow is paid for.
+    assert_clean_error(run_cli(["--model", str(tmp_path / "none.npz")], tmp_path), "no network file at")
+    assert_clean_error(run_cli(["--model", content_png], tmp_path), "is not a network file")
+    assert_clean_error(
+        run_cli(["--model", model, "--style_blend_weights=1,1,1"], tmp_path),
+        "holds 2 painting(s) (starry, wave); --style_blend_weights gives 3 weight(s)",
+    )
+    assert_clean_error(run_cli(["--model", model, "--style", content_png], tmp_path), "drop --style")

@@ -1,0 +1,91 @@
+"""Trained networks <-> files: a TransformerNet's weights and what it needs to be rebuilt.
+
+A network file (`.npz`, NumPy's zip of arrays) holds every weight by its path inside the network
+("down1/conv/conv/kernel", ...) and a JSON header: the format version, the width multiplier, the
+paintings' names (their count is the network's S) and free-form notes (how it was trained).
+Written atomically (a temporary file renamed into place): never half-written.
+Loading rebuilds the network and checks every weight's name and shape; anything else is a
+one-line ModelError.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from style_transfer.errors import StyleTransferError
+
+FORMAT = "style_transfer.network"
+VERSION = 1
+_HEADER = "__header__"
+
+
+class ModelError(StyleTransferError):
+    """A network file is missing, is not one, or does not match the network it describes."""
+
+
+def _relative(path: str) -> str:
+    return path.split("/", 1)[1]  # without the network's own (auto-numbered) name
+
+
+def save_network(network, path: str, paintings: Sequence[str], notes: Mapping[str, Any] | None = None) -> None:
+    """Write `network` (transformer.TransformerNet) with its paintings' names to `path` (.npz)."""
+    if len(paintings) != network.styles:
+        raise ModelError(f"{len(paintings)} painting name(s) for a network of {network.styles} painting(s)")
+    header = {"format": FORMAT, "version": VERSION, "width": network.width, "paintings": list(paintings)}
+    header["notes"] = dict(notes or {})
+    arrays = {_relative(w.path): np.asarray(w.numpy()) for w in network.weights}
+    arrays[_HEADER] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as f:
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # (numpy stubs: allow_pickle among **kwds)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def read_header(path: str) -> dict[str, Any]:
+    """The header of the network file at `path` (ModelError if it is not one)."""
+    return _read(path)[0]
+
+
+def _read(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    if not os.path.isfile(path):
+        raise ModelError(f"no network file at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        header = json.loads(arrays.pop(_HEADER).tobytes().decode())
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError):
+        raise ModelError(f"{path} is not a network file (style_transfer's .npz, from training)") from None
+    if header.get("format") != FORMAT:
+        raise ModelError(f"{path} is not a network file (style_transfer's .npz, from training)")
+    if header.get("version", 0) > VERSION:
+        raise ModelError(f"{path} is a network file of version {header['version']}; this package reads {VERSION}")
+    return header, arrays
+
+
+def load_network(path: str):
+    """The network saved at `path`: (transformer.TransformerNet, header)."""
+    from style_transfer import transformer
+
+    header, arrays = _read(path)
+    network = transformer.build(float(header["width"]), len(header["paintings"]))
+    expected = {_relative(w.path): w for w in network.weights}
+    if set(expected) != set(arrays):
+        raise ModelError(f"{path}: its weights are not those of a width {header['width']} network")
+    for name, weight in expected.items():
+        if tuple(weight.shape) != arrays[name].shape:
+            raise ModelError(f"{path}: weight {name} is {arrays[name].shape}, expected {tuple(weight.shape)}")
+        weight.assign(arrays[name])
+    return network, header

@@ -1,0 +1,158 @@
+"""Training a feed-forward network with the package's loss: photos -> network -> image -> loss.
+
+One readable loop (pytorch/examples' fast_neural_style, in TensorFlow):
+
+    for step in steps:                              # resumed at the checkpoint's step
+        photos = next(batches)                      # [B, crop, crop, 3] (photos.crop_batches)
+        painting = step mod S                       # one painting a batch (Dumoulin et al.)
+        generated = network(photos, one_hot(painting))
+        terms = loss_terms(VGG(generated), targets.for_photos(VGG(photos), style_targets[painting]))
+        Adam on the network's weights, d mean(terms["total"]) / d weights
+
+The loss is the one the pixel optimiser minimises (targets.py, losses.py): the paintings' style
+targets built once, here, for the whole run; per batch the photos' content targets and
+normalisation. Departure 6 (from Johnson et al.): the losses are our normalised ones (each
+style layer divided by the photo's own distance, `style_normalization="photo"`), so the weights
+mean what they mean for `stylize`.
+
+Checkpoints (tf.train.CheckpointManager): the network, Adam's state and the step; `train` resumes
+from the latest, and because the photo stream is a function of the seed and the step
+(photos.crop_batches), a resumed run computes what an uninterrupted one would, bit for bit on
+one machine. Progress goes to a callback(step, terms); the core never prints.
+
+Distribution: under a tf.distribute strategy (MirroredStrategy, MultiWorkerMirroredStrategy,
+TPUStrategy) each replica takes its share of the global batch and the gradients are summed
+across replicas (the loss is divided by the global batch), so a step equals the one-device step on
+the same global batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import keras
+import tensorflow as tf
+
+from style_transfer import losses, targets, transformer, vgg
+from style_transfer.config import (
+    NETWORK_CONTENT_LAYERS,
+    NETWORK_STYLE_LAYERS,
+    FeatureConfig,
+    LossConfig,
+    NetworkConfig,
+    TrainConfig,
+)
+
+# callback(step, terms): after each step, its number (1-based) and the batch's mean loss terms.
+Progress = Callable[[int, Mapping[str, float]], None]
+
+# What a network is trained with unless told otherwise: Johnson et al.'s layers, our weights.
+NETWORK_LOSS = LossConfig(content_layers=NETWORK_CONTENT_LAYERS, style_layers=NETWORK_STYLE_LAYERS)
+
+
+def extractor_for_training(features: FeatureConfig, loss: LossConfig, precision: str) -> vgg.FeatureExtractor:
+    """The VGG features the loss reads, in `precision` (resolved: "float32", "bfloat16", ...)."""
+    return vgg.build_extractor(
+        features.network, features.weights, loss.content_layers + loss.style_layers, precision, features.pooling
+    )
+
+
+class Trainer:
+    """A network, its optimiser and the loss against `paintings` (each [1, h, w, 3] in [0, 1]).
+
+    trainer.train(batches, steps, checkpoints, callback) runs the loop (module docstring);
+    trainer.network is the TransformerNet, conditional over the paintings in their order.
+    """
+
+    def __init__(
+        self,
+        extractor: vgg.FeatureExtractor,
+        paintings: Sequence[tf.Tensor],
+        loss: LossConfig = NETWORK_LOSS,
+        network: NetworkConfig | None = None,
+        train: TrainConfig | None = None,
+        strategy: tf.distribute.Strategy | None = None,
+    ):
+        network, train = (network or NetworkConfig()).validate(), (train or TrainConfig()).validate()
+        loss.validate()
+        self.extractor, self.loss_config, self.train_config = extractor, loss, train
+        self.strategy = strategy or tf.distribute.get_strategy()
+        with self.strategy.scope():
+            self.network = transformer.build(network.width, len(paintings), seed=train.seed)
+            self.optimizer = keras.optimizers.Adam(train.learning_rate)
+            self.optimizer.build(self.network.trainable_variables)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        # The paintings' targets: built once, for the whole run (one per painting).
+        self.style_targets = [targets.build_style_targets(extractor, [p], loss) for p in paintings]
+        self._steps: dict[int, Callable] = {}
+
+    @property
+    def paintings(self) -> int:
+        return len(self.style_targets)
+
+    def loss_terms(self, photos: tf.Tensor, painting: int) -> dict[str, tf.Tensor]:
+        """The loss terms [N] of the network's stylisation of `photos` as painting `painting`."""
+        weights = tf.one_hot(tf.fill(tf.shape(photos)[:1], painting), self.paintings)
+        generated = self.network(photos, weights)
+        content, style = targets.for_photos(self.extractor(photos), self.style_targets[painting], self.loss_config)
+        return losses.loss_terms(self.extractor(generated), content, style, generated, self.loss_config)
+
+    def _replica_step(self, photos: tf.Tensor, painting: int) -> dict[str, tf.Tensor]:
+        global_batch = float(self.train_config.batch_size)
+        with tf.GradientTape() as tape:
+            terms = self.loss_terms(photos, painting)
+            objective = tf.reduce_sum(terms["total"]) / global_batch  # summed over replicas: the mean
+        variables = self.network.trainable_variables
+        self.optimizer.apply_gradients(zip(tape.gradient(objective, variables), variables, strict=True))
+        return {name: tf.reduce_sum(value) / global_batch for name, value in terms.items()}
+
+    def step_function(self, painting: int) -> Callable:
+        """The compiled step for `painting` (traced once per painting): photos -> mean terms."""
+        if painting not in self._steps:
+
+            def distributed(photos):
+                per_replica = self.strategy.run(self._replica_step, args=(photos, painting))
+                return {
+                    name: self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
+                    for name, value in per_replica.items()
+                }
+
+            self._steps[painting] = tf.function(distributed, autograph=False)
+        return self._steps[painting]
+
+    def checkpoint(self) -> tf.train.Checkpoint:
+        return tf.train.Checkpoint(network=self.network, optimizer=self.optimizer, step=self.step)
+
+    def train(
+        self,
+        batches: Callable[[int], tf.data.Dataset],
+        checkpoints: str | None = None,
+        callback: Progress | None = None,
+    ) -> dict[str, float]:
+        """Train to train_config.steps; batches(start_step) gives the photo stream from a step
+        (photos.crop_batches). With `checkpoints` (a folder), resume from its latest checkpoint and
+        save every checkpoint_every steps and at the end. Returns the last step's mean terms."""
+        config = self.train_config
+        manager = None
+        if checkpoints:
+            manager = tf.train.CheckpointManager(self.checkpoint(), checkpoints, max_to_keep=config.keep_checkpoints)
+            if manager.latest_checkpoint:
+                self.checkpoint().restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        start = int(self.step.numpy())
+        terms: dict[str, float] = {}
+        if start >= config.steps:
+            return terms
+        stream = self.strategy.experimental_distribute_dataset(batches(start))
+        for photos in stream:
+            step = int(self.step.numpy())
+            values = self.step_function(step % self.paintings)(photos)
+            self.step.assign_add(1)
+            terms = {name: float(value) for name, value in values.items()}
+            if callback is not None:
+                callback(step + 1, terms)
+            done = step + 1 >= config.steps
+            if manager is not None and ((step + 1) % config.checkpoint_every == 0 or done):
+                manager.save(checkpoint_number=step + 1)
+            if done:
+                break
+        return terms

@@ -1,0 +1,205 @@
+"""The feed-forward stylisation network: photos -> network -> stylised images, in one pass.
+
+Johnson, Alahi & Fei-Fei (2016) as the field settled it (pytorch/examples' fast_neural_style,
+magenta's image_stylization):
+
+    image [N, H, W, 3] in [0, 1]
+    -> reflect-pad H and W to multiples of 4
+    -> conv 9x9, 32w -> conv 3x3 /2, 64w -> conv 3x3 /2, 128w    (each: instance norm, ReLU)
+    -> 5 residual blocks, 128w                                    (conv, IN, ReLU, conv, IN, + input)
+    -> 2 x (nearest-neighbour upsampling x2, conv 3x3)            (64w, 32w; IN, ReLU)
+    -> conv 9x9, 3 -> sigmoid -> crop back to H, W
+    image [N, H, W, 3] in [0, 1]
+
+with `w` the width multiplier (1: ~1.68 M parameters; 0.5: ~0.42 M). Every convolution pads by
+reflection ("valid" convolutions after tf.pad REFLECT), so borders carry no zero frame.
+
+Departures from Johnson et al., each the field's later consensus:
+1. Instance normalisation instead of batch normalisation (Ulyanov et al. 2016).
+2. Nearest-neighbour upsampling then a convolution instead of transposed convolutions, which
+   leave checkerboards (Odena et al. 2016).
+3. Conditional instance normalisation (Dumoulin et al. 2017): every normalisation has one scale
+   and shift per painting, [S, C]; the network takes style weights [N, S] (one-hot: one painting;
+   a blend mixes the paintings' scales and shifts). A network of one painting is S = 1.
+4. A sigmoid output in [0, 1] (the package's image contract) instead of Johnson's scaled tanh.
+5. No residual ReLU after the addition (Gross & Wilber 2016), as pytorch/examples.
+
+Contract: `TransformerNet(images, style_weights)` takes float32 RGB [N, H, W, 3] in [0, 1] (H, W
+>= MIN_SIZE) and style weights float32 [N, S] (each row summing to 1; None: the first painting)
+and returns float32 RGB [N, H, W, 3] in [0, 1]; any H and W.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from style_transfer.errors import ConfigError
+
+# Channels of the full-width network, by stage (times the width multiplier, at least 4 each).
+CHANNELS = (32, 64, 128)
+RESIDUAL_BLOCKS = 5
+# The smallest side the network takes: the 1/4-resolution map must be at least 2 px for a 3x3
+# reflection pad. Smaller inputs are a one-line error (check_size).
+MIN_SIZE = 8
+INSTANCE_NORM_EPSILON = 1e-5
+
+
+def channels(width: float) -> tuple[int, int, int]:
+    """The three stage widths for width multiplier `width` (rounded, at least 4)."""
+    return tuple(max(4, round(c * width)) for c in CHANNELS)  # type: ignore[return-value]
+
+
+def check_size(height: int, width: int) -> None:
+    if min(height, width) < MIN_SIZE:
+        raise ConfigError(f"the network takes images of at least {MIN_SIZE} px a side, got {height}x{width}")
+
+
+class ReflectConv(keras.layers.Layer):
+    """A convolution padded by reflection: out [N, ceil(H/s), ceil(W/s), filters]."""
+
+    def __init__(self, filters: int, kernel: int, stride: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.pad = kernel // 2
+        self.conv = keras.layers.Conv2D(filters, kernel, strides=stride, padding="valid", name="conv")
+
+    def call(self, x):
+        p = self.pad
+        return self.conv(tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="REFLECT"))
+
+
+class ConditionalInstanceNorm(keras.layers.Layer):
+    """Instance normalisation with one scale and shift per painting (departures 1 and 3).
+
+    x [N, H, W, C], style_weights [N, S] -> x normalised over H, W per image and channel, then
+    times (style_weights @ scale) plus (style_weights @ shift), both [N, C]. Computed in float32.
+    """
+
+    def __init__(self, styles: int, **kwargs):
+        super().__init__(**kwargs)
+        self.styles = styles
+
+    def build(self, input_shape):
+        count = int(input_shape[-1])
+        self.scale = self.add_weight(name="scale", shape=(self.styles, count), initializer="ones")
+        self.shift = self.add_weight(name="shift", shape=(self.styles, count), initializer="zeros")
+
+    def call(self, x, style_weights):
+        x = tf.cast(x, tf.float32)
+        mean, variance = tf.nn.moments(x, axes=[1, 2], keepdims=True)
+        x = (x - mean) * tf.math.rsqrt(variance + INSTANCE_NORM_EPSILON)
+        scale = tf.matmul(style_weights, tf.convert_to_tensor(self.scale))[:, None, None, :]  # [N, 1, 1, C]
+        shift = tf.matmul(style_weights, tf.convert_to_tensor(self.shift))[:, None, None, :]
+        return x * scale + shift
+
+
+class ConvNormRelu(keras.layers.Layer):
+    def __init__(self, filters: int, kernel: int, stride: int, styles: int, relu: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = ReflectConv(filters, kernel, stride, name="conv")
+        self.norm = ConditionalInstanceNorm(styles, name="norm")
+        self.relu = relu
+
+    def call(self, x, style_weights):
+        x = self.norm(self.conv(x), style_weights)
+        return tf.nn.relu(x) if self.relu else x
+
+
+class Residual(keras.layers.Layer):
+    """x + (conv, IN, ReLU, conv, IN)(x): no ReLU after the sum (departure 5)."""
+
+    def __init__(self, filters: int, styles: int, **kwargs):
+        super().__init__(**kwargs)
+        self.first = ConvNormRelu(filters, 3, 1, styles, name="first")
+        self.second = ConvNormRelu(filters, 3, 1, styles, relu=False, name="second")
+
+    def call(self, x, style_weights):
+        return x + self.second(self.first(x, style_weights), style_weights)
+
+
+class Upsample(keras.layers.Layer):
+    """Nearest-neighbour x2, then conv, IN, ReLU (departure 2: no transposed convolution)."""
+
+    def __init__(self, filters: int, styles: int, **kwargs):
+        super().__init__(**kwargs)
+        self.block = ConvNormRelu(filters, 3, 1, styles, name="block")
+
+    def call(self, x, style_weights):
+        size = tf.shape(x)[1:3] * 2
+        return self.block(tf.image.resize(x, size, method="nearest"), style_weights)
+
+
+class TransformerNet(keras.Model):
+    """The network (module docstring): TransformerNet(width, styles)(images, style_weights)."""
+
+    def __init__(self, width: float = 1.0, styles: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 < width <= 4:
+            raise ConfigError(f"the width multiplier must be in (0, 4], got {width}")
+        if styles < 1:
+            raise ConfigError(f"a network has at least one painting, got {styles}")
+        self.width, self.styles = float(width), int(styles)
+        c1, c2, c3 = channels(width)
+        self.down = [
+            ConvNormRelu(c1, 9, 1, styles, name="down1"),
+            ConvNormRelu(c2, 3, 2, styles, name="down2"),
+            ConvNormRelu(c3, 3, 2, styles, name="down3"),
+        ]
+        self.residuals = [Residual(c3, styles, name=f"residual{i}") for i in range(1, RESIDUAL_BLOCKS + 1)]
+        self.up = [Upsample(c2, styles, name="up1"), Upsample(c1, styles, name="up2")]
+        self.out = ReflectConv(3, 9, 1, name="out")
+
+    def get_config(self):
+        return {"width": self.width, "styles": self.styles, "name": self.name}
+
+    def default_style_weights(self, images) -> tf.Tensor:
+        """The first painting for every image: [N, S] one-hot."""
+        return tf.one_hot(tf.zeros(tf.shape(images)[:1], tf.int32), self.styles)
+
+    def call(self, images, style_weights=None):
+        images = tf.convert_to_tensor(images, tf.float32)
+        if style_weights is None:
+            style_weights = self.default_style_weights(images)
+        style_weights = tf.convert_to_tensor(style_weights, tf.float32)
+        height, width = tf.shape(images)[1], tf.shape(images)[2]
+        # Reflect-pad to multiples of 4 (two stride-2 stages), cropped back at the end.
+        pad_h, pad_w = (-height) % 4, (-width) % 4
+        x = tf.pad(images - 0.5, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")
+        for layer in self.down:
+            x = layer(x, style_weights)
+        for layer in self.residuals:
+            x = layer(x, style_weights)
+        for layer in self.up:
+            x = layer(x, style_weights)
+        x = tf.sigmoid(tf.cast(self.out(x), tf.float32))  # departure 4
+        return x[:, :height, :width, :]
+
+
+def build(width: float = 1.0, styles: int = 1, seed: int | None = None) -> TransformerNet:
+    """A TransformerNet with its weights created (seeded when `seed` is given)."""
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    network = TransformerNet(width, styles)
+    network(tf.zeros([1, 16, 16, 3]), tf.ones([1, styles]) / styles)
+    return network
+
+
+def style_weights_for(network: TransformerNet, batch: int, blend=None) -> tf.Tensor:
+    """Style weights [batch, S] for `blend` (one weight per painting, normalised to sum to 1;
+    None: the first painting). A blend of the wrong length is a one-line error."""
+    if blend is None:
+        return tf.one_hot(tf.zeros([batch], tf.int32), network.styles)
+    blend = [float(b) for b in blend]
+    if len(blend) != network.styles:
+        raise ConfigError(f"this network has {network.styles} painting(s); got {len(blend)} blend weight(s)")
+    if min(blend) < 0 or sum(blend) <= 0:
+        raise ConfigError(f"blend weights must be >= 0 and not all zero, got {blend}")
+    row = tf.constant([b / sum(blend) for b in blend], tf.float32)
+    return tf.tile(row[None], [batch, 1])
+
+
+def stylize(network: TransformerNet, images, blend=None) -> tf.Tensor:
+    """images float32 [N, H, W, 3] in [0, 1] -> the network's stylisation, the same shape."""
+    images = tf.convert_to_tensor(images, tf.float32)
+    check_size(int(images.shape[1]), int(images.shape[2]))
+    return network(images, style_weights_for(network, int(images.shape[0]), blend))

@@ -1,0 +1,194 @@
+"""Training a network (photos.py, training.py): the photo stream, the loss falling, resuming bit
+for bit, and the mirrored step equal to the one-device step."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from style_transfer import losses, photos, targets, training
+from style_transfer.config import FeatureConfig, NetworkConfig, TrainConfig
+from style_transfer.errors import ImageError
+from tests.conftest import gradient_image
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = TrainConfig(steps=4, batch_size=2, crop_size=32, crop_scales=(1.0, 1.5), learning_rate=3e-3)
+NETWORK = NetworkConfig(width=0.25)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """Four photos (PNG and JPEG, one smaller than a crop), a broken file, a TIFF, a text file."""
+    root = tmp_path_factory.mktemp("photos")
+    for name, (height, width), seed in (
+        ("a.png", (40, 56), 1),
+        ("b.jpg", (60, 44), 2),
+        ("c.png", (48, 48), 3),
+        ("d.jpg", (20, 30), 4),
+    ):
+        Image.fromarray(gradient_image(height, width, seed)).save(root / name)
+    (root / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    Image.fromarray(gradient_image(30, 30, 5)).save(root / "scan.tif")
+    (root / "notes.txt").write_text("not a photo")
+    return root
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return training.extractor_for_training(
+        FeatureConfig(network="vgg16", weights="none"), training.NETWORK_LOSS, "float32"
+    )
+
+
+def _style():
+    return tf.constant(gradient_image(40, 40, 9)[None] / 255.0, tf.float32)
+
+
+def test_find_photos_sets_aside_what_cannot_be_trained_on(folder, tmp_path):
+    found = photos.find_photos(str(folder))
+    assert [os.path.basename(p) for p in found.paths] == ["a.png", "b.jpg", "c.png", "d.jpg"]
+    skipped = {os.path.basename(path): why for path, why in found.skipped}
+    assert set(skipped) == {"broken.jpg", "scan.tif"}  # notes.txt is not an image file: not picked up
+    assert "not a readable image" in skipped["broken.jpg"] and "TIFF is not a training format" in skipped["scan.tif"]
+    assert [os.path.basename(p) for p in photos.find_photos(str(folder / "*.png")).paths] == ["a.png", "c.png"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ImageError, match="no photos to train on in .*empty: no image files"):
+        photos.find_photos(str(tmp_path / "empty"))
+    with pytest.raises(ImageError, match="1 file\\(s\\), none readable"):
+        photos.find_photos(str(folder / "broken.*"))
+
+
+def test_the_photo_stream_is_a_function_of_seed_and_step(folder):
+    paths = photos.find_photos(str(folder)).paths
+    stream = [batch.numpy() for batch in photos.crop_batches(paths, CONFIG).take(6)]
+    assert all(b.shape == (2, 32, 32, 3) and b.min() >= 0 and b.max() <= 1 for b in stream)
+    assert len({b.tobytes() for b in stream}) == 6  # different crops every step
+    resumed = [batch.numpy() for batch in photos.crop_batches(paths, CONFIG, start_step=4).take(2)]
+    np.testing.assert_array_equal(np.stack(resumed), np.stack(stream[4:]))
+    other_seed = next(iter(photos.crop_batches(paths, TrainConfig(**{**CONFIG.__dict__, "seed": 1})))).numpy()
+    assert not np.array_equal(other_seed, stream[0])
+
+
+def test_every_photo_comes_once_an_epoch(tmp_path):
+    for k in range(4):  # four flat photos, told apart by their grey level
+        Image.fromarray(np.full((40, 50, 3), 40 + 50 * k, np.uint8)).save(tmp_path / f"{k}.png")
+    paths = photos.find_photos(str(tmp_path)).paths
+    levels = [round(float(crop.mean()) * 255) for b in photos.crop_batches(paths, CONFIG).take(4) for crop in b.numpy()]
+    assert sorted(levels[:4]) == sorted(levels[4:]) == [40, 90, 140, 190]  # each epoch: all four
+    assert levels[:4] != levels[4:]  # in a new order
+
+
+def test_the_loss_is_the_pixel_optimisers(extractor):
+    """Trainer.loss_terms is losses.loss_terms of the network's output against targets built by
+    targets.py: the same numbers computed here by hand."""
+    trainer = training.Trainer(extractor, [_style()], network=NETWORK, train=CONFIG)
+    photos_ = tf.constant(np.stack([gradient_image(32, 32, s) for s in (1, 2)]) / 255.0, tf.float32)
+    terms = trainer.loss_terms(photos_, 0)
+    generated = trainer.network(photos_, tf.one_hot([0, 0], 1))
+    style = targets.build_style_targets(extractor, [_style()], training.NETWORK_LOSS)
+    content, style = targets.for_photos(extractor(photos_), style, training.NETWORK_LOSS)
+    expected = losses.loss_terms(extractor(generated), content, style, generated, training.NETWORK_LOSS)
+    for name in ("total", "content", "style", "tv"):
+        np.testing.assert_allclose(terms[name].numpy(), expected[name].numpy(), rtol=1e-5)
+        assert terms[name].shape == (2,)
+
+
+def test_training_lowers_the_loss_and_resumes_bit_for_bit(folder, extractor, tmp_path):
+    """A tiny network on 32 px crops: the loss on a fixed batch falls over 12 steps; and 12 steps
+    stopped after 6 and resumed from the checkpoint give exactly the weights of 12 in one go."""
+    paths = photos.find_photos(str(folder)).paths
+    config = TrainConfig(**{**CONFIG.__dict__, "steps": 12, "checkpoint_every": 6})
+    probe = next(iter(photos.crop_batches(paths, TrainConfig(**{**config.__dict__, "seed": 7}))))
+
+    def trainer(steps):
+        return training.Trainer(
+            extractor, [_style()], network=NETWORK, train=TrainConfig(**{**config.__dict__, "steps": steps})
+        )
+
+    straight = trainer(12)
+    before = float(tf.reduce_mean(straight.loss_terms(probe, 0)["total"]))
+    seen = []
+    straight.train(lambda start: photos.crop_batches(paths, config, start), callback=lambda s, t: seen.append(s))
+    after = float(tf.reduce_mean(straight.loss_terms(probe, 0)["total"]))
+    assert seen == list(range(1, 13))
+    assert after < 0.8 * before, (before, after)
+
+    checkpoints = str(tmp_path / "checkpoints")
+    trainer(6).train(lambda start: photos.crop_batches(paths, config, start), checkpoints)
+    resumed = trainer(12)
+    starts = []
+    resumed.train(lambda start: starts.append(start) or photos.crop_batches(paths, config, start), checkpoints)
+    assert starts == [6] and int(resumed.step.numpy()) == 12
+    for a, b in zip(straight.network.weights, resumed.network.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+    assert tf.train.latest_checkpoint(checkpoints).endswith("ckpt-12")
+
+
+def test_a_conditional_network_takes_the_paintings_in_turn(folder, extractor):
+    paths = photos.find_photos(str(folder)).paths
+    trainer = training.Trainer(extractor, [_style(), 1.0 - _style()], network=NETWORK, train=CONFIG)
+    trainer.train(lambda start: photos.crop_batches(paths, CONFIG, start))
+    assert sorted(trainer._steps) == [0, 1]  # one compiled step per painting, used in turn
+    image = next(iter(photos.crop_batches(paths, CONFIG)))
+    first = trainer.network(image, tf.one_hot([0, 0], 2))
+    second = trainer.network(image, tf.one_hot([1, 1], 2))
+    assert float(tf.reduce_mean(tf.abs(first - second))) > 1e-4  # each painting trained its own IN
+
+
+MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+    from style_transfer import training
+    from tests.test_training import CONFIG, NETWORK, _style
+    from style_transfer.config import FeatureConfig, TrainConfig
+
+    config = TrainConfig(**{**CONFIG.__dict__, "steps": 1, "batch_size": 4})
+    extractor = training.extractor_for_training(
+        FeatureConfig(network="vgg16", weights="none"), training.NETWORK_LOSS, "float32"
+    )
+    batch = tf.random.stateless_uniform([4, 32, 32, 3], seed=[1, 2])
+    results = {}
+    for name, strategy in (("one", None), ("mirrored", tf.distribute.MirroredStrategy(["CPU:0", "CPU:1"]))):
+        trainer = training.Trainer(extractor, [_style()], network=NETWORK, train=config, strategy=strategy)
+        terms = trainer.train(lambda start: tf.data.Dataset.from_tensors(batch).repeat())
+        weights = np.concatenate([w.numpy().ravel() for w in trainer.network.weights])
+        results[name] = (weights, terms["total"], trainer.strategy.num_replicas_in_sync)
+    (one, one_loss, _), (mirrored, mirrored_loss, replicas) = results["one"], results["mirrored"]
+    difference = np.abs(one - mirrored)
+    print("replicas", replicas)
+    print("loss", one_loss, mirrored_loss)
+    print("moved", float(np.abs(one).size))
+    print("differing", float((difference > 1e-6).mean()))
+    print("mean_difference", float(difference.mean()))
+    """
+)
+
+
+def test_a_mirrored_step_is_the_one_device_step(tmp_path):
+    """Two replicas of 2 photos each against one device with the 4: the same loss, and the same
+    weights after one Adam step but where a gradient is ~0 (Adam's first step is lr x sign(g):
+    rounding flips it there, on under 1 % of the weights; a replica's gradient not summed, or
+    the batch split wrong, would move most of them differently)."""
+    script = tmp_path / "mirrored.py"
+    script.write_text(MIRRORED_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": REPO}
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in result.stdout.strip().splitlines())
+    assert lines["replicas"] == "2"
+    one_loss, mirrored_loss = (float(v) for v in lines["loss"].split())
+    assert abs(one_loss - mirrored_loss) <= 1e-5 * abs(one_loss)
+    assert float(lines["differing"]) < 0.01 and float(lines["mean_difference"]) < 1e-5, lines
