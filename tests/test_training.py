@@ -43,6 +43,7 @@ def folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def extractor():
+    keras.utils.set_random_seed(0)  # VGG's random weights: the same in every test order
     return training.extractor_for_training(
         FeatureConfig(network="vgg16", weights="none"), training.NETWORK_LOSS, "float32"
     )
