@@ -165,6 +165,8 @@ class TransformerNet(keras.Model):
         # Reflect-pad to multiples of 4 (two stride-2 stages), cropped back at the end.
         pad_h, pad_w = (-height) % 4, (-width) % 4
         x = tf.pad(images - 0.5, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")
+        # Computed paddings hide the channel count from shape inference; TFLite's converter needs it.
+        x = tf.reshape(x, tf.concat([tf.shape(x)[:3], [3]], axis=0))
         for layer in self.down:
             x = layer(x, style_weights)
         for layer in self.residuals:

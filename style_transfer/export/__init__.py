@@ -3,6 +3,7 @@
 - writer.py: a versioned, atomic SavedModel writer with warm-up requests, for any tf.Module;
 - codecs.py: in-graph image decoding, resizing and PNG encoding;
 - optimization.py: the optimisation exported on top of them (`export_saved_model`);
+- network.py: a trained network exported (`export_network`) and converted to TFLite (`to_tflite`);
 - cli.py: the `style-transfer-export` command line (`python -m style_transfer.export`).
 
 Importing this package imports no TensorFlow; the names below load their module when first used,
@@ -17,6 +18,8 @@ _LAZY = {
     "SERVING_SIGNATURE": "style_transfer.export.optimization",
     "IMAGES_SIGNATURE": "style_transfer.export.optimization",
     "warmup_request": "style_transfer.export.optimization",
+    "export_network": "style_transfer.export.network",
+    "to_tflite": "style_transfer.export.network",
     "ExportError": "style_transfer.export.writer",
     "WARMUP_FILE": "style_transfer.export.writer",
     "next_version": "style_transfer.export.writer",
