@@ -78,6 +78,7 @@ flags.DEFINE_string(
     "every --save_every steps and at the end.",
 )
 
+cli_common.define_config_flags()  # every field of Config's parts, a flag
 FLAGS = flags.FLAGS
 
 

@@ -54,9 +54,17 @@ def _defaults(config_cls: type) -> dict[str, typing.Any]:
     }
 
 
+_DEFINED: set[tuple[int, type]] = set()  # (id of a FlagValues, config class) already defined there
+
+
 def define_config_flags(flag_values: flags.FlagValues = FLAGS, config_cls: type = Config) -> None:
     """Define one flag per field of `config_cls`'s parts (see flag_fields): same name, the default
-    of `config_cls()`, the help of the field's metadata, and a type from its annotation."""
+    of `config_cls()`, the help of the field's metadata, and a type from its annotation. Each
+    command line calls it for its own config class (style-transfer and style-transfer-export:
+    Config; style-transfer-train: TrainingSetup); a second call for the same class does nothing."""
+    if (id(flag_values), config_cls) in _DEFINED:
+        return
+    _DEFINED.add((id(flag_values), config_cls))
     defaults, types = _defaults(config_cls), _field_types(config_cls)
     for field in flag_fields(config_cls):
         name, kind, default = field.name, types[field.name], defaults[field.name]
@@ -81,9 +89,6 @@ def define_config_flags(flag_values: flags.FlagValues = FLAGS, config_cls: type 
             flags.DEFINE_list(default=[str(value) for value in default], **args)
         else:
             raise TypeError(f"{config_cls.__name__}: field {name}: no flag type for {kind}; add one in cli_common.py")
-
-
-define_config_flags()
 
 
 def parse_style_layers(entries: list[str]) -> tuple[tuple[str, ...], tuple[float, ...]]:

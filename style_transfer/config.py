@@ -620,6 +620,11 @@ class TrainConfig:
     style_size: int = setting(512, "Longer side of each painting when its targets are built, in pixels.", min=16)
     learning_rate: float = setting(1e-3, "Adam's learning rate for the network's weights.", above=0)
     seed: int = setting(0, "Seed of the weights, the photo order and the crops.")
+    precision: str = setting(
+        "auto",
+        "VGG feature precision (auto: bfloat16 where the hardware has it); losses stay float32.",
+        choices=PRECISIONS,
+    )
     checkpoint_every: int = setting(200, "Write a checkpoint every this many steps (and at the end).", min=1)
     keep_checkpoints: int = setting(3, "Checkpoints kept.", min=1)
 
@@ -627,4 +632,23 @@ class TrainConfig:
         check_fields(self)
         if not self.crop_scales or min(self.crop_scales) < 1.0:
             raise ConfigError(f"{named('crop_scales')} must be >= 1 (a crop within the photo), got {self.crop_scales}")
+        return self
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSetup:
+    """Settings of one network's training, in parts as Config's (style-transfer-train's flags are
+    generated from them): the feature network (VGG16 by default, as Johnson et al.), the loss
+    (Johnson et al.'s layers, our normalised weights), the network's shape, the training run."""
+
+    features: FeatureConfig = dataclasses.field(default_factory=lambda: FeatureConfig(network="vgg16"))
+    loss: LossConfig = dataclasses.field(
+        default_factory=lambda: LossConfig(content_layers=NETWORK_CONTENT_LAYERS, style_layers=NETWORK_STYLE_LAYERS)
+    )
+    network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+    def validate(self) -> TrainingSetup:
+        for part in (self.features, self.loss, self.network, self.train):
+            part.validate()
         return self

@@ -7,7 +7,8 @@ the rest in a stateless pipeline: element i of the stream is a crop of photo per
 i). So the stream is a function of the seed alone, and a run resumed at step k starts it at
 element k x batch: the same batches as a run that never stopped (no iterator state to save).
 
-Contract: crops float32 RGB [batch, crop, crop, 3] in [0, 1].
+Contract: crops float32 RGB [batch, crop, crop, 3] in [0, 1]. Importing this module imports no
+TensorFlow (find_photos is Pillow's), so a command line checks its photos first.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ import dataclasses
 import glob
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import tensorflow as tf
 from PIL import Image
 
 from style_transfer.config import TrainConfig
 from style_transfer.errors import ImageError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 # What tf.io.decode_image reads (Pillow's names); other formats are skipped by name.
 TRAINABLE_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WEBP")
@@ -66,6 +70,8 @@ def find_photos(source: str) -> Photos:
 
 def _hash_seed(seed: int, index: tf.Tensor, salt: int) -> tf.Tensor:
     """A stateless-op seed [2] for element `index` (int64) and use `salt`."""
+    import tensorflow as tf
+
     return tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + salt, index])
 
 
@@ -76,6 +82,8 @@ def crop_batches(paths: Sequence[str], config: TrainConfig, start_step: int = 0)
     times one of crop_scales, a random square of crop_size, flipped left-right half the time.
     A file that fails to decode after all is dropped from the stream (tf.data ignore_errors).
     """
+    import tensorflow as tf  # here: find_photos runs before a command line pays for TensorFlow
+
     count, crop, seed = len(paths), config.crop_size, config.seed
     table = tf.constant(list(paths))
     scales = tf.constant([crop * s for s in config.crop_scales], tf.float32)

@@ -34,24 +34,22 @@ import keras
 import tensorflow as tf
 
 from style_transfer import losses, targets, transformer, vgg
-from style_transfer.config import (
-    NETWORK_CONTENT_LAYERS,
-    NETWORK_STYLE_LAYERS,
-    FeatureConfig,
-    LossConfig,
-    NetworkConfig,
-    TrainConfig,
-)
+from style_transfer.config import FeatureConfig, LossConfig, NetworkConfig, TrainConfig, TrainingSetup
 
 # callback(step, terms): after each step, its number (1-based) and the batch's mean loss terms.
 Progress = Callable[[int, Mapping[str, float]], None]
 
 # What a network is trained with unless told otherwise: Johnson et al.'s layers, our weights.
-NETWORK_LOSS = LossConfig(content_layers=NETWORK_CONTENT_LAYERS, style_layers=NETWORK_STYLE_LAYERS)
+NETWORK_LOSS = TrainingSetup().loss
 
 
-def extractor_for_training(features: FeatureConfig, loss: LossConfig, precision: str) -> vgg.FeatureExtractor:
-    """The VGG features the loss reads, in `precision` (resolved: "float32", "bfloat16", ...)."""
+def extractor_for_training(
+    features: FeatureConfig, loss: LossConfig, precision: str, seed: int = 0
+) -> vgg.FeatureExtractor:
+    """The VGG features the loss reads, in `precision` (resolved: "float32", "bfloat16", ...);
+    random weights ("none", for tests) are seeded by `seed`, as vgg.extractor_for seeds them."""
+    if features.weights == "none":
+        keras.utils.set_random_seed(seed)
     return vgg.build_extractor(
         features.network, features.weights, loss.content_layers + loss.style_layers, precision, features.pooling
     )

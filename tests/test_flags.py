@@ -10,6 +10,7 @@ import pytest
 from absl import flags
 from absl.testing import flagsaver
 
+import style_transfer.cli  # noqa: F401 (defines Config's flags on absl's FLAGS)
 from style_transfer import cli_common
 from style_transfer.config import Config, ScheduleConfig, setting
 from style_transfer.errors import ConfigError

@@ -193,3 +193,37 @@ def test_a_mirrored_step_is_the_one_device_step(tmp_path):
     one_loss, mirrored_loss = (float(v) for v in lines["loss"].split())
     assert abs(one_loss - mirrored_loss) <= 1e-5 * abs(one_loss)
     assert float(lines["differing"]) < 0.01 and float(lines["mean_difference"]) < 1e-5, lines
+
+
+def _train_cli(args, cwd):
+    env = {**os.environ, "PYTHONPATH": REPO}
+    return subprocess.run(
+        [sys.executable, "-m", "style_transfer.train_cli", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+
+
+def test_the_training_command_line_trains_and_says_what_is_wrong(folder, tmp_path):
+    """style-transfer-train: 4 steps with a checkpoint every 2 and previews; the network file it
+    writes is what --model takes (resuming: the library's test above); bad input is one line,
+    before TensorFlow is paid for."""
+    from style_transfer import networks
+
+    Image.fromarray(gradient_image(40, 40, 9)).save(tmp_path / "painting.png")
+    run = tmp_path / "run"
+    args = [f"--photos={folder}", f"--paintings={tmp_path / 'painting.png'}", f"--run={run}", "--weights=none"]
+    args += ["--crop_size=32", "--batch_size=2", "--style_size=48", "--checkpoint_every=2", "--preview_size=32"]
+    result = _train_cli([*args, "--steps=4", "--preview_every=2"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("style-transfer-train: warning: skipped") == 2  # broken.jpg, scan.tif: once each
+    assert "step 4/4" in result.stdout and "ETA" in result.stdout and "total" in result.stdout
+    assert {"preview_2.png", "preview_4.png", "network.npz"} <= set(os.listdir(run))
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-4")
+    with Image.open(run / "preview_4.png") as preview:  # the photo, then its stylisation
+        assert preview.size == (64, 21)
+    network, header = networks.load_network(str(run / "network.npz"))
+    assert header["paintings"] == ["painting"] and header["notes"]["steps"] == 4 and network.styles == 1
+    (tmp_path / "empty").mkdir()
+    bad = _train_cli([f"--photos={tmp_path / 'empty'}", "--paintings=x.png", f"--run={run}"], tmp_path)
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
+        f"style-transfer-train: error: no photos to train on in {tmp_path / 'empty'}: no image files"
+    ]

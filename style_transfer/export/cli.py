@@ -31,6 +31,7 @@ flags.DEFINE_bool("warmup", True, "Write assets.extra/tf_serving_warmup_requests
 flags.DEFINE_string("model", None, "A trained network (.npz): export it instead of the optimisation.")
 flags.DEFINE_string("tflite", None, "With --model: also write this TFLite file (float16 weights).")
 
+cli_common.define_config_flags()  # every field of Config's parts, a flag
 FLAGS = flags.FLAGS
 
 
