@@ -587,6 +587,7 @@ def part_of(name: str) -> str:
 # relu4_3), by Keras name: what a network is trained with unless a LossConfig is given.
 NETWORK_CONTENT_LAYERS = ("block3_conv3",)
 NETWORK_STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
+NETWORK_STYLE_WEIGHT = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -642,8 +643,12 @@ class TrainingSetup:
     (Johnson et al.'s layers, our normalised weights), the network's shape, the training run."""
 
     features: FeatureConfig = dataclasses.field(default_factory=lambda: FeatureConfig(network="vgg16"))
+    # Style weight 2, not stylize's 6: a network cannot fit each photo as the pixel optimiser does,
+    # and at 6 it gave up the photo's content for texture (docs/networks.md, the first sweep).
     loss: LossConfig = dataclasses.field(
-        default_factory=lambda: LossConfig(content_layers=NETWORK_CONTENT_LAYERS, style_layers=NETWORK_STYLE_LAYERS)
+        default_factory=lambda: LossConfig(
+            content_layers=NETWORK_CONTENT_LAYERS, style_layers=NETWORK_STYLE_LAYERS, style_weight=NETWORK_STYLE_WEIGHT
+        )
     )
     network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
