@@ -97,7 +97,7 @@ class ConvNormRelu(keras.layers.Layer):
     def __init__(self, filters: int, kernel: int, stride: int, styles: int, relu: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.conv = ReflectConv(filters, kernel, stride, name="conv")
-        self.norm = ConditionalInstanceNorm(styles, name="norm")
+        self.norm = ConditionalInstanceNorm(styles, name="norm", dtype="float32")  # also under a mixed policy
         self.relu = relu
 
     def call(self, x, style_weights):
@@ -114,7 +114,7 @@ class Residual(keras.layers.Layer):
         self.second = ConvNormRelu(filters, 3, 1, styles, relu=False, name="second")
 
     def call(self, x, style_weights):
-        return x + self.second(self.first(x, style_weights), style_weights)
+        return tf.cast(x, tf.float32) + self.second(self.first(x, style_weights), style_weights)  # float32
 
 
 class Upsample(keras.layers.Layer):
@@ -157,10 +157,10 @@ class TransformerNet(keras.Model):
         return tf.one_hot(tf.zeros(tf.shape(images)[:1], tf.int32), self.styles)
 
     def call(self, images, style_weights=None):
-        images = tf.convert_to_tensor(images, tf.float32)
+        images = tf.cast(images, tf.float32)  # a mixed policy (bfloat16 convs) casts the inputs down
         if style_weights is None:
             style_weights = self.default_style_weights(images)
-        style_weights = tf.convert_to_tensor(style_weights, tf.float32)
+        style_weights = tf.cast(style_weights, tf.float32)
         height, width = tf.shape(images)[1], tf.shape(images)[2]
         # Reflect-pad to multiples of 4 (two stride-2 stages), cropped back at the end.
         pad_h, pad_w = (-height) % 4, (-width) % 4
