@@ -100,3 +100,17 @@ def test_controls_sheet_runs_every_control(tmp_path):
     assert len(rows) == 2 and "--output=defaults.png" in rows[0] and "--init=defaults.png" in rows[1]
     with Image.open(tmp_path / "docs" / "images" / "controls_32.jpg") as sheet:
         assert sheet.size == (3 * 256, 21 + 18)  # one row of three columns: the 32x21 cat and its label
+
+
+def test_fast_prints_a_row_per_network_and_precision():
+    """benchmarks/fast.py --quick: the table's rows and the served request (the optimisation's
+    ratio is left out here: every other test covers stylize)."""
+    args = ["--quick", "--widths=0.5", "--precisions=float32,bfloat16", "--nooptimisation"]
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "fast.py"), *args], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| 0.5 |")]
+    assert [row.split("|")[2].strip() for row in rows] == ["float32", "bfloat16"]
+    assert all(row.count(" s, ") == 2 for row in rows)  # 64x64 and 96x64, each timed
+    assert "An exported model's request at 64x64" in result.stdout
