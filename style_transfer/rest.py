@@ -1,6 +1,7 @@
 """Client side of TF Serving's REST API: build a :predict request, read its response.
 
     POST http://HOST:8501/v1/models/NAME:predict   body: request_json({"content_bytes": [...], ...})
+    (a trained network's export: network_request_json([photo bytes, ...], blend_weights))
 
 Any signature: the row format ("instances"), one instance per row of the inputs given; TF Serving
 carries inputs and outputs whose names end in `_bytes` as base64 (`{"b64": ...}`), and the other
@@ -25,6 +26,17 @@ def request_json(inputs: Mapping[str, Sequence[Any]], signature_name: str = "ser
         "signature_name": signature_name,
         "instances": [{name: _encode(name, values[i]) for name, values in inputs.items()} for i in range(count)],
     }
+
+
+def network_request_json(photos: Sequence[bytes], blend_weights: Sequence[Sequence[float]] | None = None) -> dict:
+    """The :predict body for an exported network (export/network.py): one photo per instance and,
+    for a network of several paintings, its blend weights (one row per photo, sent as floats; a
+    single row is used for every photo)."""
+    inputs: dict[str, Sequence[Any]] = {"image_bytes": list(photos)}
+    if blend_weights is not None:
+        rows = [[float(w) for w in row] for row in blend_weights]
+        inputs["blend_weights"] = rows * len(photos) if len(rows) == 1 else rows
+    return request_json(inputs)
 
 
 def decode_request(body: dict) -> dict[str, list[Any]]:

@@ -156,3 +156,22 @@ def test_the_export_command_line_takes_a_network(tmp_path):
     bad = subprocess.run([*args[:3], f"--model={tmp_path / 'wave.tflite'}"], capture_output=True, text=True)
     assert bad.returncode == 1
     assert bad.stderr.strip().endswith("is not a network file (style_transfer's .npz, from training)")
+
+
+def test_a_rest_request_to_the_network(conditional, loaded):
+    """rest.network_request_json, carried as TF Serving carries it (test_export's stand-in for the
+    HTTP): the answer is the served PNG; one blend row serves every photo."""
+    import json
+
+    from style_transfer import rest
+    from tests.test_export import _tf_serving_rest
+
+    photos = [_png(20, 28, 1), _png(24, 24, 2)]
+    body = rest.network_request_json(photos, [[1, 1]])
+    assert [instance["blend_weights"] for instance in body["instances"]] == [[1.0, 1.0], [1.0, 1.0]]
+    answers = rest.images_from_response(
+        json.loads(_tf_serving_rest(loaded.signatures["serving_default"], json.dumps(body)))
+    )
+    for png, photo in zip(answers, photos, strict=True):
+        expected = transformer.stylize(conditional, images.decode_image(photo), [1, 1]).numpy()
+        assert np.abs(images.decode_image(png) - expected).max() <= 1.5 / 255.0
