@@ -40,6 +40,8 @@ OPTIMIZERS = ("adam", "lbfgs")
 JIT_MODES = ("auto", "true", "false")
 STYLE_NORMALIZATIONS = ("photo", "painting")
 STRATEGIES = ("auto", "one_device", "mirrored", "tpu")
+# Training can also span machines: "multi_worker" (MultiWorkerMirroredStrategy, from TF_CONFIG).
+TRAINING_STRATEGIES = (*STRATEGIES, "multi_worker")
 STYLE_LOSSES = ("gram", "mean_cov", "sliced")  # statistics.py
 
 # Gatys et al. (2016), section 2: content from conv4_2, style from conv1_1 ... conv5_1.
@@ -626,6 +628,15 @@ class TrainConfig:
         "VGG feature precision (auto: bfloat16 where the hardware has it); losses stay float32.",
         choices=PRECISIONS,
     )
+    # Data parallel (training.make_strategy): each replica takes its share of the global batch and
+    # the gradients are summed. auto: every GPU where there are several, a TPU where one is named.
+    distribution_strategy: str = setting(
+        "auto",
+        "Devices to train on: auto, one_device, mirrored (every GPU, or the logical CPUs), multi_worker "
+        "(several machines, from TF_CONFIG), or tpu.",
+        choices=TRAINING_STRATEGIES,
+    )
+    tpu: str = setting("", "The TPU for distribution_strategy tpu/auto: a name or grpc:// address ('' = none).")
     checkpoint_every: int = setting(200, "Write a checkpoint every this many steps (and at the end).", min=1)
     keep_checkpoints: int = setting(3, "Checkpoints kept.", min=1)
 

@@ -147,8 +147,12 @@ def run() -> int:
         absl_logging.set_verbosity(absl_logging.WARNING)
 
     precision = devices.resolved_precision(setup.train.precision)
-    extractor = training.extractor_for_training(setup.features, setup.loss, precision, setup.train.seed)
-    trainer = training.Trainer(extractor, paintings, setup.loss, setup.network, setup.train)
+    strategy = training.make_strategy(setup.train)
+    with strategy.scope():  # VGG's weights too, where a TPU needs them
+        extractor = training.extractor_for_training(setup.features, setup.loss, precision, setup.train.seed)
+    trainer = training.Trainer(extractor, paintings, setup.loss, setup.network, setup.train, strategy)
+    if strategy.num_replicas_in_sync > 1:
+        print(f"{strategy.num_replicas_in_sync} replicas: {', '.join(strategy.extended.worker_devices)}", flush=True)
     names = [_stem(path) for path in FLAGS.paintings]
     print(
         f"{len(found.paths)} photos ({len(found.skipped)} skipped), {len(paintings)} painting(s): {', '.join(names)}; "

@@ -55,6 +55,41 @@ def extractor_for_training(
     )
 
 
+def make_strategy(train: TrainConfig) -> tf.distribute.Strategy:
+    """The strategy train.distribution_strategy asks for (distribute.make_strategy's, and
+    "multi_worker": MultiWorkerMirroredStrategy over the machines TF_CONFIG lists, each running
+    the same command); the default strategy where "auto" finds one device. ConfigError (one line)
+    where the global batch does not split evenly over the replicas, or TF_CONFIG is missing."""
+    import json
+    import os
+
+    from style_transfer import distribute
+    from style_transfer.config import RuntimeConfig
+    from style_transfer.errors import ConfigError, named
+
+    if train.distribution_strategy == "multi_worker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ConfigError(
+                f"{named('distribution_strategy')}=multi_worker needs TF_CONFIG (the workers' addresses and this "
+                "one's index) in the environment of every worker"
+            )
+        try:
+            json.loads(os.environ["TF_CONFIG"])
+        except ValueError:
+            raise ConfigError("TF_CONFIG is not JSON: see README, Fast stylisation, for its form") from None
+        strategy: tf.distribute.Strategy | None = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        runtime = RuntimeConfig(distribution_strategy=train.distribution_strategy, tpu=train.tpu)
+        strategy = distribute.make_strategy(runtime, photos=train.batch_size)
+    strategy = strategy or tf.distribute.get_strategy()
+    if train.batch_size % strategy.num_replicas_in_sync:
+        raise ConfigError(
+            f"{named('batch_size')} {train.batch_size} does not split over {strategy.num_replicas_in_sync} "
+            "replicas: give a multiple"
+        )
+    return strategy
+
+
 class Trainer:
     """A network, its optimiser and the loss against `paintings` (each [1, h, w, 3] in [0, 1]).
 

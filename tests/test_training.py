@@ -168,6 +168,14 @@ MIRRORED_SCRIPT = textwrap.dedent(
         weights = np.concatenate([w.numpy().ravel() for w in trainer.network.weights])
         results[name] = (weights, terms["total"], trainer.strategy.num_replicas_in_sync)
     (one, one_loss, _), (mirrored, mirrored_loss, replicas) = results["one"], results["mirrored"]
+    made = training.make_strategy(TrainConfig(distribution_strategy="mirrored", batch_size=4))
+    try:
+        training.make_strategy(TrainConfig(distribution_strategy="mirrored", batch_size=3))
+        split = "accepted"
+    except Exception as error:
+        split = str(error)
+    print("made", made.num_replicas_in_sync)
+    print("split", split)
     difference = np.abs(one - mirrored)
     print("replicas", replicas)
     print("loss", one_loss, mirrored_loss)
@@ -193,6 +201,20 @@ def test_a_mirrored_step_is_the_one_device_step(tmp_path):
     one_loss, mirrored_loss = (float(v) for v in lines["loss"].split())
     assert abs(one_loss - mirrored_loss) <= 1e-5 * abs(one_loss)
     assert float(lines["differing"]) < 0.01 and float(lines["mean_difference"]) < 1e-5, lines
+    assert lines["made"] == "2"  # training.make_strategy: every logical CPU
+    assert lines["split"] == "batch_size 3 does not split over 2 replicas: give a multiple"
+
+
+def test_multi_worker_needs_tf_config(monkeypatch):
+    from style_transfer.errors import ConfigError
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match="multi_worker needs TF_CONFIG"):
+        training.make_strategy(TrainConfig(distribution_strategy="multi_worker"))
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ConfigError, match="TF_CONFIG is not JSON"):
+        training.make_strategy(TrainConfig(distribution_strategy="multi_worker"))
+    assert training.make_strategy(TrainConfig()).num_replicas_in_sync == 1  # auto, one CPU: the default
 
 
 def _train_cli(args, cwd):
