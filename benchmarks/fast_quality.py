@@ -1,0 +1,140 @@
+"""A trained network against the optimisation, on photos it never saw (issue 19's quality targets).
+
+    python benchmarks/fast_quality.py --model=runs/starry_wave/network.npz --painting=0 \\
+        --style=../shared/samples/style/starry_night.jpg [--size=512] [--output=docs/fast_quality.md]
+
+For each photo of ../shared/samples/content (never trained on), at --size:
+- the network's result and its training loss (the network's own loss: config.TrainingSetup's
+  layers and weights, the painting's targets at its training style size);
+- how many L-BFGS steps the optimisation needs, from the defaults' start (the recoloured photo) on
+  that same loss at that one size, to reach the network's loss ("equivalent steps"; the target:
+  at least 30);
+- the quality figures (quality.Judge: content, style; quality.PaintingJudge: stroke, large
+  stroke, fine texture, structure) of the network's result and of the optimisation's defaults'
+  result (`stylize` with Config(), as a user runs it), and the seconds of each;
+- checkerboard: the spectral power of the result's luma at the Nyquist frequency (the highest
+  row and column of its 2D spectrum) over the optimisation's (1 or less: no more checkerboard).
+Writes a side-by-side sheet (photo | optimisation | network per row) beside the report.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np
+from absl import app, flags
+
+SHARED = os.environ.get("STYLE_TRANSFER_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+flags.DEFINE_string("model", None, "The network file (.npz).", required=True)
+flags.DEFINE_integer("painting", 0, "Which of the network's paintings (its index).")
+flags.DEFINE_string("style", None, "That painting's image (as trained on).", required=True)
+flags.DEFINE_integer("size", 512, "Longer side of every result.")
+flags.DEFINE_integer("max_steps", 200, "The most L-BFGS steps tried for the equivalent step count.")
+flags.DEFINE_string("vgg16_weights", os.path.join(SHARED, "weights", "vgg16_imagenet_notop.weights.h5"), "Weights.")
+flags.DEFINE_string("samples", os.path.join(SHARED, "samples", "content"), "The held-out photos.")
+flags.DEFINE_string("output", None, "Markdown report (and its sheet, .jpg beside it); default: print only.")
+FLAGS = flags.FLAGS
+
+
+def nyquist_power(image: np.ndarray) -> float:
+    """Mean spectral power of the luma [H, W] at the highest frequency of each axis."""
+    luma = image[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
+    spectrum = np.abs(np.fft.fft2(luma - luma.mean())) ** 2
+    height, width = luma.shape
+    return float((spectrum[height // 2, :].mean() + spectrum[:, width // 2].mean()) / 2)
+
+
+def main(argv):
+    del argv
+    import tensorflow as tf
+
+    from style_transfer import devices, images, losses, multiscale, networks, quality, targets, training, transformer
+    from style_transfer.config import Config, TrainingSetup
+
+    setup = TrainingSetup()
+    network, header = networks.load_network(FLAGS.model)
+    blend = [float(k == FLAGS.painting) for k in range(network.styles)]
+    painting = images.load_image(FLAGS.style, max_size=setup.train.style_size)
+    extractor = training.extractor_for_training(
+        setup.features.__class__(network="vgg16", weights=FLAGS.vgg16_weights), setup.loss, "float32"
+    )
+    style_targets = targets.build_style_targets(extractor, [painting], setup.loss)
+    judge_extractor = quality.build_judge_extractor("vgg16", FLAGS.vgg16_weights)
+    painting_extractor = quality.build_painting_judge_extractor("vgg16", FLAGS.vgg16_weights)
+    config = Config(network="vgg16", weights=FLAGS.vgg16_weights, max_size=FLAGS.size)
+    same_loss = config.replace(
+        loss=setup.loss, scales=1, steps=FLAGS.max_steps, precision="float32", jit_compile="false"
+    )
+    style_for_runs = images.load_image(FLAGS.style, max_size=FLAGS.size)
+
+    def training_loss(photo, image):
+        content, style = targets.for_photos(extractor(photo), style_targets, setup.loss)
+        return float(losses.loss_terms(extractor(image), content, style, image, setup.loss)["total"][0])
+
+    lines = [
+        f"# {os.path.basename(FLAGS.model)} (painting {header['paintings'][FLAGS.painting]}) against the optimisation",
+        "",
+        f"`python benchmarks/fast_quality.py --model={FLAGS.model} --painting={FLAGS.painting} "
+        f"--style={FLAGS.style} --size={FLAGS.size}` on {devices.describe_machine()}.",
+        "",
+        "| photo | network s | optimisation s | network loss | equivalent L-BFGS steps | content (net / opt) | "
+        "style | stroke | large stroke | fine texture | structure | Nyquist power (net / opt) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    rows = []
+    for name in sorted(os.listdir(FLAGS.samples)):
+        photo = images.load_image(os.path.join(FLAGS.samples, name), max_size=FLAGS.size)
+        transformer.stylize(network, photo, blend)  # warm
+        start = time.perf_counter()
+        fast = np.asarray(transformer.stylize(network, photo, blend))
+        fast_seconds = time.perf_counter() - start
+        target = training_loss(photo, tf.constant(fast))
+        reached = []
+
+        def watch(step, terms, image, reached=reached, target=target):
+            if not reached and float(terms["total"]) <= target:  # one photo: a number
+                reached.append(step)
+
+        multiscale.stylize(photo, painting, same_loss, callback=watch)
+        equivalent = str(reached[0]) if reached else f"> {FLAGS.max_steps}"
+        start = time.perf_counter()
+        slow = np.asarray(multiscale.stylize(photo, style_for_runs, config))
+        slow_seconds = time.perf_counter() - start
+        judge = quality.Judge(judge_extractor, photo, style_for_runs)
+        painted = quality.PaintingJudge(painting_extractor, photo, style_for_runs)
+        a, b = judge(fast), judge(slow)
+        p, q = painted(fast), painted(slow)
+        cells = [
+            f"{a.content:.3f} / {b.content:.3f}",
+            f"{a.style:.3f} / {b.style:.3f}",
+            f"{p.stroke:.3f} / {q.stroke:.3f}",
+            f"{p.large_stroke:.3f} / {q.large_stroke:.3f}",
+            f"{p.fine_texture:.3f} / {q.fine_texture:.3f}",
+            f"{p.structure:.3f} / {q.structure:.3f}",
+            f"{nyquist_power(fast[0]):.3g} / {nyquist_power(slow[0]):.3g}",
+        ]
+        lines.append(
+            f"| {name} | {fast_seconds:.3f} | {slow_seconds:.1f} | {target:.4f} | {equivalent} | "
+            + " | ".join(cells)
+            + " |"
+        )
+        print(lines[-1], flush=True)
+        height = min(photo.shape[1], slow.shape[1], fast.shape[1])
+        rows.append(np.concatenate([photo[0][:height], slow[0][:height], fast[0][:height]], axis=1))
+    text = "\n".join(lines) + "\n"
+    if FLAGS.output:
+        width = min(row.shape[1] for row in rows)
+        sheet = np.concatenate([row[:, :width] for row in rows], axis=0)
+        sheet_path = os.path.splitext(FLAGS.output)[0] + ".jpg"
+        images.save_image(sheet_path, sheet[None])
+        with open(FLAGS.output, "w") as f:
+            f.write(text + f"\n![photo, optimisation, network]({os.path.basename(sheet_path)})\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    app.run(main)
