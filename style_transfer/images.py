@@ -256,6 +256,20 @@ def save_image(path: str, image) -> None:
     except OSError as e:
         raise ImageError(f"cannot write output {path!r}: {e.strerror or e}; choose a writable location") from None
     try:
+        _finish_atomic_write(fd, tmp, path, data)
+    except OSError as e:
+        raise ImageError(f"cannot write output {path!r}: {e.strerror or e}") from None
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Write `data` to `path` as save_image writes images: a temporary file in the same directory,
+    flushed to disk and renamed over `path` (never half-written); OSError as it comes."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=f".{os.path.basename(path)}.")
+    _finish_atomic_write(fd, tmp, path, data)
+
+
+def _finish_atomic_write(fd: int, tmp: str, path: str, data: bytes) -> None:
+    try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -264,9 +278,7 @@ def save_image(path: str, image) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions.
         os.replace(tmp, path)
-    except BaseException as e:
+    except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise ImageError(f"cannot write output {path!r}: {e.strerror or e}") from None
         raise

@@ -10,15 +10,16 @@ one-line ModelError.
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from style_transfer import images
 from style_transfer.errors import StyleTransferError
 
 FORMAT = "style_transfer.network"
@@ -42,16 +43,9 @@ def save_network(network, path: str, paintings: Sequence[str], notes: Mapping[st
     header["notes"] = dict(notes or {})
     arrays = {_relative(w.path): np.asarray(w.numpy()) for w in network.weights}
     arrays[_HEADER] = np.frombuffer(json.dumps(header).encode(), np.uint8)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]  # (numpy stubs: allow_pickle among **kwds)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # (numpy stubs: allow_pickle among **kwds)
+    images.write_atomically(path, buffer.getvalue())
 
 
 def read_header(path: str) -> dict[str, Any]:

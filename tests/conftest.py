@@ -43,3 +43,16 @@ def vgg16_weights() -> str:
     if not VGG16_WEIGHTS.is_file():
         pytest.skip(f"real VGG16 weights not found at {VGG16_WEIGHTS} (set STYLE_TRANSFER_SHARED)")
     return str(VGG16_WEIGHTS)
+
+
+def conditional_network():
+    """A two-painting network (width 0.25) whose instance-norm scales and shifts differ, as after
+    training (they start at 1 and 0): for tests of blends, export and files."""
+    from style_transfer import transformer
+
+    network = transformer.build(width=0.25, styles=2, seed=0)
+    rng = np.random.default_rng(0)
+    for variable in network.weights:
+        if variable.path.split("/")[-1] in ("scale", "shift"):
+            variable.assign(variable.numpy() + rng.normal(0.0, 0.3, variable.shape).astype(np.float32))
+    return network

@@ -14,25 +14,15 @@ import tensorflow as tf
 from style_transfer import images, transformer
 from style_transfer.export import network as exported_network
 from style_transfer.export import writer
-from tests.conftest import gradient_image
-from tests.test_export import _saved_model_cli
+from tests.conftest import conditional_network, gradient_image
+from tests.test_export import _png, _saved_model_cli
 
 MAX_SIZE = 48
 
 
-def _png(height, width, seed) -> bytes:
-    return images.encode_image(gradient_image(height, width, seed)[None] / 255.0)
-
-
 @pytest.fixture(scope="module")
 def conditional():
-    """Two paintings whose instance-norm parameters differ, as after training."""
-    network = transformer.build(width=0.25, styles=2, seed=0)
-    rng = np.random.default_rng(0)
-    for variable in network.weights:
-        if variable.path.split("/")[-1] in ("scale", "shift"):
-            variable.assign(variable.numpy() + rng.normal(0.0, 0.3, variable.shape).astype(np.float32))
-    return network
+    return conditional_network()
 
 
 @pytest.fixture(scope="module")

@@ -9,17 +9,12 @@ import tensorflow as tf
 
 from style_transfer import transformer
 from style_transfer.errors import ConfigError
+from tests.conftest import conditional_network
 
 
 @pytest.fixture(scope="module")
 def conditional():
-    """Two paintings whose scales and shifts differ, as after training (they start at 1 and 0)."""
-    network = transformer.build(width=0.25, styles=2, seed=0)
-    rng = np.random.default_rng(0)
-    for variable in network.weights:
-        if variable.path.split("/")[-1] in ("scale", "shift"):
-            variable.assign(variable.numpy() + rng.normal(0.0, 0.3, variable.shape).astype(np.float32))
-    return network
+    return conditional_network()
 
 
 def test_parameter_counts_are_johnsons():

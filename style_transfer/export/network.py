@@ -15,12 +15,9 @@ concurrently. `to_tflite` converts the float signature to TFLite with float16 we
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import tensorflow as tf
 
-from style_transfer import geometry, resample
+from style_transfer import geometry, images, resample
 from style_transfer.export import writer
 from style_transfer.export.codecs import encode_png
 from style_transfer.export.writer import ExportError
@@ -79,7 +76,7 @@ class NetworkModule(tf.Module):
 
     def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
         """{name: concrete function}, with the blend inputs only for a network of several paintings."""
-        images = tf.TensorSpec([None, None, None, 3], tf.float32, name="image")
+        image_spec = tf.TensorSpec([None, None, None, 3], tf.float32, name="image")
         data = tf.TensorSpec([None], tf.string, name="image_bytes")
         blend = tf.TensorSpec([None, self.paintings], tf.float32, name="blend_weights")
         if self.paintings == 1:
@@ -87,19 +84,18 @@ class NetworkModule(tf.Module):
             serve_images = tf.function(lambda image: {"image": self._stylize(image, None)}, autograph=False)
             return {
                 SERVING_SIGNATURE: serve_bytes.get_concrete_function(data),
-                IMAGES_SIGNATURE: serve_images.get_concrete_function(images),
+                IMAGES_SIGNATURE: serve_images.get_concrete_function(image_spec),
             }
         serve_bytes = tf.function(lambda image_bytes, blend_weights: self._serve_bytes(image_bytes, blend_weights))
         serve_images = tf.function(lambda image, blend_weights: {"image": self._stylize(image, blend_weights)})
         return {
             SERVING_SIGNATURE: serve_bytes.get_concrete_function(data, blend),
-            IMAGES_SIGNATURE: serve_images.get_concrete_function(images, blend),
+            IMAGES_SIGNATURE: serve_images.get_concrete_function(image_spec, blend),
         }
 
 
 def warmup_request(module: NetworkModule) -> dict[str, dict[str, list]]:
     """One request at the exported size, so TF Serving runs the network once while loading."""
-    from style_transfer import images
     from style_transfer.export.optimization import _sample_image
 
     size = module.max_size
@@ -143,9 +139,4 @@ def to_tflite(network, path: str) -> None:
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.target_spec.supported_types = [tf.float16]
-    data = converter.convert()
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(suffix=".tflite", dir=folder)  # written whole, or not at all
-    with os.fdopen(handle, "wb") as f:
-        f.write(data)
-    os.replace(temporary, path)
+    images.write_atomically(path, converter.convert())  # written whole, or not at all
