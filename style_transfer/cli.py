@@ -51,8 +51,9 @@ flags.DEFINE_string(
 flags.DEFINE_string(
     "model",
     None,
-    "A trained network (.npz, from style-transfer training): stylise in one pass, no VGG and no optimisation; "
-    "its paintings replace --style (a network of several is blended by --style_blend_weights; default: its first).",
+    "A trained network: a .npz from style-transfer-train, or a bundled one's name (starry_wave): stylise in one "
+    "pass, no VGG and no optimisation; its paintings replace --style (a network of several is blended by "
+    "--style_blend_weights; default: its first). --tile_size bounds memory for huge pictures.",
 )
 flags.DEFINE_string("output", DEFAULT_OUTPUT, "Output image, .png or .jpg; written atomically.")
 flags.DEFINE_string(
@@ -342,7 +343,7 @@ def _write(photos: list[Photo], result: np.ndarray, start: float, steps: int, be
 def run_network(photos: list[Photo], inputs: Inputs, network) -> int:
     """run_batch' twin for --model: the photos through the trained network, one pass; 0, or 130
     after Ctrl-C (nothing written)."""
-    from style_transfer import transformer
+    from style_transfer import network_tiles, transformer
 
     content = np.concatenate([photo.content for photo in photos])
     height, width = content.shape[1:3]
@@ -351,9 +352,18 @@ def run_network(photos: list[Photo], inputs: Inputs, network) -> int:
     blend = ", ".join(f"{name} {w:g}" for name, w in zip(inputs.style_paths, inputs.blend, strict=True))
     batch = f", a batch of {len(photos)}" if len(photos) > 1 else ""
     print(f"network {FLAGS.model} ({blend}), width {network.width:g}{batch}", flush=True)
+    runtime = inputs.config.runtime
+    tiled = bool(runtime.tile_size) and max(height, width) > runtime.tile_size
+    if tiled:
+        print(f"tiles of {runtime.tile_size} px (the whole picture's statistics, measured norm by norm)", flush=True)
     start = time.time()
     try:
-        result = np.asarray(transformer.stylize(network, content, inputs.blend))
+        if tiled:
+            result = network_tiles.stylize_tiled(
+                network, content, inputs.blend, runtime.tile_size, runtime.tile_overlap
+            )
+        else:
+            result = np.asarray(transformer.stylize(network, content, inputs.blend))
     except KeyboardInterrupt:
         print(f"\nInterrupted; {', '.join(p.output for p in photos)} not written", file=sys.stderr)
         return 130

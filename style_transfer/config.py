@@ -487,7 +487,9 @@ class RuntimeConfig:
     # across which their weights cross-fade: no seams. Masks work; the in-graph loop (exported
     # models, distribution strategies) does not tile. Its range depends on the layers: Config.validate.
     tile_size: int = setting(
-        0, "Scales larger than this many px a side run tile by tile, in bounded memory (0: never)."
+        0,
+        "Scales (or, with a trained network, pictures) larger than this many px a side run tile by tile, in "
+        "bounded memory (0: never).",
     )
     tile_overlap: int = setting(
         128, "Overlap of neighbouring tiles in px, across which they cross-fade (at most half a tile).", min=0, max=4096

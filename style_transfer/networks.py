@@ -6,6 +6,10 @@ paintings' names (their count is the network's S) and free-form notes (how it wa
 Written atomically (a temporary file renamed into place): never half-written.
 Loading rebuilds the network and checks every weight's name and shape; anything else is a
 one-line ModelError.
+
+Pretrained networks ship in the package (data/NAME.npz, trained by benchmarks/train_pretrained.sh;
+data/README.md says how each was trained): wherever a path is taken, a bundled network's NAME is
+too (`style-transfer --model=starry_wave`), so a fast stylisation needs no training and no download.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from style_transfer.errors import StyleTransferError
 FORMAT = "style_transfer.network"
 VERSION = 1
 _HEADER = "__header__"
+_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
 class ModelError(StyleTransferError):
@@ -48,14 +53,29 @@ def save_network(network, path: str, paintings: Sequence[str], notes: Mapping[st
     images.write_atomically(path, buffer.getvalue())
 
 
+def bundled() -> list[str]:
+    """The names of the pretrained networks shipped in the package (data/NAME.npz), sorted."""
+    return sorted(name[:-4] for name in os.listdir(_DATA) if name.endswith(".npz"))
+
+
+def resolve(spec: str) -> str:
+    """The network file `spec` names: a path to a file, or a bundled network's name (ModelError if
+    neither: the message lists the bundled names)."""
+    if os.path.isfile(spec):
+        return spec
+    if spec in bundled():
+        return os.path.join(_DATA, spec + ".npz")
+    names = ", ".join(bundled()) or "none"
+    raise ModelError(f"no network file at {spec} (the bundled networks, by name: {names})")
+
+
 def read_header(path: str) -> dict[str, Any]:
-    """The header of the network file at `path` (ModelError if it is not one)."""
-    return _read(path)[0]
+    """The header of the network file at `path` or of the bundled network so named (ModelError if
+    it is not one)."""
+    return _read(resolve(path))[0]
 
 
 def _read(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    if not os.path.isfile(path):
-        raise ModelError(f"no network file at {path}")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
@@ -70,9 +90,11 @@ def _read(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 
 def load_network(path: str):
-    """The network saved at `path`: (transformer.TransformerNet, header)."""
+    """The network saved at `path`, or the bundled network so named: (transformer.TransformerNet,
+    header)."""
     from style_transfer import transformer
 
+    path = resolve(path)
     header, arrays = _read(path)
     network = transformer.build(float(header["width"]), len(header["paintings"]))
     expected = {_relative(w.path): w for w in network.weights}

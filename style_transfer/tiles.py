@@ -44,27 +44,33 @@ from style_transfer.errors import ConfigError, named
 from style_transfer.losses import Stats, StyleStatistic
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+def tile_starts(length: int, tile: int, overlap: int, align: int = 1) -> list[int]:
     """Where the tiles of one axis start: [0] if the axis fits in one tile; else evenly spaced, the
-    last ending at `length`, neighbours overlapping by at least `overlap` px (less 1 for rounding)."""
+    last ending at `length`, neighbours overlapping by at least `overlap` px (less `align` for
+    rounding), each start a multiple of `align` (which must divide length - tile)."""
     if length <= tile:
         return [0]
+    if (length - tile) % align:
+        raise ValueError(f"tiles of {tile} px cannot end at {length} px at multiples of {align}")
     count = math.ceil((length - overlap) / (tile - overlap))
-    return [round(k * (length - tile) / (count - 1)) for k in range(count)]
+    return [align * round(k * (length - tile) / (count - 1) / align) for k in range(count)]
 
 
-def tile_windows(length: int, size: int, starts: Sequence[int], overlap: int) -> np.ndarray:
+def tile_windows(
+    length: int, size: int, starts: Sequence[int], overlap: int, margin: float | None = None, ramp: float | None = None
+) -> np.ndarray:
     """float32 [len(starts), size]: each tile's weight at each of its pixels along one axis.
 
     Towards an edge a tile shares with a neighbour (not at the image's own edges) its weight is
-    ~0 over the first quarter of `overlap` (where the crop's zero padding reaches deepest) and
-    rises linearly over the next half; then the weights are divided by their sum at every pixel,
-    so they sum to 1. Measured with ImageNet VGG16 at 384 px, tiles of 192 px overlapping by 64:
-    gradient cosine to the whole image's 0.998 (0.995 with a ramp over the whole overlap, 0.939
-    with hard edges).
+    ~0 over `margin` px (default: the first quarter of `overlap`, where the crop's zero padding
+    reaches deepest) and rises linearly over the next `ramp` px (default: half the overlap); then
+    the weights are divided by their sum at every pixel, so they sum to 1. Measured with ImageNet
+    VGG16 at 384 px, tiles of 192 px overlapping by 64: gradient cosine to the whole image's 0.998
+    (0.995 with a ramp over the whole overlap, 0.939 with hard edges).
     """
     position = np.arange(size) + 0.5
-    margin, ramp = overlap / 4, max(overlap / 2, 0.5)
+    margin = overlap / 4 if margin is None else margin
+    ramp = max(overlap / 2 if ramp is None else ramp, 0.5)
     raw = np.ones((len(starts), size))
     for k in range(len(starts)):
         if k > 0:
@@ -79,15 +85,26 @@ def tile_windows(length: int, size: int, starts: Sequence[int], overlap: int) ->
 
 class Tiling:
     """The tiles of an H x W image: `starts` [(y, x)], `size` (th, tw) shared by all of them, and
-    `windows` float32 [T, th, tw] (a partition of unity over the image; see tile_windows)."""
+    `windows` float32 [T, th, tw] (a partition of unity over the image; see tile_windows).
+    align: every start a multiple of it (network_tiles: the network's stride); H, W and tile
+    must then be multiples of it too. margin, ramp: the windows' (tile_windows)."""
 
-    def __init__(self, height: int, width: int, tile: int, overlap: int):
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        tile: int,
+        overlap: int,
+        align: int = 1,
+        margin: float | None = None,
+        ramp: float | None = None,
+    ):
         overlap = min(overlap, tile // 2)  # tile_overlap's default (128) with small tiles
         self.shape = (height, width)
         self.size = (min(tile, height), min(tile, width))
-        ys, xs = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
-        wy = tile_windows(height, self.size[0], ys, overlap)
-        wx = tile_windows(width, self.size[1], xs, overlap)
+        ys, xs = tile_starts(height, tile, overlap, align), tile_starts(width, tile, overlap, align)
+        wy = tile_windows(height, self.size[0], ys, overlap, margin, ramp)
+        wx = tile_windows(width, self.size[1], xs, overlap, margin, ramp)
         self.starts = [(y, x) for y in ys for x in xs]
         self.windows = np.stack([np.outer(wy[a], wx[b]) for a in range(len(ys)) for b in range(len(xs))])
 

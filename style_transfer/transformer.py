@@ -26,7 +26,9 @@ Departures from Johnson et al., each the field's later consensus:
 
 Contract: `TransformerNet(images, style_weights)` takes float32 RGB [N, H, W, 3] in [0, 1] (H, W
 >= MIN_SIZE) and style weights float32 [N, S] (each row summing to 1; None: the first painting)
-and returns float32 RGB [N, H, W, 3] in [0, 1]; any H and W.
+and returns float32 RGB [N, H, W, 3] in [0, 1]; any H and W. An optional `moments` (Moments)
+records the instance norms' statistics or replays recorded ones: how network_tiles.py normalises
+every tile of a huge picture with one set of statistics.
 """
 
 from __future__ import annotations
@@ -48,6 +50,31 @@ INSTANCE_NORM_EPSILON = 1e-5
 def channels(width: float) -> tuple[int, int, int]:
     """The three stage widths for width multiplier `width` (rounded, at least 4)."""
     return tuple(max(4, round(c * width)) for c in CHANNELS)  # type: ignore[return-value]
+
+
+class Moments:
+    """The instance norms' statistics of one pass, in call order: `Moments()` records them (each
+    norm's mean and variance over H, W: float32 [N, 1, 1, C]), `Moments(recorded.values)` replays
+    them, so a pass normalises with another pass's statistics instead of its input's own."""
+
+    def __init__(self, replay: list[tuple[tf.Tensor, tf.Tensor]] | None = None, observe=None):
+        # observe(index, x): shown each norm's input x [N, H, W, C] float32 (network_tiles measures
+        # the whole picture's statistics from its tiles' inputs).
+        self.replaying, self.observe = replay is not None, observe
+        self.values: list[tuple[tf.Tensor, tf.Tensor]] = list(replay or [])
+        self._next = 0
+
+    def __call__(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The (mean, variance) to normalise x [N, H, W, C] float32 with."""
+        if self.observe is not None:
+            self.observe(self._next if self.replaying else len(self.values), x)
+        if not self.replaying:
+            self.values.append(tf.nn.moments(x, axes=[1, 2], keepdims=True))
+            return self.values[-1]
+        if self._next == len(self.values):
+            raise ValueError(f"Moments: {len(self.values)} recorded statistics replayed by a pass that needs more")
+        self._next += 1
+        return self.values[self._next - 1]
 
 
 def check_size(height: int, width: int) -> None:
@@ -84,9 +111,9 @@ class ConditionalInstanceNorm(keras.layers.Layer):
         self.scale = self.add_weight(name="scale", shape=(self.styles, count), initializer="ones")
         self.shift = self.add_weight(name="shift", shape=(self.styles, count), initializer="zeros")
 
-    def call(self, x, style_weights):
+    def call(self, x, style_weights, moments=None):
         x = tf.cast(x, tf.float32)
-        mean, variance = tf.nn.moments(x, axes=[1, 2], keepdims=True)
+        mean, variance = tf.nn.moments(x, axes=[1, 2], keepdims=True) if moments is None else moments(x)
         x = (x - mean) * tf.math.rsqrt(variance + INSTANCE_NORM_EPSILON)
         scale = tf.matmul(style_weights, tf.convert_to_tensor(self.scale))[:, None, None, :]  # [N, 1, 1, C]
         shift = tf.matmul(style_weights, tf.convert_to_tensor(self.shift))[:, None, None, :]
@@ -100,8 +127,8 @@ class ConvNormRelu(keras.layers.Layer):
         self.norm = ConditionalInstanceNorm(styles, name="norm", dtype="float32")  # also under a mixed policy
         self.relu = relu
 
-    def call(self, x, style_weights):
-        x = self.norm(self.conv(x), style_weights)
+    def call(self, x, style_weights, moments=None):
+        x = self.norm(self.conv(x), style_weights, moments=moments)
         return tf.nn.relu(x) if self.relu else x
 
 
@@ -113,8 +140,9 @@ class Residual(keras.layers.Layer):
         self.first = ConvNormRelu(filters, 3, 1, styles, name="first")
         self.second = ConvNormRelu(filters, 3, 1, styles, relu=False, name="second")
 
-    def call(self, x, style_weights):
-        return tf.cast(x, tf.float32) + self.second(self.first(x, style_weights), style_weights)  # float32
+    def call(self, x, style_weights, moments=None):
+        y = self.second(self.first(x, style_weights, moments=moments), style_weights, moments=moments)
+        return tf.cast(x, tf.float32) + y  # float32
 
 
 class Upsample(keras.layers.Layer):
@@ -124,9 +152,9 @@ class Upsample(keras.layers.Layer):
         super().__init__(**kwargs)
         self.block = ConvNormRelu(filters, 3, 1, styles, name="block")
 
-    def call(self, x, style_weights):
+    def call(self, x, style_weights, moments=None):
         size = tf.shape(x)[1:3] * 2
-        return self.block(tf.image.resize(x, size, method="nearest"), style_weights)
+        return self.block(tf.image.resize(x, size, method="nearest"), style_weights, moments=moments)
 
 
 class TransformerNet(keras.Model):
@@ -156,7 +184,7 @@ class TransformerNet(keras.Model):
         """The first painting for every image: [N, S] one-hot."""
         return tf.one_hot(tf.zeros(tf.shape(images)[:1], tf.int32), self.styles)
 
-    def call(self, images, style_weights=None):
+    def call(self, images, style_weights=None, moments=None):
         images = tf.cast(images, tf.float32)  # a mixed policy (bfloat16 convs) casts the inputs down
         if style_weights is None:
             style_weights = self.default_style_weights(images)
@@ -167,12 +195,9 @@ class TransformerNet(keras.Model):
         x = tf.pad(images - 0.5, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")
         # Computed paddings hide the channel count from shape inference; TFLite's converter needs it.
         x = tf.reshape(x, tf.concat([tf.shape(x)[:3], [3]], axis=0))
-        for layer in self.down:
-            x = layer(x, style_weights)
-        for layer in self.residuals:
-            x = layer(x, style_weights)
-        for layer in self.up:
-            x = layer(x, style_weights)
+        blocks: list[keras.layers.Layer] = [*self.down, *self.residuals, *self.up]
+        for block in blocks:
+            x = block(x, style_weights, moments=moments)
         x = tf.sigmoid(tf.cast(self.out(x), tf.float32))  # departure 4
         return x[:, :height, :width, :]
 

@@ -33,13 +33,13 @@ def run_cli(args, cwd, extra_env=None, timeout=300):
     )
 
 
-def assert_clean_error(result, fragment):
-    """Exit 1, exactly one line on stderr naming the problem, no traceback."""
+def assert_clean_error(result, *fragments):
+    """Exit 1, exactly one line on stderr naming the problem (each of `fragments`), no traceback."""
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1, result.stderr
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("style-transfer: error: "), lines[0]
-    assert fragment in lines[0], lines[0]
+    assert all(fragment in lines[0] for fragment in fragments), lines[0]
     assert "Traceback" not in result.stderr + result.stdout
 
 
@@ -532,17 +532,19 @@ def test_importing_the_package_does_not_import_tensorflow():
 
 def test_a_trained_network_stylises_in_one_pass(tmp_path, content_png):
     """--model: no VGG (an empty Keras cache and no network: nothing is downloaded), the photo's
-    size out, folder mode, and the network's one-line errors."""
+    size out, --tile_size (the whole picture's pass), folder mode, and the network's one-line errors."""
     from style_transfer import images, networks, transformer
 
     network = transformer.build(width=0.25, styles=2, seed=0)
     model = str(tmp_path / "net.npz")
     networks.save_network(network, model, ["starry", "wave"])
-    out = tmp_path / "out.png"
-    result = run_cli(["--model", model, "--content", content_png, "--output", str(out)], tmp_path)
+    out, photo = tmp_path / "out.png", str(tmp_path / "photo.png")
+    Image.fromarray(gradient_image(150, 290, seed=3)).save(photo)
+    result = run_cli(["--model", model, "--content", photo, "--output", str(out), "--tile_size=256"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "network" in result.stdout and "(starry 1, wave 0)" in result.stdout and "one pass" in result.stdout
-    expected = transformer.stylize(network, images.load_image(content_png, max_size=512), [1, 0]).numpy()
+    assert "tiles of 256 px" in result.stdout
+    expected = transformer.stylize(network, images.load_image(photo, max_size=512), [1, 0]).numpy()
     with Image.open(out) as written:
         assert written.size == (expected.shape[2], expected.shape[1])
         assert np.abs(np.asarray(written, np.float32) / 255.0 - expected[0]).max() <= 1.0 / 255.0 + 1e-6
@@ -556,7 +558,11 @@ def test_a_trained_network_stylises_in_one_pass(tmp_path, content_png):
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["a_wave.png", "b_wave.png"]
     assert "a batch of 2" in result.stdout
     # One-line errors, each before TensorFlow is paid for.
-    assert_clean_error(run_cli(["--model", str(tmp_path / "none.npz")], tmp_path), "no network file at")
+    assert_clean_error(
+        run_cli(["--model", str(tmp_path / "none.npz")], tmp_path),
+        "no network file at",
+        "the bundled networks, by name",
+    )
     assert_clean_error(run_cli(["--model", content_png], tmp_path), "is not a network file")
     assert_clean_error(
         run_cli(["--model", model, "--style_blend_weights=1,1,1"], tmp_path),

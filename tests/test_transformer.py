@@ -109,3 +109,21 @@ def test_a_network_file_round_trips_and_bad_files_are_one_line_errors(conditiona
         networks.load_network(str(tmp_path / "arrays.npz"))
     with pytest.raises(networks.ModelError, match="1 painting name\\(s\\) for a network of 2"):
         networks.save_network(conditional, path, ["starry"])
+
+
+def test_a_bundled_network_is_found_by_name(conditional, tmp_path, monkeypatch):
+    """Wherever a network file is taken, a bundled network's name is too; an unknown name lists
+    the bundled ones."""
+    from style_transfer import networks
+
+    monkeypatch.setattr(networks, "_DATA", str(tmp_path))
+    networks.save_network(conditional, str(tmp_path / "duo.npz"), ["starry", "wave"])
+    (tmp_path / "chelsea.png").write_bytes(b"")  # other package data is not a network
+    assert networks.bundled() == ["duo"]
+    assert networks.resolve("duo") == str(tmp_path / "duo.npz")
+    assert networks.read_header("duo")["paintings"] == ["starry", "wave"]
+    loaded, _ = networks.load_network("duo")
+    images = tf.random.stateless_uniform([1, 16, 16, 3], seed=[1, 2])
+    np.testing.assert_array_equal(loaded(images).numpy(), conditional(images).numpy())
+    with pytest.raises(networks.ModelError, match=r"no network file at trio \(the bundled networks, by name: duo\)"):
+        networks.load_network("trio")

@@ -1,0 +1,112 @@
+"""Huge pictures through a trained network in bounded memory: overlapping tiles, blended.
+
+Contract: `stylize_tiled(network, images, blend, tile_size, overlap)` takes float32 RGB
+[N, H, W, 3] in [0, 1] and returns the network's stylisation as float32 numpy [N, H, W, 3] in
+[0, 1], while the network only ever sees one crop of at most tile_size px a side: memory is one
+tile's pass plus the picture and its result.
+
+A feed-forward network is local (a pixel's result depends on the 55 px around it,
+RECEPTIVE_RADIUS) except for its instance norms, which normalise by the whole picture's
+statistics. So the tiles are made exact:
+1. Alignment: the picture is reflect-padded to multiples of 4 once (as the network pads a whole
+   picture) and every tile starts on that stride-4 grid, so each tile sees the same samples of
+   the stride-2 layers as the whole picture.
+2. Statistics: pass k runs every tile up to the k-th norm, replaying the k - 1 statistics already
+   known (transformer.Moments), and sums the k-th norm's input over the tiles, each weighted by
+   its window: the whole picture's mean and variance there.
+3. Blending: when every statistic is known, a last pass runs the tiles through and blends them
+   with windows (tiles.Tiling, a partition of unity) that hand over from one tile to the next over
+   RAMP px in the middle of their overlap, so each pixel comes from tiles where it lies at least
+   overlap / 2 - RAMP / 2 px from a shared edge: beyond the reach of that tile's reflection padding
+   when the overlap is at least EXACT_OVERLAP (118 px; tile_overlap's default is 128).
+The result is the whole picture's pass to float rounding (tested), at ~7.5x its arithmetic plus the
+overlap (the passes stop at their norm: 15 norms, most of the work at 1/4 resolution). Measuring
+the statistics in one pass over the picture downscaled to a tile's size is far off instead: 4.7
+levels mean at 1.5x smaller, 17 at 3x (docs/networks.md), as the network's features depend on scale.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from style_transfer import tiles, transformer
+from style_transfer.errors import ConfigError
+
+# How far (in pixels) a change can reach through the network: 9x9 in, 3x3 at 1/2, 3x3 at 1/4,
+# ten 3x3 at 1/4, 3x3 at 1/2, 3x3 and 9x9 out.
+RECEPTIVE_RADIUS = 4 + 1 + 2 + 10 * 4 + 2 + 1 + 4
+STRIDE = 4  # two stride-2 stages
+RAMP = 8  # px over which neighbouring tiles cross-fade
+EXACT_OVERLAP = 2 * RECEPTIVE_RADIUS + RAMP  # tiles this far over each other are exact
+
+
+class _Stop(Exception):
+    """Ends a measuring pass at the norm it measures."""
+
+
+class _Sums:
+    """Window-weighted sums of one norm's input over the tiles: [N, C] each, float64."""
+
+    def __init__(self):
+        self.weight = 0.0
+        self.first: np.ndarray | float = 0.0
+        self.second: np.ndarray | float = 0.0
+
+    def add(self, x: tf.Tensor, window: np.ndarray) -> None:
+        """x [N, h, w, C] float32 (the tile's features at 1, 1/2 or 1/4 resolution), window [th, tw]."""
+        h, w = int(x.shape[1]), int(x.shape[2])
+        factor = window.shape[0] // h  # 1, 2 or 4
+        weights = tf.constant(window.reshape(h, factor, w, factor).mean(axis=(1, 3)))  # [h, w]
+        self.weight += float(tf.reduce_sum(weights))
+        self.first = self.first + tf.einsum("hw,nhwc->nc", weights, x).numpy().astype(np.float64)
+        self.second = self.second + tf.einsum("hw,nhwc->nc", weights, tf.square(x)).numpy().astype(np.float64)
+
+    def moments(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """(mean, variance) float32 [N, 1, 1, C], as tf.nn.moments over the whole picture."""
+        mean = np.asarray(self.first) / self.weight
+        variance = np.maximum(np.asarray(self.second) / self.weight - mean**2, 0.0)
+        return (tf.constant(mean[:, None, None, :], tf.float32), tf.constant(variance[:, None, None, :], tf.float32))
+
+
+def stylize_tiled(
+    network: transformer.TransformerNet, images, blend=None, tile_size: int = 1024, overlap: int = 128
+) -> np.ndarray:
+    """images float32 [N, H, W, 3] in [0, 1] -> the network's stylisation float32 [N, H, W, 3],
+    one tile of at most tile_size px a side at a time, neighbours overlapping by `overlap` px."""
+    if tile_size < 4 * transformer.MIN_SIZE:
+        raise ConfigError(f"tiles must be at least {4 * transformer.MIN_SIZE} px a side, got {tile_size}")
+    images = tf.convert_to_tensor(images, tf.float32)
+    count, height, width = (int(d) for d in images.shape[:3])
+    transformer.check_size(height, width)
+    style_weights = transformer.style_weights_for(network, count, blend)
+    # The whole picture's pass reflect-pads it to multiples of STRIDE; so do we, once, and then every
+    # tile starts on the network's stride-4 grid and is a multiple of it: each tile sees the same
+    # samples of each stride-2 layer as the whole picture does (unaligned tiles would not).
+    images = tf.pad(images, [[0, 0], [0, -height % STRIDE], [0, -width % STRIDE], [0, 0]], mode="REFLECT")
+    tile, overlap = tile_size - tile_size % STRIDE, min(overlap, tile_size // 2)
+    margin = max(0.0, overlap / 2 - RAMP / 2)  # 3. in the module's docstring
+    tiling = tiles.Tiling(
+        int(images.shape[1]), int(images.shape[2]), tile, overlap, align=STRIDE, margin=margin, ramp=RAMP
+    )
+    (th, tw) = tiling.size
+    known: list[tuple[tf.Tensor, tf.Tensor]] = []  # the statistics measured so far, in norm order
+    while True:  # pass len(known) + 1: measure the next norm's statistics, or (all known) the result
+        sums, result = _Sums(), np.zeros((count, *tiling.shape, 3), np.float32)  # padded
+        for (y, x), window in zip(tiling.starts, tiling.windows, strict=True):
+
+            def observe(index, features, window=window, sums=sums):
+                if index == len(known):
+                    sums.add(features, window)
+                    raise _Stop
+
+            try:
+                tile = network(
+                    images[:, y : y + th, x : x + tw], style_weights, moments=transformer.Moments(known, observe)
+                )
+            except _Stop:
+                continue
+            result[:, y : y + th, x : x + tw] += tile.numpy() * window[None, :, :, None]  # [N, th, tw, 3]
+        if not sums.weight:  # no norm left to measure: this pass made the result
+            return np.clip(result[:, :height, :width], 0.0, 1.0)
+        known.append(sums.moments())
