@@ -138,13 +138,20 @@ class LiveProgress:
         self.start = time.perf_counter()
         self.history: list[dict] = []  # the terms of every step
         self.text = display(HTML(f"0 / {steps} steps"), display_id=True)
-        self.picture = display(Image.new("RGB", (1, 1), "white"), display_id=True)
+        self._display = display
+        self.picture = None  # the current image's output, made at the first image
 
-    def __call__(self, step: int, terms: dict, image) -> None:
+    def __call__(self, step: int, terms: dict, image=None) -> None:
+        """stylize's callback (step, terms, image); also a network's training (step, terms)."""
         self.history.append(dict(terms))
         if step % self.every and step != self.steps:
             return
         elapsed = time.perf_counter() - self.start
         losses = ", ".join(f"{name} {value:.4g}" for name, value in terms.items())
         self.text.update(self._html(f"step {step} / {self.steps} ({elapsed:.0f} s): {losses}"))
-        self.picture.update(_at_height(to_picture(np.asarray(image)[:1]), self.height))
+        if image is not None:
+            picture = _at_height(to_picture(np.asarray(image)[:1]), self.height)
+            if self.picture is None:
+                self.picture = self._display(picture, display_id=True)
+            else:
+                self.picture.update(picture)

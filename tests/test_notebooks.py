@@ -20,7 +20,7 @@ from style_transfer.errors import ImageError
 from tests.conftest import SAMPLES, VGG16_WEIGHTS, gradient_image
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-NOTEBOOKS = ("quickstart.ipynb", "controls.ipynb", "export_and_serve.ipynb")
+NOTEBOOKS = ("quickstart.ipynb", "controls.ipynb", "export_and_serve.ipynb", "fast.ipynb")
 BUILD = runpy.run_path(str(REPO / "notebooks" / "build.py"))
 
 
@@ -154,13 +154,24 @@ def test_live_progress_keeps_every_step_and_shows_every_nth(monkeypatch):
 
     import IPython.display
 
-    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: Handle())
+    def display(value, **kwargs):
+        shown.append(value)
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", display)
     progress = notebook.LiveProgress(steps=5, every=2)
     image = np.full((1, 8, 8, 3), 0.5, np.float32)
     for step in range(1, 6):
         progress(step, {"total": float(step)}, image)
     assert [h["total"] for h in progress.history] == [1, 2, 3, 4, 5]
-    assert len(shown) == 2 * 3  # steps 2, 4 and the last: a text and a picture each
+    # The first text, then steps 2, 4 and the last: a text and a picture each (the picture's output
+    # made at the first image, then updated).
+    assert len(shown) == 1 + 2 * 3
+    shown.clear()
+    training = notebook.LiveProgress(steps=4, every=2)  # a network's training: (step, terms), no image
+    for step in range(1, 5):
+        training(step, {"total": 1.0})
+    assert len(shown) == 1 + 2 and all(not hasattr(value, "size") for value in shown)
 
 
 def test_decode_request_gives_the_signature_its_bytes():
@@ -207,3 +218,17 @@ def test_notebooks_import_the_package_and_copy_none_of_it():
             assert not defined & package_functions, (name, defined & package_functions)
         code = "\n".join(cell.source for cell in _read(name).cells if cell.cell_type == "code")
         assert "import style_transfer as st" in code, name  # they call the package
+
+
+def test_fast_notebook_runs(tmp_path):
+    """The bundled network, its blend, and a small network trained on a folder of photos."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in range(3):
+        Image.fromarray(gradient_image(80, 96, seed)).save(folder / f"{seed}.png")
+    parameters = {"train_photos": str(folder), "steps": 2, "crop_size": 32, "batch_size": 2, "max_size": 96}
+    nb = _execute("fast.ipynb", tmp_path, **parameters)
+    text = "".join(o.get("text", "") for cell in nb.cells for o in cell.get("outputs", []))
+    assert "bundled networks: starry_wave" in text and "3 photos, 0 skipped" in text
+    assert len(_outputs(nb, "image/png")) == 2  # photo | paintings | blend; photo | painting | mine
+    assert (tmp_path / "my_network.npz").exists()
