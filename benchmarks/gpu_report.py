@@ -29,6 +29,11 @@ Sections, each written to the report as soon as it is done (a run cut short keep
 - Several devices: whole default runs of a batch at --run_size through the default path and through
   the in-graph loop that --distribution_strategy runs (one_device; mirrored where there are
   several GPUs), each called twice (the first call traces and compiles).
+- Fast networks (issue 19): frames per second of one forward pass (a tf.function taking any size,
+  median of --network_repeats warm calls) at 512x512, 1920x1080 and 3840x2160, per width (0.5, the
+  shipped network's, and 1) in float32 and in the mixed policy of `--precision=auto`'s pick; and
+  training steps per second (training.Trainer, batch 4 of 256 px crops, VGG16 with random weights,
+  auto's precision), the first step (tracing) untimed.
 """
 
 from __future__ import annotations
@@ -71,7 +76,8 @@ flags.DEFINE_integer("export_size", 512, "max_size of the exported model.")
 flags.DEFINE_string("pictures", "", "Folder for the precision comparison's results as PNGs ('' for none).")
 flags.DEFINE_list("memory_sizes", ["512", "1024", "2048"], "Sizes of the peak-memory runs.")
 flags.DEFINE_list("batch_sizes", ["1", "2", "4", "8"], "Batch sizes of the batch throughput section.")
-flags.DEFINE_list("sections", [], "Only these sections, by number (1: per step ... 7: devices); default all.")
+flags.DEFINE_list("sections", [], "Only these sections, by number (1: per step ... 8: networks); default all.")
+flags.DEFINE_integer("network_repeats", 20, "Warm calls timed per network size (the median is reported).")
 FLAGS = flags.FLAGS
 
 # --quick: every section at sizes a CPU runs in seconds.
@@ -85,7 +91,10 @@ QUICK = dict(
     export_size=64,
     memory_sizes=["64"],
     batch_sizes=["1", "2"],
+    network_repeats=2,
 )
+NETWORK_SIZES = {"512x512": (512, 512), "1920x1080": (1080, 1920), "3840x2160": (2160, 3840)}
+QUICK_NETWORK_SIZES = {"64x64": (64, 64), "96x64": (64, 96)}
 
 
 @dataclasses.dataclass
@@ -99,6 +108,7 @@ class Settings:
     export_size: int
     memory_sizes: list[int]
     batch_sizes: list[int]
+    network_repeats: int
     steps: int | None  # whole runs' steps (None: the defaults')
     quick: bool = False
 
@@ -416,6 +426,76 @@ def devices_section(rows: list[str], settings: Settings) -> None:
         print(rows[-1], flush=True)
 
 
+def networks_section(rows: list[str], settings: Settings) -> None:
+    import keras
+
+    from style_transfer import training, transformer
+    from style_transfer.config import FeatureConfig, NetworkConfig, TrainConfig, TrainingSetup
+
+    auto = devices.resolved_precision("auto")
+    sizes = QUICK_NETWORK_SIZES if settings.quick else NETWORK_SIZES
+    rows += [
+        f"Inference: frames per second (median of {settings.network_repeats} warm calls of one pass, a "
+        "tf.function taking any size); random weights (speed does not depend on them).",
+        "",
+        "| width | precision | " + " | ".join(sizes) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in sizes) + " |",
+    ]
+    for width in (0.5, 1.0):
+        for precision in dict.fromkeys(("float32", auto)):
+            policy = keras.config.dtype_policy()
+            keras.config.set_dtype_policy("float32" if precision == "float32" else f"mixed_{precision}")
+            try:
+                network = transformer.build(width, 1, seed=0)
+            finally:
+                keras.config.set_dtype_policy(policy)
+            spec = [tf.TensorSpec([1, None, None, 3], tf.float32)]
+            run = tf.function(lambda x, network=network: network(x), input_signature=spec)
+            cells = []
+            for height, size_width in sizes.values():
+                image = tf.random.stateless_uniform([1, height, size_width, 3], seed=[1, 2])
+                try:
+                    run(image).numpy()  # warm: trace, autotune
+                    times = [
+                        timed(lambda image=image, run=run: run(image).numpy())[0]
+                        for _ in range(settings.network_repeats)
+                    ]
+                    cells.append(f"{1 / float(np.median(times)):.1f} fps")
+                except Exception as e:  # noqa: BLE001
+                    cells.append(f"failed: {first_line(e)}")
+            rows.append(f"| {width:g} | {precision} | " + " | ".join(cells) + " |")
+            print(rows[-1], flush=True)
+
+    crop, batch = (32, 2) if settings.quick else (256, 4)
+    steps = 2 if settings.quick else 20
+    rows += [
+        "",
+        f"Training: steps per second, batch {batch} of {crop} px crops, VGG16 (random weights) in {auto}, "
+        f"Adam; {steps} steps after an untimed first one.",
+        "",
+        "| width | steps/s | photos/s |",
+        "| --- | --- | --- |",
+    ]
+    for width in (0.5, 1.0):
+        setup = TrainingSetup(
+            features=FeatureConfig(network="vgg16", weights="none"),
+            network=NetworkConfig(width=width),
+            train=TrainConfig(batch_size=batch, crop_size=crop),
+        )
+        try:
+            extractor = training.extractor_for_training(setup.features, setup.loss, auto)
+            painting = tf.random.stateless_uniform([1, crop * 2, crop * 2, 3], seed=[3, 4])
+            trainer = training.Trainer(extractor, [painting], setup.loss, setup.network, setup.train)
+            photos = tf.random.stateless_uniform([batch, crop, crop, 3], seed=[5, 6])
+            step_function = trainer.step_function(0)
+            float(step_function(photos)["total"])  # trace
+            seconds, _ = timed(lambda: [float(step_function(photos)["total"]) for _ in range(steps)])  # noqa: B023
+            rows.append(f"| {width:g} | {steps / seconds:.2f} | {steps * batch / seconds:.1f} |")
+        except Exception as e:  # noqa: BLE001
+            rows.append(f"| {width:g} | failed: {first_line(e)} | |")
+        print(rows[-1], flush=True)
+
+
 SECTIONS = (
     ("Seconds per step", per_step_section),
     ("Reduced precision against float32", precision_section),
@@ -424,6 +504,7 @@ SECTIONS = (
     ("Peak device memory", memory_section),
     ("Batches", batch_section),
     ("Several devices", devices_section),
+    ("Fast networks", networks_section),
 )
 
 
