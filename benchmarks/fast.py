@@ -4,7 +4,10 @@ the same run.
     python benchmarks/fast.py                       # every section, this machine
     python benchmarks/fast.py --quick               # tiny sizes: checks that it runs
 
-Prints, as a Markdown table: per network width and feature precision, the median of --repeats warm
+First, with --tile_size (default 1024), one 3840x2160 picture through the width-0.5 network tile by
+tile (network_tiles.py: exact, bounded memory), its time and the process's peak resident memory
+then (measured before any whole 4K pass raises it). Then, as a Markdown table: per network width
+and feature precision, the median of --repeats warm
 calls of one forward pass (a compiled tf.function taking any size) at 512x512, 1920x1080 and
 3840x2160, and the process's peak resident memory after each size; an exported model's request
 at 512 px (PNG decode, network, PNG encode: export/network.py's serving_default, in-process); and
@@ -34,6 +37,7 @@ flags.DEFINE_string(
     "vgg16_weights", os.path.join(SHARED, "weights", "vgg16_imagenet_notop.weights.h5"), "For the optimisation."
 )
 flags.DEFINE_bool("optimisation", True, "Also time one default optimisation run at 512 px, for the ratio.")
+flags.DEFINE_integer("tile_size", 1024, "Tiles of the tiled 4K pass (0: skip it).")
 FLAGS = flags.FLAGS
 
 SIZES = {"512x512": (512, 512), "1920x1080": (1080, 1920), "3840x2160": (2160, 3840)}
@@ -66,6 +70,21 @@ def main(argv):
     sizes = QUICK_SIZES if FLAGS.quick else SIZES
     repeats = 2 if FLAGS.quick else FLAGS.repeats
     print(f"# Inference speed of the networks\n\nMachine: {devices.describe_machine()}.\n")
+    if FLAGS.tile_size:
+        from style_transfer import network_tiles
+
+        height, size_width = (96, 160) if FLAGS.quick else (2160, 3840)
+        tile = 64 if FLAGS.quick else FLAGS.tile_size
+        network = transformer.build(float(FLAGS.widths[0]), 1, seed=0)
+        picture = tf.random.stateless_uniform([1, height, size_width, 3], seed=[1, 2])
+        before = _peak_rss_mib()
+        start = time.perf_counter()
+        network_tiles.stylize_tiled(network, picture, tile_size=tile)
+        seconds = time.perf_counter() - start
+        print(
+            f"Tiled: {size_width}x{height} in tiles of {tile} px (width {FLAGS.widths[0]}, float32, exact): "
+            f"{seconds:.1f} s (one call, cold), peak RSS {_peak_rss_mib():.0f} MiB ({before:.0f} before).\n"
+        )
     print(
         f"Median of {repeats} warm calls of one forward pass at {next(iter(sizes))}, of "
         f"{min(repeats, FLAGS.repeats_large)} at the larger sizes; peak RSS of the process after each size.\n"

@@ -120,3 +120,4 @@ def test_fast_prints_a_row_per_network_and_precision():
     assert [row.split("|")[2].strip() for row in rows] == ["float32", "bfloat16"]
     assert all(row.count(" s, ") == 2 for row in rows)  # 64x64 and 96x64, each timed
     assert "An exported model's request at 64x64" in result.stdout
+    assert "Tiled: 160x96 in tiles of 64 px" in result.stdout
