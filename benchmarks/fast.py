@@ -60,7 +60,6 @@ def _median_seconds(function, repeats: int) -> float:
 
 def main(argv):
     del argv
-    import keras
     import numpy as np
     import tensorflow as tf
 
@@ -94,12 +93,7 @@ def main(argv):
     first = {}
     for width in (float(w) for w in FLAGS.widths):
         for precision in FLAGS.precisions:
-            policy = keras.config.dtype_policy()
-            keras.config.set_dtype_policy("float32" if precision == "float32" else f"mixed_{precision}")
-            try:
-                network = transformer.build(width, 1, seed=0)
-            finally:
-                keras.config.set_dtype_policy(policy)
+            network = transformer.build(width, 1, seed=0, precision=precision)
             spec = [tf.TensorSpec([1, None, None, 3], tf.float32)]
             run = tf.function(lambda x, network=network: network(x), input_signature=spec)
             cells = []

@@ -427,8 +427,6 @@ def devices_section(rows: list[str], settings: Settings) -> None:
 
 
 def networks_section(rows: list[str], settings: Settings) -> None:
-    import keras
-
     from style_transfer import training, transformer
     from style_transfer.config import FeatureConfig, NetworkConfig, TrainConfig, TrainingSetup
 
@@ -443,12 +441,7 @@ def networks_section(rows: list[str], settings: Settings) -> None:
     ]
     for width in (0.5, 1.0):
         for precision in dict.fromkeys(("float32", auto)):
-            policy = keras.config.dtype_policy()
-            keras.config.set_dtype_policy("float32" if precision == "float32" else f"mixed_{precision}")
-            try:
-                network = transformer.build(width, 1, seed=0)
-            finally:
-                keras.config.set_dtype_policy(policy)
+            network = transformer.build(width, 1, seed=0, precision=precision)
             spec = [tf.TensorSpec([1, None, None, 3], tf.float32)]
             run = tf.function(lambda x, network=network: network(x), input_signature=spec)
             cells = []
@@ -476,14 +469,13 @@ def networks_section(rows: list[str], settings: Settings) -> None:
         "| width | steps/s | photos/s |",
         "| --- | --- | --- |",
     ]
+    features = FeatureConfig(network="vgg16", weights="none")
+    extractor = training.extractor_for_training(features, TrainingSetup().loss, auto)
     for width in (0.5, 1.0):
         setup = TrainingSetup(
-            features=FeatureConfig(network="vgg16", weights="none"),
-            network=NetworkConfig(width=width),
-            train=TrainConfig(batch_size=batch, crop_size=crop),
+            features=features, network=NetworkConfig(width=width), train=TrainConfig(batch_size=batch, crop_size=crop)
         )
         try:
-            extractor = training.extractor_for_training(setup.features, setup.loss, auto)
             painting = tf.random.stateless_uniform([1, crop * 2, crop * 2, 3], seed=[3, 4])
             trainer = training.Trainer(extractor, [painting], setup.loss, setup.network, setup.train)
             photos = tf.random.stateless_uniform([batch, crop, crop, 3], seed=[5, 6])

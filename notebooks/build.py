@@ -581,9 +581,6 @@ weights = "imagenet"
             """
 import time
 
-import numpy as np
-
-import style_transfer as st
 from style_transfer import networks, notebook, transformer
 
 print(notebook.describe_device())
@@ -610,7 +607,7 @@ for blend in blends:
     start = time.perf_counter()
     results.append(transformer.stylize(net, content_image, blend).numpy())
     print(f"blend {blend}: {time.perf_counter() - start:.3f} s")
-titles = ["photo", *(", ".join(f"{n} {w:g}" for n, w in zip(header["paintings"], b) if w) for b in blends)]
+titles = ["photo", *(", ".join(f"{n} {w:g}" for n, w in zip(header["paintings"], b, strict=True) if w) for b in blends)]
 notebook.picture_row([content_image, *results], titles)
 """
         ),

@@ -8,6 +8,7 @@ sees and the CPU's flags (once per process); builds no model.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 
@@ -18,6 +19,20 @@ import tensorflow as tf
 # 512 px with ImageNet VGG16: gradient cosine to float32 0.949 unscaled, 0.999 with 2^12. The
 # normalised losses are O(1), so a fixed scale suffices; a non-finite result stops the run.
 FLOAT16_LOSS_SCALE = 2.0**12
+
+
+@contextlib.contextmanager
+def building_in(precision: str):
+    """Keras layers built within compute in `precision`: "float32", or "bfloat16" / "float16" as
+    Keras' mixed policy (variables float32, computations in that type); the policy is restored after."""
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32" if precision == "float32" else f"mixed_{precision}")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def auto_precision(cpu_flags: set[str] | None = None, gpu_capabilities: list | None = None) -> str:

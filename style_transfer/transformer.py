@@ -36,6 +36,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from style_transfer import devices
 from style_transfer.errors import ConfigError
 
 # Channels of the full-width network, by stage (times the width multiplier, at least 4 each).
@@ -202,11 +203,14 @@ class TransformerNet(keras.Model):
         return x[:, :height, :width, :]
 
 
-def build(width: float = 1.0, styles: int = 1, seed: int | None = None) -> TransformerNet:
-    """A TransformerNet with its weights created (seeded when `seed` is given)."""
+def build(width: float = 1.0, styles: int = 1, seed: int | None = None, precision: str = "float32") -> TransformerNet:
+    """A TransformerNet with its weights created (seeded when `seed` is given); precision
+    "bfloat16" or "float16": its convolutions in that type (Keras' mixed policy; weights, instance
+    norms and the residual sums stay float32)."""
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    network = TransformerNet(width, styles)
+    with devices.building_in(precision):
+        network = TransformerNet(width, styles)
     network(tf.zeros([1, 16, 16, 3]), tf.ones([1, styles]) / styles)
     return network
 

@@ -103,16 +103,12 @@ def build_extractor(
     if not layers:
         raise ConfigError("no layers requested; name at least one content or style layer")
     check_layers(network, layers)
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float32" if precision == "float32" else f"mixed_{precision}")
-    try:
+    with devices.building_in(precision):
         base = _load_base(network, weights)
         if pooling == "avg":
             base = _with_average_pooling(base)
         elif pooling != "max":
             raise ConfigError(f"unknown pooling {pooling!r}; use max or avg")
-    finally:
-        keras.config.set_dtype_policy(previous)
     # Truncate: a functional model from the input to these outputs contains only the layers on
     # the way to them, so nothing deeper than the deepest requested layer is computed.
     outputs = {name: base.get_layer(name).output for name in layers}

@@ -127,3 +127,18 @@ def test_a_bundled_network_is_found_by_name(conditional, tmp_path, monkeypatch):
     np.testing.assert_array_equal(loaded(images).numpy(), conditional(images).numpy())
     with pytest.raises(networks.ModelError, match=r"no network file at trio \(the bundled networks, by name: duo\)"):
         networks.load_network("trio")
+
+
+def test_a_network_built_in_bfloat16_computes_its_convolutions_in_it():
+    """build(precision=...): Keras' mixed policy for the convolutions only, the policy restored."""
+    import keras
+
+    low = transformer.build(width=0.25, styles=1, seed=0, precision="bfloat16")
+    assert keras.config.dtype_policy().name == "float32"
+    full = transformer.build(width=0.25, styles=1, seed=0)
+    full.set_weights(low.get_weights())  # variables stay float32 in both
+    assert low.down[0].conv.conv.compute_dtype == "bfloat16" and low.down[0].norm.compute_dtype == "float32"
+    images = tf.random.stateless_uniform([1, 24, 24, 3], seed=[3, 4])
+    out_low, out_full = transformer.stylize(low, images).numpy(), transformer.stylize(full, images).numpy()
+    assert out_low.dtype == np.float32
+    assert 0 < np.abs(out_low - out_full).max() < 0.05  # rounded, not another network
