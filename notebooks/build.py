@@ -581,6 +581,7 @@ weights = "imagenet"
             """
 import time
 
+import style_transfer as st
 from style_transfer import networks, notebook, transformer
 
 print(notebook.describe_device())
@@ -608,6 +609,7 @@ for blend in blends:
     results.append(transformer.stylize(net, content_image, blend).numpy())
     print(f"blend {blend}: {time.perf_counter() - start:.3f} s")
 titles = ["photo", *(", ".join(f"{n} {w:g}" for n, w in zip(header["paintings"], b, strict=True) if w) for b in blends)]
+st.save_image("fast.png", results[0])  # the first painting's result
 notebook.picture_row([content_image, *results], titles)
 """
         ),

@@ -231,4 +231,4 @@ def test_fast_notebook_runs(tmp_path):
     text = "".join(o.get("text", "") for cell in nb.cells for o in cell.get("outputs", []))
     assert "bundled networks: starry_wave" in text and "3 photos, 0 skipped" in text
     assert len(_outputs(nb, "image/png")) == 2  # photo | paintings | blend; photo | painting | mine
-    assert (tmp_path / "my_network.npz").exists()
+    assert (tmp_path / "my_network.npz").exists() and (tmp_path / "fast.png").exists()
