@@ -45,28 +45,32 @@ class _Stop(Exception):
     """Ends a measuring pass at the norm it measures."""
 
 
-class _Sums:
-    """Window-weighted sums of one norm's input over the tiles: [N, C] each, float64."""
+def _measure(network, images, style_weights, tiling: tiles.Tiling, known: list) -> tuple[tf.Tensor, tf.Tensor]:
+    """The whole picture's (mean, variance) at norm len(known): every tile run up to that norm,
+    replaying the `known` statistics of the norms before it, its input summed with the tile's window."""
+    (th, tw), weight, first, second = tiling.size, 0.0, 0.0, 0.0
+    for (y, x), window in zip(tiling.starts, tiling.windows, strict=True):
+        seen: list[tf.Tensor] = []
 
-    def __init__(self):
-        self.weight = 0.0
-        self.first: np.ndarray | float = 0.0
-        self.second: np.ndarray | float = 0.0
+        def observe(index, features, seen=seen):
+            if index == len(known):
+                seen.append(features)
+                raise _Stop
 
-    def add(self, x: tf.Tensor, window: np.ndarray) -> None:
-        """x [N, h, w, C] float32 (the tile's features at 1, 1/2 or 1/4 resolution), window [th, tw]."""
-        h, w = int(x.shape[1]), int(x.shape[2])
-        factor = window.shape[0] // h  # 1, 2 or 4
+        try:
+            network(images[:, y : y + th, x : x + tw], style_weights, moments=transformer.Moments(known, observe))
+        except _Stop:
+            pass
+        features = seen[0]  # [N, h, w, C] float32, at 1, 1/2 or 1/4 of the tile's resolution
+        h, w = int(features.shape[1]), int(features.shape[2])
+        factor = th // h
         weights = tf.constant(window.reshape(h, factor, w, factor).mean(axis=(1, 3)))  # [h, w]
-        self.weight += float(tf.reduce_sum(weights))
-        self.first = self.first + tf.einsum("hw,nhwc->nc", weights, x).numpy().astype(np.float64)
-        self.second = self.second + tf.einsum("hw,nhwc->nc", weights, tf.square(x)).numpy().astype(np.float64)
-
-    def moments(self) -> tuple[tf.Tensor, tf.Tensor]:
-        """(mean, variance) float32 [N, 1, 1, C], as tf.nn.moments over the whole picture."""
-        mean = np.asarray(self.first) / self.weight
-        variance = np.maximum(np.asarray(self.second) / self.weight - mean**2, 0.0)
-        return (tf.constant(mean[:, None, None, :], tf.float32), tf.constant(variance[:, None, None, :], tf.float32))
+        weight += float(tf.reduce_sum(weights))
+        first = first + tf.einsum("hw,nhwc->nc", weights, features).numpy().astype(np.float64)  # [N, C]
+        second = second + tf.einsum("hw,nhwc->nc", weights, tf.square(features)).numpy().astype(np.float64)
+    mean = np.asarray(first) / weight
+    variance = np.maximum(np.asarray(second) / weight - mean**2, 0.0)
+    return tf.constant(mean[:, None, None, :], tf.float32), tf.constant(variance[:, None, None, :], tf.float32)
 
 
 def stylize_tiled(
@@ -89,24 +93,11 @@ def stylize_tiled(
     tiling = tiles.Tiling(
         int(images.shape[1]), int(images.shape[2]), tile, overlap, align=STRIDE, margin=margin, ramp=RAMP
     )
-    (th, tw) = tiling.size
     known: list[tuple[tf.Tensor, tf.Tensor]] = []  # the statistics measured so far, in norm order
-    while True:  # pass len(known) + 1: measure the next norm's statistics, or (all known) the result
-        sums, result = _Sums(), np.zeros((count, *tiling.shape, 3), np.float32)  # padded
-        for (y, x), window in zip(tiling.starts, tiling.windows, strict=True):
-
-            def observe(index, features, window=window, sums=sums):
-                if index == len(known):
-                    sums.add(features, window)
-                    raise _Stop
-
-            try:
-                tile = network(
-                    images[:, y : y + th, x : x + tw], style_weights, moments=transformer.Moments(known, observe)
-                )
-            except _Stop:
-                continue
-            result[:, y : y + th, x : x + tw] += tile.numpy() * window[None, :, :, None]  # [N, th, tw, 3]
-        if not sums.weight:  # no norm left to measure: this pass made the result
-            return np.clip(result[:, :height, :width], 0.0, 1.0)
-        known.append(sums.moments())
+    while len(known) < transformer.NORMS:
+        known.append(_measure(network, images, style_weights, tiling, known))
+    (th, tw), result = tiling.size, np.zeros((count, *tiling.shape, 3), np.float32)  # padded
+    for (y, x), window in zip(tiling.starts, tiling.windows, strict=True):
+        tile = network(images[:, y : y + th, x : x + tw], style_weights, moments=transformer.Moments(known))
+        result[:, y : y + th, x : x + tw] += tile.numpy() * window[None, :, :, None]  # [N, th, tw, 3]
+    return np.clip(result[:, :height, :width], 0.0, 1.0)

@@ -63,10 +63,10 @@ def resolve(spec: str) -> str:
     neither: the message lists the bundled names)."""
     if os.path.isfile(spec):
         return spec
-    if spec in bundled():
+    names = bundled()
+    if spec in names:
         return os.path.join(_DATA, spec + ".npz")
-    names = ", ".join(bundled()) or "none"
-    raise ModelError(f"no network file at {spec} (the bundled networks, by name: {names})")
+    raise ModelError(f"no network file at {spec} (the bundled networks, by name: {', '.join(names) or 'none'})")
 
 
 def read_header(path: str) -> dict[str, Any]:

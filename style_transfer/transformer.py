@@ -42,6 +42,7 @@ from style_transfer.errors import ConfigError
 # Channels of the full-width network, by stage (times the width multiplier, at least 4 each).
 CHANNELS = (32, 64, 128)
 RESIDUAL_BLOCKS = 5
+NORMS = 3 + 2 * RESIDUAL_BLOCKS + 2  # instance norms in a pass: down, two a residual block, up
 # The smallest side the network takes: the 1/4-resolution map must be at least 2 px for a 3x3
 # reflection pad. Smaller inputs are a one-line error (check_size).
 MIN_SIZE = 8
