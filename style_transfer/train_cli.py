@@ -6,7 +6,10 @@ Checkpoints go to RUN/checkpoints; the same command again resumes from the lates
 --steps (the result is bit for bit what one uninterrupted run gives, on one machine). Every
 --preview_every steps RUN/preview_STEP.png shows the --preview photo through the network, once
 per painting; at the end RUN/network.npz holds the network, for `style-transfer --model=` and
-`style-transfer-export --model=`. A photo that cannot be trained on is named once on stderr and
+`style-transfer-export --model=`. From a trained network: --base=NET fine-tunes it on its own
+paintings (given again, in its order: say, at another --style_weight); --base=NET --add adds
+--paintings to it, training only their own scales and shifts (its paintings stay exactly as they
+were). A photo that cannot be trained on is named once on stderr and
 skipped; a folder with none is a one-line error. Ctrl-C stops between two steps (exit 130): the
 last checkpoint stays, and the same command resumes from it.
 """
@@ -34,6 +37,12 @@ flags.DEFINE_string("run", None, "Folder for checkpoints, previews and the train
 flags.DEFINE_string("preview", SAMPLE_CONTENT, "A photo to show through the network as training goes (not trained on).")
 flags.DEFINE_integer("preview_every", 200, "Write RUN/preview_STEP.png every this many steps (0: only at the end).")
 flags.DEFINE_integer("preview_size", 256, "Longer side of the preview photo, in pixels.")
+flags.DEFINE_string(
+    "base", None, "Start from this trained network (a .npz or a bundled name): fine-tune it on --paintings, its own."
+)
+flags.DEFINE_bool(
+    "add", False, "With --base: add --paintings to its paintings, training only theirs (scales and shifts)."
+)
 flags.DEFINE_string("logdir", None, "Write TensorBoard logs (the loss terms, the previews) to this folder.")
 cli_common.define_config_flags(config_cls=TrainingSetup)
 FLAGS = flags.FLAGS
@@ -100,7 +109,7 @@ class TrainProgress:
     def write_preview(self, step: int) -> None:
         from style_transfer import transformer
 
-        paintings = self.trainer.paintings
+        paintings = self.trainer.network.styles  # a base's paintings too
         rows = [
             np.asarray(
                 transformer.stylize(self.trainer.network, self.preview, [float(k == p) for k in range(paintings)])
@@ -124,6 +133,8 @@ def run() -> int:
         raise ConfigError("--paintings names no painting: give one path, or several separated by commas")
     if not FLAGS.run:
         raise ConfigError("--run is needed: the folder for checkpoints, previews and the network")
+    if FLAGS.add and not FLAGS.base:
+        raise ConfigError("--add adds paintings to a trained network: name it with --base")
     from style_transfer import photos
 
     found = photos.find_photos(FLAGS.photos)
@@ -146,17 +157,33 @@ def run() -> int:
         logging.getLogger("tensorflow").setLevel(logging.WARNING)
         absl_logging.set_verbosity(absl_logging.WARNING)
 
+    base, names = None, [_stem(path) for path in FLAGS.paintings]
+    if FLAGS.base:
+        base, header = networks.load_network(FLAGS.base)
+        if FLAGS["width"].present and setup.network.width != base.width:
+            raise ConfigError(f"--width={setup.network.width:g} but --base is a network of width {base.width:g}")
+        names = list(header["paintings"]) + names if FLAGS.add else names
+        if not FLAGS.add and len(FLAGS.paintings) != base.styles:
+            raise ConfigError(
+                f"--base has {base.styles} painting(s) ({', '.join(header['paintings'])}) and --paintings names "
+                f"{len(FLAGS.paintings)}: give its paintings in its order to fine-tune it, or --add new ones"
+            )
     precision = devices.resolved_precision(setup.train.precision)
     strategy = training.make_strategy(setup.train)
     with strategy.scope():  # VGG's weights too, where a TPU needs them
         extractor = training.extractor_for_training(setup.features, setup.loss, precision, setup.train.seed)
-    trainer = training.Trainer(extractor, paintings, setup.loss, setup.network, setup.train, strategy)
+    trainer = training.Trainer(
+        extractor, paintings, setup.loss, setup.network, setup.train, strategy, base=base, add=FLAGS.add
+    )
     if strategy.num_replicas_in_sync > 1:
         print(f"{strategy.num_replicas_in_sync} replicas: {', '.join(strategy.extended.worker_devices)}", flush=True)
-    names = [_stem(path) for path in FLAGS.paintings]
+    trained = sum(int(np.prod(w.shape)) for w in trainer.trained)
+    origin = f"from {FLAGS.base}{' (adding to it)' if FLAGS.add else ''}, " if FLAGS.base else ""
+    stems = ", ".join(_stem(path) for path in FLAGS.paintings)
     print(
-        f"{len(found.paths)} photos ({len(found.skipped)} skipped), {len(paintings)} painting(s): {', '.join(names)}; "
-        f"width {setup.network.width:g} ({trainer.network.count_params()} parameters), {setup.features.network} "
+        f"{len(found.paths)} photos ({len(found.skipped)} skipped), {len(paintings)} painting(s): {stems}; "
+        f"{origin}width {trainer.network.width:g} ({trained} of {trainer.network.count_params()} parameters trained), "
+        f"{setup.features.network} "
         f"{precision} features; {setup.train.steps} steps of {setup.train.batch_size} crops of "
         f"{setup.train.crop_size} px",
         flush=True,

@@ -15,7 +15,13 @@ normalisation. Departure 6 (from Johnson et al.): the losses are our normalised 
 style layer divided by the photo's own distance, `style_normalization="photo"`), so the weights
 mean what they mean for `stylize`.
 
-Checkpoints (tf.train.CheckpointManager): the network, Adam's state and the step; `train` resumes
+From a trained network (`base`): either fine-tune all of it on its own paintings (say, at another
+style weight), or add paintings to it, training only the new paintings' own scales and shifts
+(Dumoulin et al. 2017, section 4: a few thousand parameters a painting; the convolutions and the
+base's paintings stay exactly as they were). Departure 7: a new painting starts from the mean of
+the base's paintings' scales and shifts (transformer.with_paintings), not from ones and zeros.
+
+Checkpoints (tf.train.CheckpointManager): the network's weights by path, Adam's state and the step; `train` resumes
 from the latest, and because the photo stream is a function of the seed and the step
 (photos.crop_batches), a resumed run computes what an uninterrupted one would, bit for bit on
 one machine. Progress goes to a callback(step, terms); the core never prints.
@@ -94,7 +100,10 @@ class Trainer:
     """A network, its optimiser and the loss against `paintings` (each [1, h, w, 3] in [0, 1]).
 
     trainer.train(batches, steps, checkpoints, callback) runs the loop (module docstring);
-    trainer.network is the TransformerNet, conditional over the paintings in their order.
+    trainer.network is the TransformerNet, conditional over the paintings in their order. With
+    `base` (a trained TransformerNet), start from its weights: `add=False` fine-tunes all of them on
+    `paintings`, as many as the base's; `add=True` makes a network of the base's paintings followed
+    by `paintings` and trains only those paintings' scales and shifts.
     """
 
     def __init__(
@@ -105,15 +114,36 @@ class Trainer:
         network: NetworkConfig | None = None,
         train: TrainConfig | None = None,
         strategy: tf.distribute.Strategy | None = None,
+        base: transformer.TransformerNet | None = None,
+        add: bool = False,
     ):
+        from style_transfer.errors import ConfigError
+
         network, train = (network or NetworkConfig()).validate(), (train or TrainConfig()).validate()
         loss.validate()
         self.extractor, self.loss_config, self.train_config = extractor, loss, train
         self.strategy = strategy or tf.distribute.get_strategy()
+        # Each painting's row in the network's scales and shifts: after the base's when adding.
+        first = base.styles if base is not None and add else 0
+        self.rows = [first + p for p in range(len(paintings))]
+        if base is not None and not add and base.styles != len(paintings):
+            raise ConfigError(
+                f"the base network has {base.styles} painting(s) and {len(paintings)} were given to fine-tune it on: "
+                "give its paintings, in its order, or add new ones"
+            )
+        if add and base is None:
+            raise ConfigError("adding paintings needs a base network to add them to")
+        start = transformer.with_paintings(base, len(paintings)) if add and base is not None else base
         with self.strategy.scope():
-            self.network = transformer.build(network.width, len(paintings), seed=train.seed)
+            width, styles = (start.width, start.styles) if start is not None else (network.width, len(paintings))
+            self.network = transformer.build(width, styles, seed=train.seed)
+            if start is not None:
+                transformer.copy_weights(start, self.network)
+            # What Adam moves: every weight, or, adding paintings, the paintings' scales and shifts
+            # (the base's rows get no gradient, so they stay exactly as they were).
+            self.trained = transformer.style_parameters(self.network) if add else self.network.trainable_variables
             self.optimizer = keras.optimizers.Adam(train.learning_rate)
-            self.optimizer.build(self.network.trainable_variables)
+            self.optimizer.build(self.trained)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         # The paintings' targets: built once, for the whole run (one per painting).
         self.style_targets = [targets.build_style_targets(extractor, [p], loss) for p in paintings]
@@ -125,7 +155,7 @@ class Trainer:
 
     def loss_terms(self, photos: tf.Tensor, painting: int) -> dict[str, tf.Tensor]:
         """The loss terms [N] of the network's stylisation of `photos` as painting `painting`."""
-        weights = tf.one_hot(tf.fill(tf.shape(photos)[:1], painting), self.paintings)
+        weights = tf.one_hot(tf.fill(tf.shape(photos)[:1], self.rows[painting]), self.network.styles)
         generated = self.network(photos, weights)
         content, style = targets.for_photos(self.extractor(photos), self.style_targets[painting], self.loss_config)
         return losses.loss_terms(self.extractor(generated), content, style, generated, self.loss_config)
@@ -135,7 +165,7 @@ class Trainer:
         with tf.GradientTape() as tape:
             terms = self.loss_terms(photos, painting)
             objective = tf.reduce_sum(terms["total"]) / global_batch  # summed over replicas: the mean
-        variables = self.network.trainable_variables
+        variables = self.trained
         self.optimizer.apply_gradients(zip(tape.gradient(objective, variables), variables, strict=True))
         return {name: tf.reduce_sum(value) / global_batch for name, value in terms.items()}
 
@@ -154,7 +184,19 @@ class Trainer:
         return self._steps[painting]
 
     def checkpoint(self) -> tf.train.Checkpoint:
-        return tf.train.Checkpoint(network=self.network, optimizer=self.optimizer, step=self.step)
+        """The run's state: every network weight by its path (tf.train does not follow a Keras 3
+        model's lists of layers, so `network=model` alone would miss most), Adam's, the step."""
+        weights = {w.path.split("/", 1)[1].replace("/", "."): w.value for w in self.network.weights}
+        return tf.train.Checkpoint(weights=weights, optimizer=self.optimizer, step=self.step)
+
+    def restore(self, path: str) -> None:
+        """Restore the checkpoint at `path` (written by this trainer's checkpoint())."""
+        try:
+            self.checkpoint().restore(path).assert_existing_objects_matched()
+        except AssertionError:
+            # Written before the weights were saved by path: they are there as Adam's variables.
+            former = tf.train.Checkpoint(network=self.network, optimizer=self.optimizer, step=self.step)
+            former.restore(path).assert_existing_objects_matched()
 
     def train(
         self,
@@ -170,7 +212,7 @@ class Trainer:
         if checkpoints:
             manager = tf.train.CheckpointManager(self.checkpoint(), checkpoints, max_to_keep=config.keep_checkpoints)
             if manager.latest_checkpoint:
-                self.checkpoint().restore(manager.latest_checkpoint).assert_existing_objects_matched()
+                self.restore(manager.latest_checkpoint)
         start = int(self.step.numpy())
         terms: dict[str, float] = {}
         if start >= config.steps:

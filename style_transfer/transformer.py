@@ -216,6 +216,46 @@ def build(width: float = 1.0, styles: int = 1, seed: int | None = None, precisio
     return network
 
 
+def style_parameters(network: TransformerNet) -> list:
+    """The paintings' own weights: every instance norm's scale and shift, [S, C] each (row s is
+    painting s's). What adding a painting trains; the convolutions are shared by all paintings."""
+    norms = [layer for layer in network._flatten_layers() if isinstance(layer, ConditionalInstanceNorm)]
+    return [weight for norm in norms for weight in (norm.scale, norm.shift)]
+
+
+def copy_weights(source: TransformerNet, target: TransformerNet) -> None:
+    """Give `target` (as wide as `source`, with at least its paintings) every weight of `source`;
+    painting rows beyond source's keep target's values."""
+    if target.width != source.width or target.styles < source.styles:
+        raise ConfigError(
+            f"a network of width {source.width:g} with {source.styles} painting(s) does not fit one of width "
+            f"{target.width:g} with {target.styles}"
+        )
+    styles = {id(w) for w in style_parameters(target)}
+    values = {w.path.split("/", 1)[1]: w for w in source.weights}  # by path within the network
+    for into in target.weights:
+        value = tf.convert_to_tensor(values[into.path.split("/", 1)[1]])
+        if id(into) in styles:  # [S, C]: the source's paintings are the first rows
+            value = tf.concat([value, tf.convert_to_tensor(into)[source.styles :]], axis=0)
+        into.assign(value)
+
+
+def with_paintings(network: TransformerNet, added: int) -> TransformerNet:
+    """A copy of `network` with `added` more paintings after its own (departure 7, training.py:
+    each new painting's scales and shifts start at the mean of the network's paintings', between
+    them, where Dumoulin et al. start from ones and zeros). The network's own paintings compute
+    exactly what they did."""
+    if added < 1:
+        raise ConfigError(f"adding paintings to a network needs at least one, got {added}")
+    grown = build(network.width, network.styles + added)
+    copy_weights(network, grown)
+    for weight in style_parameters(grown):
+        rows = tf.convert_to_tensor(weight)
+        mean = tf.reduce_mean(rows[: network.styles], axis=0, keepdims=True)
+        weight.assign(tf.concat([rows[: network.styles], tf.repeat(mean, added, axis=0)], axis=0))
+    return grown
+
+
 def style_weights_for(network: TransformerNet, batch: int, blend=None) -> tf.Tensor:
     """Style weights [batch, S] for `blend` (one weight per painting, normalised to sum to 1;
     None: the first painting). A blend of the wrong length is a one-line error."""

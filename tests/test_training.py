@@ -17,7 +17,7 @@ from PIL import Image
 from style_transfer import losses, photos, targets, training
 from style_transfer.config import FeatureConfig, NetworkConfig, TrainConfig
 from style_transfer.errors import ImageError
-from tests.conftest import gradient_image
+from tests.conftest import conditional_network, gradient_image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = TrainConfig(steps=4, batch_size=2, crop_size=32, crop_scales=(1.0, 1.5), learning_rate=3e-3)
@@ -186,6 +186,41 @@ MIRRORED_SCRIPT = textwrap.dedent(
 )
 
 
+def test_adding_a_painting_trains_only_its_own_parameters(folder, extractor, tmp_path):
+    """From a trained base, --add: the convolutions and the base's paintings' rows stay bit for
+    bit, the new painting's rows move; fine-tuning needs the base's painting count; a checkpoint
+    holds every weight by path, so a run restores into a network built from another start."""
+    from style_transfer import transformer
+    from style_transfer.errors import ConfigError
+
+    paths = photos.find_photos(str(folder)).paths
+    base = conditional_network()
+    adding = training.Trainer(extractor, [_style()], network=NETWORK, train=CONFIG, base=base, add=True)
+    assert adding.network.styles == 3 and adding.rows == [2]
+    checkpoints = str(tmp_path / "checkpoints")
+    adding.train(lambda start: photos.crop_batches(paths, CONFIG, start), checkpoints)
+    own = {id(w) for w in transformer.style_parameters(adding.network)}
+    moved = 0
+    for before, after in zip(transformer.with_paintings(base, 1).weights, adding.network.weights, strict=True):
+        if id(after) in own:
+            np.testing.assert_array_equal(before.numpy()[:2], after.numpy()[:2], err_msg=after.path)
+            moved += int(np.any(before.numpy()[2] != after.numpy()[2]))
+        else:
+            np.testing.assert_array_equal(before.numpy(), after.numpy(), err_msg=after.path)
+    assert moved == 2 * transformer.NORMS  # every new scale and shift was trained
+
+    other = transformer.build(0.25, 2, seed=5)  # another start: a restore must overwrite all of it
+    restored = training.Trainer(extractor, [_style()], network=NETWORK, train=CONFIG, base=other, add=True)
+    restored.restore(tf.train.latest_checkpoint(checkpoints))
+    for a, b in zip(adding.network.weights, restored.network.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+
+    with pytest.raises(ConfigError, match="base network has 2 painting\\(s\\) and 1 were given"):
+        training.Trainer(extractor, [_style()], network=NETWORK, train=CONFIG, base=base)
+    with pytest.raises(ConfigError, match="needs a base network"):
+        training.Trainer(extractor, [_style()], network=NETWORK, train=CONFIG, add=True)
+
+
 def test_a_mirrored_step_is_the_one_device_step(tmp_path):
     """Two replicas of 2 photos each against one device with the 4: the same loss, and the same
     weights after one Adam step but where a gradient is ~0 (Adam's first step is lr x sign(g):
@@ -244,6 +279,22 @@ def test_the_training_command_line_trains_and_says_what_is_wrong(folder, tmp_pat
         assert preview.size == (64, 21)
     network, header = networks.load_network(str(run / "network.npz"))
     assert header["paintings"] == ["painting"] and header["notes"]["steps"] == 4 and network.styles == 1
+    # A second painting added to that network: only its own parameters trained, previews show both.
+    Image.fromarray(gradient_image(40, 40, 10)).save(tmp_path / "second.png")
+    added = tmp_path / "added"
+    args = [f"--photos={folder}", f"--paintings={tmp_path / 'second.png'}", f"--run={added}", "--weights=none"]
+    args += ["--crop_size=32", "--batch_size=2", "--style_size=48", "--preview_size=32", "--steps=2"]
+    result = _train_cli([*args, f"--base={run / 'network.npz'}", "--add"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "(adding to it)" in result.stdout and "1 painting(s): second" in result.stdout
+    grown, header = networks.load_network(str(added / "network.npz"))
+    assert header["paintings"] == ["painting", "second"] and grown.styles == 2
+    with Image.open(added / "preview_2.png") as preview:  # the photo, then both paintings
+        assert preview.size == (96, 21)
+    bad = _train_cli([*args, "--add"], tmp_path)
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
+        "style-transfer-train: error: --add adds paintings to a trained network: name it with --base"
+    ]
     (tmp_path / "empty").mkdir()
     bad = _train_cli([f"--photos={tmp_path / 'empty'}", "--paintings=x.png", f"--run={run}"], tmp_path)
     assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [

@@ -66,6 +66,29 @@ def test_a_blend_mixes_the_paintings_parameters(conditional):
     np.testing.assert_allclose(blended, transformer.stylize(mixed, images).numpy(), atol=1e-5)
 
 
+def test_a_painting_added_starts_between_the_others_and_they_stay_as_they_were(conditional):
+    """with_paintings: the network's own paintings compute exactly what they did; a new one starts
+    at the mean of their scales and shifts, i.e. the equal blend of them (departure 7)."""
+    images = tf.random.stateless_uniform([1, 24, 20, 3], seed=[7, 8])
+    grown = transformer.with_paintings(conditional, 2)
+    assert grown.styles == 4 and grown.width == conditional.width
+    for blend in ([1, 0], [0, 1], [0.4, 0.6]):
+        np.testing.assert_array_equal(
+            transformer.stylize(grown, images, [*blend, 0, 0]).numpy(),
+            transformer.stylize(conditional, images, blend).numpy(),
+        )
+    equal = transformer.stylize(conditional, images, [1, 1]).numpy()
+    for new in ([0, 0, 1, 0], [0, 0, 0, 1]):
+        np.testing.assert_allclose(transformer.stylize(grown, images, new).numpy(), equal, atol=1e-6)
+    # The paintings' own parameters: two per instance norm, [S, C]; everything else is shared.
+    own = transformer.style_parameters(grown)
+    assert len(own) == 2 * transformer.NORMS and all(w.shape[0] == 4 for w in own)
+    with pytest.raises(ConfigError, match="does not fit one of width 0.5"):
+        transformer.copy_weights(conditional, transformer.build(0.5, 2))
+    with pytest.raises(ConfigError, match="at least one"):
+        transformer.with_paintings(conditional, 0)
+
+
 def test_gradients_reach_every_weight(conditional):
     images = tf.random.stateless_uniform([2, 16, 16, 3], seed=[5, 6])
     with tf.GradientTape() as tape:
