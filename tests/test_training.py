@@ -221,6 +221,24 @@ def test_adding_a_painting_trains_only_its_own_parameters(folder, extractor, tmp
         training.Trainer(extractor, [_style()], network=NETWORK, train=CONFIG, add=True)
 
 
+def test_a_checkpoint_of_the_former_layout_still_restores(extractor, tmp_path):
+    """Runs checkpointed before the weights were saved by path (network=model, whose lists of layers
+    tf.train does not follow: the weights were there only as Adam's) resume as they did."""
+    first = training.Trainer(extractor, [_style()], network=NETWORK, train=CONFIG)
+    first.step.assign(3)
+    path = tf.train.Checkpoint(network=first.network, optimizer=first.optimizer, step=first.step).save(
+        str(tmp_path / "former" / "ckpt")
+    )
+    second = training.Trainer(
+        extractor, [_style()], network=NETWORK, train=TrainConfig(**{**CONFIG.__dict__, "seed": 9})
+    )
+    assert not np.array_equal(first.network.weights[0].numpy(), second.network.weights[0].numpy())
+    second.restore(path)
+    assert int(second.step.numpy()) == 3
+    for a, b in zip(first.network.weights, second.network.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+
+
 def test_a_mirrored_step_is_the_one_device_step(tmp_path):
     """Two replicas of 2 photos each against one device with the 4: the same loss, and the same
     weights after one Adam step but where a gradient is ~0 (Adam's first step is lr x sign(g):
