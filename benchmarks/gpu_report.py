@@ -439,7 +439,8 @@ def networks_section(rows: list[str], settings: Settings) -> None:
         "| width | precision | " + " | ".join(sizes) + " |",
         "| --- | --- | " + " | ".join("---" for _ in sizes) + " |",
     ]
-    for width in (0.5, 1.0):
+    widths = (0.5,) if settings.quick else (0.5, 1.0)  # --quick: one width (each is a trace)
+    for width in widths:
         for precision in dict.fromkeys(("float32", auto)):
             network = transformer.build(width, 1, seed=0, precision=precision)
             spec = [tf.TensorSpec([1, None, None, 3], tf.float32)]
@@ -471,7 +472,7 @@ def networks_section(rows: list[str], settings: Settings) -> None:
     ]
     features = FeatureConfig(network="vgg16", weights="none")
     extractor = training.extractor_for_training(features, TrainingSetup().loss, auto)
-    for width in (0.5, 1.0):
+    for width in widths:
         setup = TrainingSetup(
             features=features, network=NetworkConfig(width=width), train=TrainConfig(batch_size=batch, crop_size=crop)
         )

@@ -10,7 +10,9 @@ repeatable only on the same kernels), and, the first time, the arrays themselves
 (images in 8 bits: tests/data/pinned_arrays.npz) so that other machines can compare within a tolerance.
 
 `--real` adds the cases with the real VGG16 weights (../shared/weights): the defaults at 256 px
-on the bundled sample, in float32 and auto, and an exported model's PNG answers.
+on the bundled sample in float32, and an exported model's PNG answers. (The same picture in
+"auto" was pinned too until issue 19's suite-time cut: the fast case auto_precision_xla pins the
+reduced-precision path.)
 
 Cases call the package's current API: when a name changes, the call here changes with it; the
 recorded values do not.
@@ -310,7 +312,6 @@ def real_case_export(weights: str):
 
 REAL_CASES = {
     "real_defaults_256_float32": lambda w: real_case_defaults_256(w, "float32"),
-    "real_defaults_256_auto": lambda w: real_case_defaults_256(w, "auto"),
     "real_export_128": real_case_export,
 }
 

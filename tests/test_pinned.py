@@ -59,7 +59,7 @@ def test_a_pinned_case_computes_what_it_computed_before(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(pinned.REAL_CASES))
 def test_the_real_weights_results_are_what_they_were(name, vgg16_weights):
-    """README's first picture (the defaults at 256 px, float32 and auto) and an exported model's
+    """README's first picture (the defaults at 256 px, float32) and an exported model's
     answers: bit for bit on a recorded machine (no tolerance elsewhere: L-BFGS over 140 steps
     carries a kernel's rounding into visible differences). The float32 picture is also checked for
     what it must be on every machine: a painting of the photo."""
