@@ -623,6 +623,14 @@ class TrainConfig:
     # The paintings are measured once, at this longer side (the style image's size sets the size of
     # its strokes against the crops).
     style_size: int = setting(512, "Longer side of each painting when its targets are built, in pixels.", min=16)
+    # The style loss at each of these scales (training.py, departure 8): at factor f the crops and the
+    # network's output shrunk f times against the painting shrunk f times; the style term is the
+    # mean over the scales. (1,): Johnson et al.'s single scale.
+    style_scales: tuple[float, ...] = setting(
+        (1.0,),
+        "Style loss at these scales, each a factor the crops, results and paintings are shrunk by "
+        "(the first 1): 1,2,4 paints larger strokes, as the optimisation's coarse scales do.",
+    )
     learning_rate: float = setting(1e-3, "Adam's learning rate for the network's weights.", above=0)
     seed: int = setting(0, "Seed of the weights, the photo order and the crops.")
     precision: str = setting(
@@ -644,6 +652,10 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         check_fields(self)
+        if not self.style_scales or self.style_scales[0] != 1.0 or min(self.style_scales) < 1.0:
+            raise ConfigError(
+                f"{named('style_scales')} must start at 1 (the crops' own scale) and be >= 1, got {self.style_scales}"
+            )
         if not self.crop_scales or min(self.crop_scales) < 1.0:
             raise ConfigError(f"{named('crop_scales')} must be >= 1 (a crop within the photo), got {self.crop_scales}")
         return self

@@ -21,6 +21,12 @@ style weight), or add paintings to it, training only the new paintings' own scal
 base's paintings stay exactly as they were). Departure 7: a new painting starts from the mean of
 the base's paintings' scales and shifts (transformer.with_paintings), not from ones and zeros.
 
+Departure 8 (train.style_scales, e.g. 1, 2, 4): the style loss at several scales, its mean over
+them; at factor f the crops and the network's output are shrunk f times (Lanczos) and compared
+with the painting shrunk f times. The optimisation's defaults paint most of their steps at 1/4 and
+1/2 of the final size, where VGG's deeper layers see the painting's large strokes and swirls; a
+network judged against them needs those scales in its loss (Johnson et al. train one scale).
+
 Checkpoints (tf.train.CheckpointManager): the network's weights by path, Adam's state and the step; `train` resumes
 from the latest, and because the photo stream is a function of the seed and the step
 (photos.crop_batches), a resumed run computes what an uninterrupted one would, bit for bit on
@@ -39,7 +45,7 @@ from collections.abc import Callable, Mapping, Sequence
 import keras
 import tensorflow as tf
 
-from style_transfer import losses, targets, transformer, vgg
+from style_transfer import losses, resample, targets, transformer, vgg
 from style_transfer.config import FeatureConfig, LossConfig, NetworkConfig, TrainConfig, TrainingSetup
 
 # callback(step, terms): after each step, its number (1-based) and the batch's mean loss terms.
@@ -59,6 +65,14 @@ def extractor_for_training(
     return vgg.build_extractor(
         features.network, features.weights, loss.content_layers + loss.style_layers, precision, features.pooling
     )
+
+
+def shrunk(images: tf.Tensor, factor: float) -> tf.Tensor:
+    """[N, H, W, 3] of a static shape -> [N, round(H / factor), round(W / factor), 3] (Lanczos)."""
+    if factor == 1:
+        return images
+    size = (round(int(images.shape[1]) / factor), round(int(images.shape[2]) / factor))
+    return resample.to_size(images, size, static=True)
 
 
 def make_strategy(train: TrainConfig) -> tf.distribute.Strategy:
@@ -145,8 +159,17 @@ class Trainer:
             self.optimizer = keras.optimizers.Adam(train.learning_rate)
             self.optimizer.build(self.trained)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        # The paintings' targets: built once, for the whole run (one per painting).
-        self.style_targets = [targets.build_style_targets(extractor, [p], loss) for p in paintings]
+        # The paintings' targets: built once, for the whole run (per painting, one per style scale).
+        smallest = min(train.crop_size, *(min(p.shape[1:3]) for p in paintings)) / max(train.style_scales)
+        if smallest < loss.min_side():
+            raise ConfigError(
+                f"style scale {max(train.style_scales):g} shrinks the crops or a painting below {loss.min_side()} px, "
+                "the least the style layers take: give smaller scales or larger crops"
+            )
+        self.style_targets = [
+            [targets.build_style_targets(extractor, [shrunk(p, factor)], loss) for factor in train.style_scales]
+            for p in paintings
+        ]
         self._steps: dict[int, Callable] = {}
 
     @property
@@ -157,8 +180,18 @@ class Trainer:
         """The loss terms [N] of the network's stylisation of `photos` as painting `painting`."""
         weights = tf.one_hot(tf.fill(tf.shape(photos)[:1], self.rows[painting]), self.network.styles)
         generated = self.network(photos, weights)
-        content, style = targets.for_photos(self.extractor(photos), self.style_targets[painting], self.loss_config)
-        return losses.loss_terms(self.extractor(generated), content, style, generated, self.loss_config)
+        config, scales = self.loss_config, self.style_targets[painting]
+        content, style = targets.for_photos(self.extractor(photos), scales[0], config)
+        terms = losses.loss_terms(self.extractor(generated), content, style, generated, config)
+        if len(scales) == 1 or not config.style_weight:
+            return terms
+        # Departure 8: the style term is the mean over the scales.
+        styles = [terms["style"]]
+        for factor, painting_targets in zip(self.train_config.style_scales[1:], scales[1:], strict=True):
+            _, style = targets.for_photos(self.extractor(shrunk(photos, factor)), painting_targets, config)
+            styles.append(config.style_weight * losses.style_loss(self.extractor(shrunk(generated, factor)), style))
+        mean = tf.add_n(styles) / len(styles)
+        return {**terms, "style": mean, "total": terms["total"] - terms["style"] + mean}
 
     def _replica_step(self, photos: tf.Tensor, painting: int) -> dict[str, tf.Tensor]:
         global_batch = float(self.train_config.batch_size)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 
 import keras
 import numpy as np
@@ -100,6 +101,34 @@ def test_the_loss_is_the_pixel_optimisers(extractor):
     for name in ("total", "content", "style", "tv"):
         np.testing.assert_allclose(terms[name].numpy(), expected[name].numpy(), rtol=1e-5)
         assert terms[name].shape == (2,)
+
+
+def test_the_style_term_at_several_scales_is_their_mean(extractor):
+    """style_scales (1, 2) (departure 8): the style term is the mean of the crops' own and of the
+    crops, result and painting shrunk twice; content and TV stay the full scale's."""
+    from style_transfer import resample
+
+    paths_batch = tf.constant(np.stack([gradient_image(32, 32, s) for s in (1, 2)]) / 255.0, tf.float32)
+    painting = tf.constant(gradient_image(48, 40, 9)[None] / 255.0, tf.float32)
+    both = training.Trainer(extractor, [painting], network=NETWORK, train=replace(CONFIG, style_scales=(1.0, 2.0)))
+    one = training.Trainer(extractor, [painting], network=NETWORK, train=CONFIG)
+    terms, single = both.loss_terms(paths_batch, 0), one.loss_terms(paths_batch, 0)
+    generated = both.network(paths_batch)
+    half = targets.build_style_targets(extractor, [resample.to_size(painting, (24, 20), static=True)], one.loss_config)
+    _, half = targets.for_photos(extractor(resample.to_size(paths_batch, (16, 16), static=True)), half, one.loss_config)
+    coarse = one.loss_config.style_weight * losses.style_loss(
+        extractor(resample.to_size(generated, (16, 16), static=True)), half
+    )
+    np.testing.assert_allclose(terms["style"].numpy(), (single["style"] + coarse).numpy() / 2, rtol=1e-5)
+    for name in ("content", "tv"):
+        np.testing.assert_allclose(terms[name].numpy(), single[name].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(terms["total"], terms["content"] + terms["style"] + terms["tv"], rtol=1e-6)
+    from style_transfer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="style scale 8 shrinks the crops or a painting below 8 px"):
+        training.Trainer(extractor, [painting], network=NETWORK, train=replace(CONFIG, style_scales=(1.0, 8.0)))
+    with pytest.raises(ConfigError, match="must start at 1"):
+        replace(CONFIG, style_scales=(2.0,)).validate()
 
 
 def test_training_lowers_the_loss_and_resumes_bit_for_bit(folder, extractor, tmp_path):
