@@ -11,16 +11,22 @@ statistics. So the tiles are made exact:
 1. Alignment: the picture is reflect-padded to multiples of 4 once (as the network pads a whole
    picture) and every tile starts on that stride-4 grid, so each tile sees the same samples of
    the stride-2 layers as the whole picture.
-2. Statistics: pass k runs every tile up to the k-th norm, replaying the k - 1 statistics already
-   known (transformer.Moments), and sums the k-th norm's input over the tiles, each weighted by
-   its window: the whole picture's mean and variance there.
-3. Blending: when every statistic is known, a last pass runs the tiles through and blends them
-   with windows (tiles.Tiling, a partition of unity) that hand over from one tile to the next over
+2. Statistics: the tiles go through the network block by block (TransformerNet.blocks). For each
+   norm, every tile runs from its state up to that norm (replaying the statistics already known:
+   transformer.Moments), and the norm's input is summed over the tiles, each weighted by its
+   window: the whole picture's mean and variance there. A tile's state is its input to a block,
+   kept in host memory at 1/4 resolution only (after the stride-2 stages and after each residual
+   block: 8 x width floats a pixel of the picture); the full-resolution stages run again from the
+   last state instead of being kept (32 x width floats a pixel).
+3. Blending: after the last block, the output convolution of each tile, blended with windows
+   (tiles.Tiling, a partition of unity) that hand over from one tile to the next over
    RAMP px in the middle of their overlap, so each pixel comes from tiles where it lies at least
    overlap / 2 - RAMP / 2 px from a shared edge: beyond the reach of that tile's reflection padding
    when the overlap is at least EXACT_OVERLAP (118 px; tile_overlap's default is 128).
-The result is the whole picture's pass to float rounding (tested), at ~7.5x its arithmetic plus the
-overlap (the passes stop at their norm: 15 norms, most of the work at 1/4 resolution). Measuring
+The result is the whole picture's pass to float rounding (tested), at about 2.5x its arithmetic
+plus the overlap: each residual block runs up to its first norm, its second, then whole; the
+stages at 1/2 and full resolution 2-4 times. (Running every tile from the picture up to each norm
+instead, 15 partial passes, took 114 s for a 4K picture where this takes 39 s: docs/networks.md.) Measuring
 the statistics in one pass over the picture downscaled to a tile's size is far off instead: 4.7
 levels mean at 1.5x smaller, 17 at 3x (docs/networks.md), as the network's features depend on scale.
 """
@@ -42,14 +48,40 @@ EXACT_OVERLAP = 2 * RECEPTIVE_RADIUS + RAMP  # tiles this far over each other ar
 
 
 class _Stop(Exception):
-    """Ends a measuring pass at the norm it measures."""
+    """Ends a measuring run at the norm it measures."""
 
 
-def _measure(network, images, style_weights, tiling: tiles.Tiling, known: list) -> tuple[tf.Tensor, tf.Tensor]:
-    """The whole picture's (mean, variance) at norm len(known): every tile run up to that norm,
-    replaying the `known` statistics of the norms before it, its input summed with the tile's window."""
-    (th, tw), weight, first, second = tiling.size, 0.0, 0.0, 0.0
-    for (y, x), window in zip(tiling.starts, tiling.windows, strict=True):
+class _Enter:
+    """The network's input stage (TransformerNet.enter) as a block without norms."""
+
+    norms = 0
+
+    def __init__(self, network: transformer.TransformerNet):
+        self.network = network
+
+    def __call__(self, x, style_weights, moments=None):
+        return self.network.enter(x)
+
+
+def _run(blocks, state, style_weights, known, observe=None):
+    """A tile's `state` (its input to blocks[0]) through `blocks`, normalised with the `known`
+    statistics of their norms in order; with `observe`, it stops at the first norm not known."""
+    moments = transformer.Moments(known, observe)
+    x = tf.convert_to_tensor(state)
+    try:
+        for block in blocks:
+            x = block(x, style_weights, moments=moments)
+    except _Stop:
+        return None
+    return x
+
+
+def _measure(blocks, states, style_weights, tiling: tiles.Tiling, known: list) -> tuple[tf.Tensor, tf.Tensor]:
+    """The whole picture's (mean, variance) at the norm len(known) of `blocks`: every tile's state
+    (its input to blocks[0]) run up to that norm with the `known` statistics before it, and the
+    norm's input summed over the tiles, each weighted by its window."""
+    th, weight, first, second = tiling.size[0], 0.0, 0.0, 0.0
+    for state, window in zip(states, tiling.windows, strict=True):
         seen: list[tf.Tensor] = []
 
         def observe(index, features, seen=seen):
@@ -57,10 +89,7 @@ def _measure(network, images, style_weights, tiling: tiles.Tiling, known: list) 
                 seen.append(features)
                 raise _Stop
 
-        try:
-            network(images[:, y : y + th, x : x + tw], style_weights, moments=transformer.Moments(known, observe))
-        except _Stop:
-            pass
+        _run(blocks, state, style_weights, known, observe)
         features = seen[0]  # [N, h, w, C] float32, at 1, 1/2 or 1/4 of the tile's resolution
         h, w = int(features.shape[1]), int(features.shape[2])
         factor = th // h
@@ -93,11 +122,24 @@ def stylize_tiled(
     tiling = tiles.Tiling(
         int(images.shape[1]), int(images.shape[2]), tile, overlap, align=STRIDE, margin=margin, ramp=RAMP
     )
-    known: list[tuple[tf.Tensor, tf.Tensor]] = []  # the statistics measured so far, in norm order
-    while len(known) < transformer.NORMS:
-        known.append(_measure(network, images, style_weights, tiling, known))
-    (th, tw), result = tiling.size, np.zeros((count, *tiling.shape, 3), np.float32)  # padded
-    for (y, x), window in zip(tiling.starts, tiling.windows, strict=True):
-        tile = network(images[:, y : y + th, x : x + tw], style_weights, moments=transformer.Moments(known))
-        result[:, y : y + th, x : x + tw] += tile.numpy() * window[None, :, :, None]  # [N, th, tw, 3]
+    (th, tw) = tiling.size
+    # Each tile's state is its input to blocks[held:], kept only at 1/4 resolution (2. in the
+    # module's docstring). The first states are views of the picture.
+    blocks = [_Enter(network), *network.blocks]
+    quarter = set(range(1 + len(network.down), 2 + len(network.down) + len(network.residuals)))
+    picture = images.numpy()
+    states = [picture[:, y : y + th, x : x + tw] for y, x in tiling.starts]
+    known: list[tuple[tf.Tensor, tf.Tensor]] = []  # every norm's statistics so far, in order
+    held, held_known = 0, 0  # the states are inputs to blocks[held:], whose norms are known[held_known:]
+    for index, block in enumerate(blocks):
+        for _ in range(block.norms):
+            known.append(_measure(blocks[held : index + 1], states, style_weights, tiling, known[held_known:]))
+        if index + 1 in quarter:
+            for k, state in enumerate(states):  # in place: one tile's two states at a time
+                states[k] = _run(blocks[held : index + 1], state, style_weights, known[held_known:]).numpy()
+            held, held_known = index + 1, len(known)
+    result = np.zeros((count, *tiling.shape, 3), np.float32)  # padded
+    for state, (y, x), window in zip(states, tiling.starts, tiling.windows, strict=True):
+        tile = network.leave(_run(blocks[held:], state, style_weights, known[held_known:]), th, tw).numpy()
+        result[:, y : y + th, x : x + tw] += tile * window[None, :, :, None]
     return np.clip(result[:, :height, :width], 0.0, 1.0)

@@ -123,6 +123,8 @@ class ConditionalInstanceNorm(keras.layers.Layer):
 
 
 class ConvNormRelu(keras.layers.Layer):
+    norms = 1  # instance norms in the block (network_tiles runs the network block by block)
+
     def __init__(self, filters: int, kernel: int, stride: int, styles: int, relu: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.conv = ReflectConv(filters, kernel, stride, name="conv")
@@ -137,6 +139,8 @@ class ConvNormRelu(keras.layers.Layer):
 class Residual(keras.layers.Layer):
     """x + (conv, IN, ReLU, conv, IN)(x): no ReLU after the sum (departure 5)."""
 
+    norms = 2
+
     def __init__(self, filters: int, styles: int, **kwargs):
         super().__init__(**kwargs)
         self.first = ConvNormRelu(filters, 3, 1, styles, name="first")
@@ -149,6 +153,8 @@ class Residual(keras.layers.Layer):
 
 class Upsample(keras.layers.Layer):
     """Nearest-neighbour x2, then conv, IN, ReLU (departure 2: no transposed convolution)."""
+
+    norms = 1
 
     def __init__(self, filters: int, styles: int, **kwargs):
         super().__init__(**kwargs)
@@ -186,22 +192,34 @@ class TransformerNet(keras.Model):
         """The first painting for every image: [N, S] one-hot."""
         return tf.one_hot(tf.zeros(tf.shape(images)[:1], tf.int32), self.styles)
 
-    def call(self, images, style_weights=None, moments=None):
+    @property
+    def blocks(self) -> list[keras.layers.Layer]:
+        """The blocks between the input and the output convolution, in order; each has `norms`
+        instance norms and is called block(x, style_weights, moments=None)."""
+        return [*self.down, *self.residuals, *self.up]
+
+    def enter(self, images) -> tf.Tensor:
+        """images [N, H, W, 3] in [0, 1] -> the first block's input, reflect-padded to multiples of 4
+        (two stride-2 stages): [N, ceil4(H), ceil4(W), 3], centred on 0."""
         images = tf.cast(images, tf.float32)  # a mixed policy (bfloat16 convs) casts the inputs down
+        height, width = tf.shape(images)[1], tf.shape(images)[2]
+        x = tf.pad(images - 0.5, [[0, 0], [0, (-height) % 4], [0, (-width) % 4], [0, 0]], mode="REFLECT")
+        # Computed paddings hide the channel count from shape inference; TFLite's converter needs it.
+        return tf.reshape(x, tf.concat([tf.shape(x)[:3], [3]], axis=0))
+
+    def leave(self, x, height, width) -> tf.Tensor:
+        """The last block's output -> the image [N, height, width, 3] in [0, 1] (cropped back)."""
+        x = tf.sigmoid(tf.cast(self.out(x), tf.float32))  # departure 4
+        return x[:, :height, :width, :]
+
+    def call(self, images, style_weights=None, moments=None):
         if style_weights is None:
             style_weights = self.default_style_weights(images)
         style_weights = tf.cast(style_weights, tf.float32)
-        height, width = tf.shape(images)[1], tf.shape(images)[2]
-        # Reflect-pad to multiples of 4 (two stride-2 stages), cropped back at the end.
-        pad_h, pad_w = (-height) % 4, (-width) % 4
-        x = tf.pad(images - 0.5, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")
-        # Computed paddings hide the channel count from shape inference; TFLite's converter needs it.
-        x = tf.reshape(x, tf.concat([tf.shape(x)[:3], [3]], axis=0))
-        blocks: list[keras.layers.Layer] = [*self.down, *self.residuals, *self.up]
-        for block in blocks:
+        x = self.enter(images)
+        for block in self.blocks:
             x = block(x, style_weights, moments=moments)
-        x = tf.sigmoid(tf.cast(self.out(x), tf.float32))  # departure 4
-        return x[:, :height, :width, :]
+        return self.leave(x, tf.shape(images)[1], tf.shape(images)[2])
 
 
 def build(width: float = 1.0, styles: int = 1, seed: int | None = None, precision: str = "float32") -> TransformerNet:
