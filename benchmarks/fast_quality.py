@@ -19,6 +19,7 @@ Writes a side-by-side sheet (photo | optimisation | network per row) beside the 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -36,6 +37,8 @@ flags.DEFINE_integer("size", 512, "Longer side of every result.")
 flags.DEFINE_integer("max_steps", 200, "The most L-BFGS steps tried for the equivalent step count.")
 flags.DEFINE_string("vgg16_weights", os.path.join(SHARED, "weights", "vgg16_imagenet_notop.weights.h5"), "Weights.")
 flags.DEFINE_string("samples", os.path.join(SHARED, "samples", "content"), "The held-out photos.")
+flags.DEFINE_list("content_layers", None, "The network's training content layers (default: TrainingSetup's).")
+flags.DEFINE_float("style_weight", None, "The network's training style weight (default: TrainingSetup's).")
 flags.DEFINE_string("output", None, "Markdown report (and its sheet, .jpg beside it); default: print only.")
 FLAGS = flags.FLAGS
 
@@ -55,7 +58,10 @@ def main(argv):
     from style_transfer import devices, images, losses, multiscale, networks, quality, targets, training, transformer
     from style_transfer.config import Config, TrainingSetup
 
-    setup = TrainingSetup()
+    setup = TrainingSetup()  # the loss the network was trained with: the defaults', or the flags'
+    changes = {"content_layers": tuple(FLAGS.content_layers)} if FLAGS.content_layers else {}
+    changes.update({"style_weight": FLAGS.style_weight} if FLAGS.style_weight is not None else {})
+    setup = dataclasses.replace(setup, loss=dataclasses.replace(setup.loss, **changes))
     network, header = networks.load_network(FLAGS.model)
     blend = [float(k == FLAGS.painting) for k in range(network.styles)]
     painting = images.load_image(FLAGS.style, max_size=setup.train.style_size)
