@@ -36,17 +36,15 @@ class ModelError(StyleTransferError):
     """A network file is missing, is not one, or does not match the network it describes."""
 
 
-def _relative(path: str) -> str:
-    return path.split("/", 1)[1]  # without the network's own (auto-numbered) name
-
-
 def save_network(network, path: str, paintings: Sequence[str], notes: Mapping[str, Any] | None = None) -> None:
     """Write `network` (transformer.TransformerNet) with its paintings' names to `path` (.npz)."""
+    from style_transfer import transformer
+
     if len(paintings) != network.styles:
         raise ModelError(f"{len(paintings)} painting name(s) for a network of {network.styles} painting(s)")
     header = {"format": FORMAT, "version": VERSION, "width": network.width, "paintings": list(paintings)}
     header["notes"] = dict(notes or {})
-    arrays = {_relative(w.path): np.asarray(w.numpy()) for w in network.weights}
+    arrays = {transformer.weight_name(w): np.asarray(w.numpy()) for w in network.weights}
     arrays[_HEADER] = np.frombuffer(json.dumps(header).encode(), np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)  # type: ignore[arg-type]  # (numpy stubs: allow_pickle among **kwds)
@@ -97,7 +95,7 @@ def load_network(path: str):
     path = resolve(path)
     header, arrays = _read(path)
     network = transformer.build(float(header["width"]), len(header["paintings"]))
-    expected = {_relative(w.path): w for w in network.weights}
+    expected = {transformer.weight_name(w): w for w in network.weights}
     if set(expected) != set(arrays):
         raise ModelError(f"{path}: its weights are not those of a width {header['width']} network")
     for name, weight in expected.items():

@@ -219,7 +219,7 @@ class Trainer:
     def checkpoint(self) -> tf.train.Checkpoint:
         """The run's state: every network weight by its path (tf.train does not follow a Keras 3
         model's lists of layers, so `network=model` alone would miss most), Adam's, the step."""
-        weights = {w.path.split("/", 1)[1].replace("/", "."): w.value for w in self.network.weights}
+        weights = {transformer.weight_name(w).replace("/", "."): w.value for w in self.network.weights}
         return tf.train.Checkpoint(weights=weights, optimizer=self.optimizer, step=self.step)
 
     def restore(self, path: str) -> None:

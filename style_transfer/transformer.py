@@ -234,6 +234,12 @@ def build(width: float = 1.0, styles: int = 1, seed: int | None = None, precisio
     return network
 
 
+def weight_name(weight) -> str:
+    """A weight's path within its network, without the network's own (auto-numbered) name:
+    "down1/conv/conv/kernel". The key of network files (networks.py) and checkpoints (training.py)."""
+    return weight.path.split("/", 1)[1]
+
+
 def style_parameters(network: TransformerNet) -> list:
     """The paintings' own weights: every instance norm's scale and shift, [S, C] each (row s is
     painting s's). What adding a painting trains; the convolutions are shared by all paintings."""
@@ -250,9 +256,9 @@ def copy_weights(source: TransformerNet, target: TransformerNet) -> None:
             f"{target.width:g} with {target.styles}"
         )
     styles = {id(w) for w in style_parameters(target)}
-    values = {w.path.split("/", 1)[1]: w for w in source.weights}  # by path within the network
+    values = {weight_name(w): w for w in source.weights}
     for into in target.weights:
-        value = tf.convert_to_tensor(values[into.path.split("/", 1)[1]])
+        value = tf.convert_to_tensor(values[weight_name(into)])
         if id(into) in styles:  # [S, C]: the source's paintings are the first rows
             value = tf.concat([value, tf.convert_to_tensor(into)[source.styles :]], axis=0)
         into.assign(value)

@@ -108,14 +108,14 @@ def test_the_style_term_at_several_scales_is_their_mean(extractor):
     crops, result and painting shrunk twice; content and TV stay the full scale's."""
     from style_transfer import resample
 
-    paths_batch = tf.constant(np.stack([gradient_image(32, 32, s) for s in (1, 2)]) / 255.0, tf.float32)
+    crops = tf.constant(np.stack([gradient_image(32, 32, s) for s in (1, 2)]) / 255.0, tf.float32)
     painting = tf.constant(gradient_image(48, 40, 9)[None] / 255.0, tf.float32)
     both = training.Trainer(extractor, [painting], network=NETWORK, train=replace(CONFIG, style_scales=(1.0, 2.0)))
     one = training.Trainer(extractor, [painting], network=NETWORK, train=CONFIG)
-    terms, single = both.loss_terms(paths_batch, 0), one.loss_terms(paths_batch, 0)
-    generated = both.network(paths_batch)
+    terms, single = both.loss_terms(crops, 0), one.loss_terms(crops, 0)
+    generated = both.network(crops)
     half = targets.build_style_targets(extractor, [resample.to_size(painting, (24, 20), static=True)], one.loss_config)
-    _, half = targets.for_photos(extractor(resample.to_size(paths_batch, (16, 16), static=True)), half, one.loss_config)
+    _, half = targets.for_photos(extractor(resample.to_size(crops, (16, 16), static=True)), half, one.loss_config)
     coarse = one.loss_config.style_weight * losses.style_loss(
         extractor(resample.to_size(generated, (16, 16), static=True)), half
     )
