@@ -12,14 +12,14 @@ from PIL import Image
 from style_transfer import images, multiscale, quality, vgg
 from style_transfer.config import Config
 from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE
-from tests.test_cli import run_cli
+from tests.test_cli import run_cli_process
 
 pytestmark = pytest.mark.slow
 
 
 def test_cli_with_a_real_weights_file(tmp_path, vgg16_weights):
     out = tmp_path / "cat.png"
-    result = run_cli(
+    result = run_cli_process(
         ["--network=vgg16", f"--weights={vgg16_weights}", "--max_size=128", "--steps=40", f"--output={out}"], tmp_path
     )
     assert result.returncode == 0, result.stderr
