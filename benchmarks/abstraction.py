@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this clone's package
@@ -20,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
+from timing import timed  # noqa: E402
 
 from style_transfer import devices, images, multiscale, quality, vgg  # noqa: E402
 from style_transfer.config import Config, abstraction_settings  # noqa: E402
@@ -68,9 +68,7 @@ def main(argv):
             config = base.replace(abstraction=level)
             if FLAGS.steps is not None:
                 config = config.replace(steps=FLAGS.steps)
-            start = time.perf_counter()
-            result = multiscale.stylize(content, style, config, extractor=extractor)
-            seconds = time.perf_counter() - start
+            seconds, result = timed(lambda: multiscale.stylize(content, style, config, extractor=extractor))  # noqa: B023
             f, p = judge(result), painting_judge(result)
             rows.append(
                 f"| {c_stem} x {s_stem} | {level:g} | {seconds:.0f} | {f.content:.3f} | {f.style:.3f} | "

@@ -49,6 +49,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
+from timing import peak_rss_mib, timed  # noqa: E402
 
 from style_transfer import devices, images, multiscale, quality, step, tiles, vgg  # noqa: E402
 from style_transfer.config import Config  # noqa: E402
@@ -122,14 +123,8 @@ def measured_peak_gflops() -> float:
     b = tf.random.stateless_normal([4096, 4096], seed=[0, 2])
     matmul = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
     matmul().numpy()
-    best = min(_timed(lambda: matmul().numpy()) for _ in range(5))
+    best = min(timed(lambda: matmul().numpy())[0] for _ in range(5))
     return 2 * 4096**3 / best / 1e9
-
-
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def step_gflop(network: str, layers, height: int, width: int) -> float:
@@ -171,7 +166,7 @@ def seconds_per_step(kind: str, config: Config, extractor, size: int, max_steps:
     runner.run(1)  # trace and warm up
     times = []
     while len(times) < max_steps and (len(times) < 2 or sum(times) < max_seconds):
-        times.append(_timed(lambda: runner.run(1)))
+        times.append(timed(lambda: runner.run(1))[0])
     return sum(times) / len(times)
 
 
@@ -271,15 +266,10 @@ def quality_section(rows: list[str]) -> None:
             images.save_image(os.path.join(pictures, f"benchmark_{name}.png"), image)
 
     for name, (settings, loss) in baselines.items():
-        start = time.perf_counter()
-        image = AdamBaseline(Objective.of_images(extractor, content, [style], loss.loss), content, **settings).run(
-            FLAGS.baseline_steps
-        )
-        record(name, time.perf_counter() - start, image)
+        objective = Objective.of_images(extractor, content, [style], loss.loss)
+        record(name, *timed(lambda: AdamBaseline(objective, content, **settings).run(FLAGS.baseline_steps)))  # noqa: B023
     for name, config in runs.items():
-        start = time.perf_counter()
-        image = multiscale.stylize(content, style, config, extractor=extractor)
-        record(name, time.perf_counter() - start, image)
+        record(name, *timed(lambda: multiscale.stylize(content, style, config, extractor=extractor)))  # noqa: B023
 
     def plan(config):
         return " + ".join(str(scale.steps) for scale in Geometry.of(config).plan(*content.shape[1:3]))
@@ -349,9 +339,9 @@ def fixed_cost_section(rows: list[str]) -> None:
         few, many = 3 * scales, 33 * scales
         runs = {}
         for steps in (few, many):
-            start = time.perf_counter()
-            multiscale.stylize(content, style, config.replace(steps=steps), extractor=extractor)
-            runs[steps] = time.perf_counter() - start
+            runs[steps], _ = timed(
+                lambda: multiscale.stylize(content, style, config.replace(steps=steps), extractor=extractor)  # noqa: B023
+            )
         per_step = (runs[many] - runs[few]) / (many - few)
         for steps, seconds in runs.items():
             rows.append(
@@ -366,9 +356,8 @@ def fixed_cost_section(rows: list[str]) -> None:
     precision = devices.resolved_precision(config.runtime.precision)
     times = {}
     for jit in (False, None):
-        start = time.perf_counter()
-        step.ImageOptimizer(objective, content, config.optim, jit, devices.loss_scale(precision)).run(14)
-        times[jit] = time.perf_counter() - start
+        optimizer = step.ImageOptimizer(objective, content, config.optim, jit, devices.loss_scale(precision))
+        times[jit], _ = timed(lambda: optimizer.run(14))  # noqa: B023
     rows += [
         "",
         f"XLA probe at 512x512 ({precision} features, 14 L-BFGS steps): {times[None]:.1f}s with the probe "
@@ -396,11 +385,7 @@ def memory_child(spec: str) -> None:
     config = config if kind.startswith("ours") else config.replace(precision="float32")
     extractor = vgg.extractor_for(config)
     seconds_per_step(kind, config, extractor, int(size), 1, 0.0)  # a warm-up step, then 1 timed
-    # VmHWM, not getrusage's ru_maxrss: a child started with fork + exec inherits the parent's
-    # ru_maxrss (the benchmark's own few GiB), VmHWM counts this process image only.
-    with open("/proc/self/status") as f:
-        peak_kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
-    print(peak_kib / 1024)
+    print(peak_rss_mib())  # VmHWM: this process image's own peak, not the parent's (timing.py)
 
 
 def memory_section(rows: list[str]) -> None:

@@ -14,11 +14,11 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 from absl import app, flags
 from PIL import Image, ImageDraw
+from timing import timed
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(REPO, "..", "shared")
@@ -87,11 +87,14 @@ def main(argv):
                 continue
             out = first if k == 0 else os.path.join(tmp, f"cell{k + 1}.png")
             command = ["style-transfer", *base, *extra, f"--output={out}"]
-            start = time.perf_counter()
-            result = subprocess.run(
-                [sys.executable, "-m", "style_transfer", *command[1:]], capture_output=True, text=True, cwd=REPO
+            seconds, result = timed(
+                lambda: subprocess.run(
+                    [sys.executable, "-m", "style_transfer", *command[1:]],  # noqa: B023
+                    capture_output=True,
+                    text=True,
+                    cwd=REPO,
+                )
             )
-            seconds = time.perf_counter() - start
             if result.returncode != 0:
                 raise RuntimeError(f"{label}: {result.stderr.strip().splitlines()[-1]}")
             with Image.open(out) as image:

@@ -18,14 +18,12 @@ Networks have random weights: speed does not depend on them.
 from __future__ import annotations
 
 import os
-import resource
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags
+from timing import median_seconds, peak_rss_mib, timed
 
 SHARED = os.environ.get("STYLE_TRANSFER_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
 flags.DEFINE_bool("quick", False, "Tiny sizes and few repeats: checks that every section runs.")
@@ -42,20 +40,6 @@ FLAGS = flags.FLAGS
 
 SIZES = {"512x512": (512, 512), "1920x1080": (1080, 1920), "3840x2160": (2160, 3840)}
 QUICK_SIZES = {"64x64": (64, 64), "96x64": (64, 96)}
-
-
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _median_seconds(function, repeats: int) -> float:
-    function()  # warm: trace, allocate
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv):
@@ -76,13 +60,11 @@ def main(argv):
         tile = 64 if FLAGS.quick else FLAGS.tile_size
         network = transformer.build(float(FLAGS.widths[0]), 1, seed=0)
         picture = tf.random.stateless_uniform([1, height, size_width, 3], seed=[1, 2])
-        before = _peak_rss_mib()
-        start = time.perf_counter()
-        network_tiles.stylize_tiled(network, picture, tile_size=tile)
-        seconds = time.perf_counter() - start
+        before = peak_rss_mib()
+        seconds, _ = timed(lambda: network_tiles.stylize_tiled(network, picture, tile_size=tile))
         print(
             f"Tiled: {size_width}x{height} in tiles of {tile} px (width {FLAGS.widths[0]}, float32, exact): "
-            f"{seconds:.1f} s (one call, cold), peak RSS {_peak_rss_mib():.0f} MiB ({before:.0f} before).\n"
+            f"{seconds:.1f} s (one call, cold), peak RSS {peak_rss_mib():.0f} MiB ({before:.0f} before).\n"
         )
     print(
         f"Median of {repeats} warm calls of one forward pass at {next(iter(sizes))}, of "
@@ -100,8 +82,8 @@ def main(argv):
             for k, (height, size_width) in enumerate(sizes.values()):
                 image = tf.random.stateless_uniform([1, height, size_width, 3], seed=[1, 2])
                 count = repeats if k == 0 else min(repeats, FLAGS.repeats_large)
-                seconds = _median_seconds(lambda image=image, run=run: run(image).numpy(), count)
-                cells.append(f"{seconds:.3f} s, {_peak_rss_mib():.0f} MiB")
+                seconds = median_seconds(lambda image=image, run=run: run(image).numpy(), count)
+                cells.append(f"{seconds:.3f} s, {peak_rss_mib():.0f} MiB")
                 first.setdefault((width, precision), seconds)
             print(f"| {width:g} | {precision} | " + " | ".join(cells) + " |", flush=True)
 
@@ -110,7 +92,7 @@ def main(argv):
     module = exported_network.NetworkModule(network, max_size=size)
     serve = module.signatures()[exported_network.SERVING_SIGNATURE]
     photo = images.encode_image(np.random.default_rng(0).random((1, size, size, 3), np.float32))
-    request = _median_seconds(lambda: serve(image_bytes=tf.constant([photo]))["image_bytes"].numpy(), repeats)
+    request = median_seconds(lambda: serve(image_bytes=tf.constant([photo]))["image_bytes"].numpy(), repeats)
     print(
         f"\nAn exported model's request at {size}x{size} (PNG in, width {FLAGS.widths[0]} network, PNG out; "
         f"in-process serving_default): {request:.3f} s median.\n"
@@ -125,9 +107,7 @@ def main(argv):
         config = Config(network="vgg16", weights=weights, max_size=size, **({"steps": 4} if FLAGS.quick else {}))
         content = images.load_image(SAMPLE_CONTENT, max_size=size)
         style = images.load_image(SAMPLE_STYLE, max_size=size)
-        start = time.perf_counter()
-        multiscale.stylize(content, style, config)
-        seconds = time.perf_counter() - start
+        seconds, _ = timed(lambda: multiscale.stylize(content, style, config))
         one_pass = first[(float(FLAGS.widths[0]), FLAGS.precisions[0])]
         print(
             f"The optimisation's defaults on the bundled sample at {size} px ({content.shape[2]}x{content.shape[1]}, "

@@ -2,6 +2,8 @@
 
     python benchmarks/fast_quality.py --model=runs/starry_wave/network.npz --painting=0 \\
         --style=../shared/samples/style/starry_night.jpg [--size=512] [--output=docs/fast_quality.md]
+    python benchmarks/fast_quality.py            # the bundled network, painting 0 (Starry Night)
+    python benchmarks/fast_quality.py --quick    # 64 px, a few steps: checks that it runs (CI)
 
 For each photo of ../shared/samples/content (never trained on), at --size:
 - the network's result and its training loss (the network's own loss: config.TrainingSetup's
@@ -12,8 +14,8 @@ For each photo of ../shared/samples/content (never trained on), at --size:
 - the quality figures (quality.Judge: content, style; quality.PaintingJudge: stroke, large
   stroke, fine texture, structure) of the network's result and of the optimisation's defaults'
   result (`stylize` with Config(), as a user runs it), and the seconds of each;
-- checkerboard: the spectral power of the result's luma at the Nyquist frequency (the highest
-  row and column of its 2D spectrum) over the optimisation's (1 or less: no more checkerboard).
+- checkerboard: quality.nyquist_power of each result (the spectral power of its luma at the
+  Nyquist frequency), the network's against the optimisation's (no higher: no more checkerboard).
 Writes a side-by-side sheet (photo | optimisation | network per row) beside the report.
 """
 
@@ -22,19 +24,20 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np
 from absl import app, flags
+from timing import timed
 
 SHARED = os.environ.get("STYLE_TRANSFER_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-flags.DEFINE_string("model", None, "The network file (.npz).", required=True)
+flags.DEFINE_string("model", "starry_wave", "The network file (.npz), or a bundled network's name.")
 flags.DEFINE_integer("painting", 0, "Which of the network's paintings (its index).")
-flags.DEFINE_string("style", None, "That painting's image (as trained on).", required=True)
+flags.DEFINE_string("style", None, "That painting's image, as trained on (default: the bundled Starry Night).")
 flags.DEFINE_integer("size", 512, "Longer side of every result.")
 flags.DEFINE_integer("max_steps", 200, "The most L-BFGS steps tried for the equivalent step count.")
+flags.DEFINE_bool("quick", False, "64 px, 3 steps at most, 4-step optimisation runs: checks that it runs (seconds).")
 flags.DEFINE_string("vgg16_weights", os.path.join(SHARED, "weights", "vgg16_imagenet_notop.weights.h5"), "Weights.")
 flags.DEFINE_string("samples", os.path.join(SHARED, "samples", "content"), "The held-out photos.")
 flags.DEFINE_list("content_layers", None, "The network's training content layers (default: TrainingSetup's).")
@@ -43,39 +46,34 @@ flags.DEFINE_string("output", None, "Markdown report (and its sheet, .jpg beside
 FLAGS = flags.FLAGS
 
 
-def nyquist_power(image: np.ndarray) -> float:
-    """Mean spectral power of the luma [H, W] at the highest frequency of each axis."""
-    luma = image[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
-    spectrum = np.abs(np.fft.fft2(luma - luma.mean())) ** 2
-    height, width = luma.shape
-    return float((spectrum[height // 2, :].mean() + spectrum[:, width // 2].mean()) / 2)
-
-
 def main(argv):
     del argv
     import tensorflow as tf
 
     from style_transfer import devices, images, losses, multiscale, networks, quality, targets, training, transformer
     from style_transfer.config import Config, TrainingSetup
+    from style_transfer.samples import SAMPLE_STYLE
 
+    size, max_steps = (64, 3) if FLAGS.quick else (FLAGS.size, FLAGS.max_steps)
+    style_path = FLAGS.style or SAMPLE_STYLE
     setup = TrainingSetup()  # the loss the network was trained with: the defaults', or the flags'
     changes = {"content_layers": tuple(FLAGS.content_layers)} if FLAGS.content_layers else {}
     changes.update({"style_weight": FLAGS.style_weight} if FLAGS.style_weight is not None else {})
     setup = dataclasses.replace(setup, loss=dataclasses.replace(setup.loss, **changes))
     network, header = networks.load_network(FLAGS.model)
     blend = [float(k == FLAGS.painting) for k in range(network.styles)]
-    painting = images.load_image(FLAGS.style, max_size=setup.train.style_size)
+    painting = images.load_image(style_path, max_size=64 if FLAGS.quick else setup.train.style_size)
     extractor = training.extractor_for_training(
         setup.features.__class__(network="vgg16", weights=FLAGS.vgg16_weights), setup.loss, "float32"
     )
     style_targets = targets.build_style_targets(extractor, [painting], setup.loss)
     judge_extractor = quality.build_judge_extractor("vgg16", FLAGS.vgg16_weights)
     painting_extractor = quality.build_painting_judge_extractor("vgg16", FLAGS.vgg16_weights)
-    config = Config(network="vgg16", weights=FLAGS.vgg16_weights, max_size=FLAGS.size)
-    same_loss = config.replace(
-        loss=setup.loss, scales=1, steps=FLAGS.max_steps, precision="float32", jit_compile="false"
+    config = Config(
+        network="vgg16", weights=FLAGS.vgg16_weights, max_size=size, **({"steps": 4} if FLAGS.quick else {})
     )
-    style_for_runs = images.load_image(FLAGS.style, max_size=FLAGS.size)
+    same_loss = config.replace(loss=setup.loss, scales=1, steps=max_steps, precision="float32", jit_compile="false")
+    style_for_runs = images.load_image(style_path, max_size=size)
 
     def training_loss(photo, image):
         content, style = targets.for_photos(extractor(photo), style_targets, setup.loss)
@@ -85,7 +83,7 @@ def main(argv):
         f"# {os.path.basename(FLAGS.model)} (painting {header['paintings'][FLAGS.painting]}) against the optimisation",
         "",
         f"`python benchmarks/fast_quality.py --model={FLAGS.model} --painting={FLAGS.painting} "
-        f"--style={FLAGS.style} --size={FLAGS.size}` on {devices.describe_machine()}.",
+        f"--style={style_path} --size={size}{' --quick' if FLAGS.quick else ''}` on {devices.describe_machine()}.",
         "",
         "| photo | network s | optimisation s | network loss | equivalent L-BFGS steps | content (net / opt) | "
         "style | stroke | large stroke | fine texture | structure | Nyquist power (net / opt) |",
@@ -93,11 +91,9 @@ def main(argv):
     ]
     rows = []
     for name in sorted(os.listdir(FLAGS.samples)):
-        photo = images.load_image(os.path.join(FLAGS.samples, name), max_size=FLAGS.size)
+        photo = images.load_image(os.path.join(FLAGS.samples, name), max_size=size)
         transformer.stylize(network, photo, blend)  # warm
-        start = time.perf_counter()
-        fast = np.asarray(transformer.stylize(network, photo, blend))
-        fast_seconds = time.perf_counter() - start
+        fast_seconds, fast = timed(lambda: np.asarray(transformer.stylize(network, photo, blend)))  # noqa: B023
         target = training_loss(photo, tf.constant(fast))
         reached = []
 
@@ -106,10 +102,8 @@ def main(argv):
                 reached.append(step)
 
         multiscale.stylize(photo, painting, same_loss, callback=watch)
-        equivalent = str(reached[0]) if reached else f"> {FLAGS.max_steps}"
-        start = time.perf_counter()
-        slow = np.asarray(multiscale.stylize(photo, style_for_runs, config))
-        slow_seconds = time.perf_counter() - start
+        equivalent = str(reached[0]) if reached else f"> {max_steps}"
+        slow_seconds, slow = timed(lambda: np.asarray(multiscale.stylize(photo, style_for_runs, config)))  # noqa: B023
         judge = quality.Judge(judge_extractor, photo, style_for_runs)
         painted = quality.PaintingJudge(painting_extractor, photo, style_for_runs)
         a, b = judge(fast), judge(slow)
@@ -121,7 +115,7 @@ def main(argv):
             f"{p.large_stroke:.3f} / {q.large_stroke:.3f}",
             f"{p.fine_texture:.3f} / {q.fine_texture:.3f}",
             f"{p.structure:.3f} / {q.structure:.3f}",
-            f"{nyquist_power(fast[0]):.3g} / {nyquist_power(slow[0]):.3g}",
+            f"{quality.nyquist_power(fast):.3g} / {quality.nyquist_power(slow):.3g}",
         ]
         lines.append(
             f"| {name} | {fast_seconds:.3f} | {slow_seconds:.1f} | {target:.4f} | {equivalent} | "

@@ -37,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
+from timing import timed  # noqa: E402
 
 from style_transfer import devices, images, multiscale, quality, resample, vgg  # noqa: E402
 from style_transfer.config import Config  # noqa: E402
@@ -177,9 +178,9 @@ def main(argv):
                 key = (precision_of(config), config.features.pooling)
                 if key not in extractors:
                     extractors[key] = vgg.extractor_for(config)
-                start = time.perf_counter()
-                result = multiscale.stylize(content, style, config, extractor=extractors[key])
-                seconds = time.perf_counter() - start
+                seconds, result = timed(
+                    lambda: multiscale.stylize(content, style, config, extractor=extractors[key])  # noqa: B023
+                )
                 entry[name] = (seconds, _figures(judges, result))
                 row[name].append(_cell(result))
                 if FLAGS.save_results:

@@ -51,6 +51,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
+from timing import median_seconds, timed  # noqa: E402
 
 from style_transfer import devices, distribute, export, images, multiscale, quality, rest, step, vgg  # noqa: E402
 from style_transfer.config import Config  # noqa: E402
@@ -130,12 +131,6 @@ def precision_of(config: Config) -> str:
 def first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0][:160] if text else ''}"
-
-
-def timed(fn):
-    start = time.perf_counter()
-    value = fn()
-    return time.perf_counter() - start, value
 
 
 def gpu_name() -> str | None:
@@ -366,8 +361,7 @@ def batch_section(rows: list[str], settings: Settings) -> None:
                 stylizer = step.ImageOptimizer(
                     Objective.of_images(extractor, content, [style], config.loss), content, config.optim, jit
                 )
-                stylizer.step()
-                seconds = float(np.median([timed(stylizer.step)[0] for _ in range(settings.timed_steps)]))
+                seconds = median_seconds(stylizer.step, settings.timed_steps)  # after an untimed first step
                 per_photo = seconds / batch
                 reference = per_photo if reference is None else reference
                 rows.append(f"| {batch} | {jit} | {seconds:.4f} | {per_photo:.4f} | {reference / per_photo:.2f}x |")
@@ -449,12 +443,8 @@ def networks_section(rows: list[str], settings: Settings) -> None:
             for height, size_width in sizes.values():
                 image = tf.random.stateless_uniform([1, height, size_width, 3], seed=[1, 2])
                 try:
-                    run(image).numpy()  # warm: trace, autotune
-                    times = [
-                        timed(lambda image=image, run=run: run(image).numpy())[0]
-                        for _ in range(settings.network_repeats)
-                    ]
-                    cells.append(f"{1 / float(np.median(times)):.1f} fps")
+                    seconds = median_seconds(lambda image=image, run=run: run(image).numpy(), settings.network_repeats)
+                    cells.append(f"{1 / seconds:.1f} fps")
                 except Exception as e:  # noqa: BLE001
                     cells.append(f"failed: {first_line(e)}")
             rows.append(f"| {width:g} | {precision} | " + " | ".join(cells) + " |")

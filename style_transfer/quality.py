@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import tensorflow as tf
 
 from style_transfer import losses, vgg
@@ -85,6 +86,17 @@ QUANTILES = 256
 def luma(image: tf.Tensor) -> tf.Tensor:
     """[N, H, W, 3] -> [N, H, W, 1], Rec. 601 weights."""
     return tf.reduce_sum(tf.convert_to_tensor(image, tf.float32) * [0.299, 0.587, 0.114], axis=-1, keepdims=True)
+
+
+def nyquist_power(image) -> float:
+    """The checkerboard figure (issue 19): the mean spectral power of the luma of `image` [1, H, W, 3]
+    (less its mean) at the highest frequency of each axis, the row H/2 and the column W/2 of its 2D
+    spectrum, averaged. A pattern that alternates every pixel (a stride or upsampling artefact) puts
+    its power there. It grows with H W: compare results of one size."""
+    y = np.asarray(luma(image), np.float64)[0, ..., 0]
+    spectrum = np.abs(np.fft.fft2(y - y.mean())) ** 2
+    height, width = y.shape
+    return float((spectrum[height // 2, :].mean() + spectrum[:, width // 2].mean()) / 2)
 
 
 def grey(image: tf.Tensor) -> tf.Tensor:

@@ -122,3 +122,42 @@ def test_fast_prints_a_row_per_network_and_precision():
     assert all(row.count(" s, ") == 2 for row in rows)  # 64x64 and 96x64, each timed
     assert "An exported model's request at 64x64" in result.stdout
     assert "Tiled: 160x96 in tiles of 64 px" in result.stdout
+
+
+def test_fast_quality_quick_writes_a_row_per_photo_and_the_sheet(tmp_path):
+    """benchmarks/fast_quality.py --quick on two photos: a report row each (the network's loss, the
+    equivalent steps, net / opt figures) and the sheet of photo | optimisation | network."""
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    for name, seed in (("a.png", 1), ("b.png", 2)):
+        Image.fromarray(gradient_image(48, 64, seed)).save(samples / name)
+    weights = str(VGG16_WEIGHTS) if VGG16_WEIGHTS.is_file() else "none"
+    report = tmp_path / "quality.md"
+    run_script("fast_quality.py", "--quick", f"--samples={samples}", f"--vgg16_weights={weights}", f"--output={report}")
+    rows = [line.split("|") for line in report.read_text().splitlines() if line.startswith(("| a.png", "| b.png"))]
+    assert len(rows) == 2
+    for row in rows:
+        assert float(row[4]) > 0 and (row[5].strip().isdigit() or row[5].strip() == "> 3")
+        assert all(len(cell.split(" / ")) == 2 for cell in row[6:13])  # network / optimisation
+    with Image.open(tmp_path / "quality.jpg") as sheet:
+        assert sheet.size == (3 * 64, 2 * 48)
+
+
+def test_the_timing_helpers_time_and_measure():
+    """benchmarks/timing.py: the median of the timed calls after one untimed warm call; the peak
+    resident memory follows an allocation."""
+    import importlib.util
+    import time
+
+    spec = importlib.util.spec_from_file_location("timing", REPO / "benchmarks" / "timing.py")
+    timing = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(timing)
+    naps = iter([0.0, 0.3, 0.1, 0.2])  # the warm call, then three timed ones: median 0.2 s
+    seconds = timing.median_seconds(lambda: time.sleep(next(naps)), 3)
+    assert 0.2 <= seconds < 0.3 and next(naps, None) is None
+    assert timing.timed(lambda: 7)[1] == 7
+    # In a small new process (this one's peak may be above anything allocated here): 256 MiB more.
+    code = "import numpy as np, timing; a = timing.peak_rss_mib(); b = np.ones(2**25); print(a, timing.peak_rss_mib())"
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO / "benchmarks", capture_output=True, text=True)
+    before, after = map(float, result.stdout.split())
+    assert 250 <= after - before < 300 and before < 200, result.stdout + result.stderr

@@ -152,3 +152,17 @@ def test_a_blurred_photo_loses_fine_texture_and_keeps_structure(painting_judge_e
     assert figures.fine_texture < 0.5 and figures.structure > 0.9
     noise = np.random.default_rng(2).uniform(0, 1, photo.shape).astype(np.float32)
     assert abs(judge(noise).structure) < 0.2  # a photo dissolved: its structure gone
+
+
+def test_nyquist_power_sees_a_checkerboard_and_nothing_smooth():
+    """All of a +-1 checkerboard's power is at the Nyquist frequency: its 2D spectrum is one peak of
+    (H W)^2 there, so the row and column means are (H W)^2 / W and (H W)^2 / H. The lowest
+    frequencies put none there; nor does a flat image."""
+    height, width = 8, 12
+    y, x = np.indices((height, width))
+    board = ((x + y) % 2 * 2.0 - 1.0)[None, ..., None].repeat(3, -1).astype(np.float32)  # luma = the board
+    expected = ((height * width) ** 2 / width + (height * width) ** 2 / height) / 2
+    assert quality.nyquist_power(board) == pytest.approx(expected, rel=1e-5)
+    smooth = 0.5 + 0.25 * np.cos(2 * np.pi * x / width) + 0.25 * np.cos(2 * np.pi * y / height)
+    assert quality.nyquist_power(smooth[None, ..., None].repeat(3, -1)) < 1e-6 * expected
+    assert quality.nyquist_power(np.full((1, height, width, 3), 0.3, np.float32)) == pytest.approx(0.0, abs=1e-9)
