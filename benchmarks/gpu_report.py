@@ -520,11 +520,14 @@ def main(argv):
             continue
         rows += ["", f"## {title}", ""]
         print(f"## {title}", flush=True)
+        section_started = time.perf_counter()
         try:
             section(rows, settings)
         except Exception as e:  # noqa: BLE001 - one section failing must not lose the others
             rows.append(f"Section failed: {first_line(e)}")
             print(rows[-1], flush=True)
+        rows += ["", f"(Section {number}: {time.perf_counter() - section_started:.0f}s.)"]
+        print(rows[-1], flush=True)
         write()
     print(f"Whole report: {time.perf_counter() - started:.0f}s.")
 
