@@ -631,6 +631,13 @@ class TrainConfig:
         "Style loss at these scales, each a factor the crops, results and paintings are shrunk by "
         "(the first 1): 1,2,4 paints larger strokes, as the optimisation's coarse scales do.",
     )
+    # Departure 9 (training.shift_error): the result of the crops moved by 1-3 px must be the
+    # result moved alike; against a pattern locked to the network's stride-4 grid. 0: off (Johnson et al.).
+    shift_weight: float = setting(
+        0.0,
+        "Weight of the shift term: the result of the crops moved 1-3 px must move alike (against a 4 px motif).",
+        min=0,
+    )
     learning_rate: float = setting(1e-3, "Adam's learning rate for the network's weights.", above=0)
     seed: int = setting(0, "Seed of the weights, the photo order and the crops.")
     precision: str = setting(

@@ -81,7 +81,9 @@ class TrainProgress:
             self.start_step = step - 1
             self.todo = max(1, self.setup.train.steps - self.start_step)
             self.every = max(1, self.todo // 20)
-            self.bar = self.progbar(self.todo, stateful_metrics=["total", "content", "style", "tv"], unit_name="step")
+            self.bar = self.progbar(
+                self.todo, stateful_metrics=["total", "content", "style", "tv", "shift"], unit_name="step"
+            )
             if self.start_step:
                 print(f"Resumed at step {self.start_step} from {FLAGS.run}/checkpoints", flush=True)
         done = step - self.start_step

@@ -27,6 +27,10 @@ with the painting shrunk f times. The optimisation's defaults paint most of thei
 1/2 of the final size, where VGG's deeper layers see the painting's large strokes and swirls; a
 network judged against them needs those scales in its loss (Johnson et al. train one scale).
 
+Departure 9 (train.shift_weight): a term that asks the result of the photos moved by 1-3 px to be
+the result moved alike (shift_error). Without it, networks trained here laid a pattern locked to
+their stride-4 grid over every picture.
+
 Checkpoints (tf.train.CheckpointManager): the network's weights by path, Adam's state and the step; `train` resumes
 from the latest, and because the photo stream is a function of the seed and the step
 (photos.crop_batches), a resumed run computes what an uninterrupted one would, bit for bit on
@@ -110,6 +114,34 @@ def make_strategy(train: TrainConfig) -> tf.distribute.Strategy:
     return strategy
 
 
+# Pixels of each border the shift term leaves out: there the moved crop's own border (reflection
+# padding) is near, and a network differs at its borders whatever it learns.
+SHIFT_MARGIN = 16
+
+
+def shift_error(
+    network: transformer.TransformerNet, photos: tf.Tensor, generated: tf.Tensor, style_weights, step
+) -> tf.Tensor:
+    """Departure 9: how much the network's result moves other than with the photo, [N].
+
+    The network is equivariant only to shifts by multiples of its stride, 4 px: what it paints at a
+    pixel may depend on the pixel's position modulo 4, and trained networks use that to lay one
+    pattern of period 4 px over every picture (docs/networks.md: the shipped network's spectrum
+    peaks at exactly 1/4 cycle a pixel). Here the photos [N, H, W, 3] lose their first dy rows and
+    dx columns, (dy, dx) cycling with `step` over 1..3 x 1..3 (never a multiple of 4); the result
+    for them must be `generated` [N, H, W, 3] (the photos' result) moved alike. The error is the
+    mean squared difference in [0, 1] units away from SHIFT_MARGIN px of the borders. A texture
+    that follows the photo costs nothing here; one locked to the network's grid does. (Ruder et
+    al. 2018 train video networks on such synthesised motion; here it serves single pictures.)
+    """
+    step = tf.cast(step, tf.int32)
+    dy, dx = 1 + step % 3, 1 + (step // 3) % 3
+    moved = network(photos[:, dy:, dx:], style_weights)  # [N, H - dy, W - dx, 3]
+    m = SHIFT_MARGIN
+    difference = moved[:, m:-m, m:-m] - generated[:, dy:, dx:][:, m:-m, m:-m]
+    return tf.reduce_mean(tf.square(difference), axis=[1, 2, 3])
+
+
 class Trainer:
     """A network, its optimiser and the loss against `paintings` (each [1, h, w, 3] in [0, 1]).
 
@@ -180,6 +212,15 @@ class Trainer:
         """The loss terms [N] of the network's stylisation of `photos` as painting `painting`."""
         weights = tf.one_hot(tf.fill(tf.shape(photos)[:1], self.rows[painting]), self.network.styles)
         generated = self.network(photos, weights)
+        terms = self._perceptual_terms(photos, generated, painting)
+        if not self.train_config.shift_weight:
+            return terms
+        # Departure 9: the result of the photos moved by a few pixels is the result moved alike.
+        shift = self.train_config.shift_weight * shift_error(self.network, photos, generated, weights, self.step)
+        return {**terms, "shift": shift, "total": terms["total"] + shift}
+
+    def _perceptual_terms(self, photos: tf.Tensor, generated: tf.Tensor, painting: int) -> dict[str, tf.Tensor]:
+        """The package's loss terms [N] of `generated`, the network's result for `photos`."""
         config, scales = self.loss_config, self.style_targets[painting]
         content, style = targets.for_photos(self.extractor(photos), scales[0], config)
         terms = losses.loss_terms(self.extractor(generated), content, style, generated, config)

@@ -131,6 +131,47 @@ def test_the_style_term_at_several_scales_is_their_mean(extractor):
         replace(CONFIG, style_scales=(2.0,)).validate()
 
 
+def test_the_shift_term_sees_a_pattern_locked_to_the_grid():
+    """shift_error (departure 9) against numpy: a "network" that adds a pattern of period 4 fixed
+    to its own input's corner (what a stride-4 network can do) costs the squared difference of the
+    pattern and the pattern moved by (dy, dx), away from the margin; one that follows the photo
+    costs 0; (dy, dx) cycles over 1..3 x 1..3 with the step."""
+    rng = np.random.default_rng(0)
+    crops = tf.constant(rng.random((2, 48, 40, 3)), tf.float32)
+    pattern = rng.random((4, 4, 3)).astype(np.float32)
+
+    def locked(images, style_weights):
+        height, width = int(images.shape[1]), int(images.shape[2])
+        return images + np.tile(pattern, (height // 4 + 1, width // 4 + 1, 1))[:height, :width]
+
+    m = training.SHIFT_MARGIN
+    for step, (dy, dx) in ((0, (1, 1)), (4, (2, 2)), (8, (3, 3)), (5, (3, 2))):
+        error = training.shift_error(locked, crops, locked(crops, None), None, step).numpy()
+        tiled = np.tile(pattern, (14, 12, 1))
+        moved, still = tiled[: 48 - dy, : 40 - dx], tiled[dy:48, dx:40]
+        expected = np.mean((moved[m:-m, m:-m] - still[m:-m, m:-m]) ** 2)
+        np.testing.assert_allclose(error, [expected, expected], rtol=1e-5, err_msg=str(step))
+        assert expected > 0.01
+        following = training.shift_error(lambda images, w: images**2, crops, crops**2, None, step)
+        np.testing.assert_allclose(following.numpy(), 0.0, atol=1e-12)
+
+
+def test_the_shift_term_joins_the_total(extractor):
+    """shift_weight > 0: a "shift" term, weighted, in the total; the other terms as without it."""
+    crops = tf.constant(np.stack([gradient_image(48, 48, s) for s in (1, 2)]) / 255.0, tf.float32)
+    with_shift = training.Trainer(extractor, [_style()], network=NETWORK, train=replace(CONFIG, shift_weight=50.0))
+    without = training.Trainer(extractor, [_style()], network=NETWORK, train=CONFIG)
+    terms, plain = with_shift.loss_terms(crops, 0), without.loss_terms(crops, 0)
+    assert "shift" not in plain
+    generated = with_shift.network(crops)
+    expected = 50.0 * training.shift_error(with_shift.network, crops, generated, tf.one_hot([0, 0], 1), 0)
+    np.testing.assert_allclose(terms["shift"].numpy(), expected.numpy(), rtol=1e-5)
+    assert float(tf.reduce_min(terms["shift"])) > 0  # a random network is not shift-equivariant
+    for name in ("content", "style", "tv"):
+        np.testing.assert_allclose(terms[name].numpy(), plain[name].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(terms["total"], plain["total"] + terms["shift"], rtol=1e-6)
+
+
 def test_training_lowers_the_loss_and_resumes_bit_for_bit(folder, extractor, tmp_path):
     """A tiny network on 32 px crops: the loss on a fixed batch falls over 12 steps; and 12 steps
     stopped after 6 and resumed from the checkpoint give exactly the weights of 12 in one go."""
