@@ -15,7 +15,9 @@ For each photo of ../shared/samples/content (never trained on), at --size:
   stroke, fine texture, structure) of the network's result and of the optimisation's defaults'
   result (`stylize` with Config(), as a user runs it), and the seconds of each;
 - checkerboard: quality.nyquist_power of each result (the spectral power of its luma at the
-  Nyquist frequency), the network's against the optimisation's (no higher: no more checkerboard).
+  Nyquist frequency), the network's against the optimisation's (no higher: no more checkerboard);
+- the 4 px grid: quality.grid_motif (the amplitude of a pattern repeating on the network's
+  stride-4 grid), the network's against the optimisation's.
 Writes a side-by-side sheet (photo | optimisation | network per row) beside the report.
 """
 
@@ -86,8 +88,8 @@ def main(argv):
         f"--style={style_path} --size={size}{' --quick' if FLAGS.quick else ''}` on {devices.describe_machine()}.",
         "",
         "| photo | network s | optimisation s | network loss | equivalent L-BFGS steps | content (net / opt) | "
-        "style | stroke | large stroke | fine texture | structure | Nyquist power (net / opt) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "style | stroke | large stroke | fine texture | structure | Nyquist power (net / opt) | 4 px grid |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     rows = []
     for name in sorted(os.listdir(FLAGS.samples)):
@@ -116,6 +118,7 @@ def main(argv):
             f"{p.fine_texture:.3f} / {q.fine_texture:.3f}",
             f"{p.structure:.3f} / {q.structure:.3f}",
             f"{quality.nyquist_power(fast):.3g} / {quality.nyquist_power(slow):.3g}",
+            f"{quality.grid_motif(fast):.4f} / {quality.grid_motif(slow):.4f}",
         ]
         lines.append(
             f"| {name} | {fast_seconds:.3f} | {slow_seconds:.1f} | {target:.4f} | {equivalent} | "

@@ -99,6 +99,20 @@ def nyquist_power(image) -> float:
     return float((spectrum[height // 2, :].mean() + spectrum[:, width // 2].mean()) / 2)
 
 
+def grid_motif(image, period: int = 4) -> float:
+    """The grid figure (issue 19): the amplitude of the part of the luma of `image` [1, H, W, 3]
+    that repeats every `period` px on a fixed grid. Each of the period x period positions of the
+    grid gets the mean luma over the pixels at that position (y mod period, x mod period); the
+    figure is the root mean square of those means less their mean, in [0, 1] units. A network of
+    stride 4 can lay one pattern of period 4 over every picture (training.shift_error); photos and
+    the optimisation's results have next to none (a pattern that follows the picture averages
+    out). Its square is the spectral power at the frequencies of that grid over (H W)^2."""
+    y = np.asarray(luma(image), np.float64)[0, ..., 0]
+    height, width = (y.shape[0] // period) * period, (y.shape[1] // period) * period
+    cells = y[:height, :width].reshape(height // period, period, width // period, period).mean(axis=(0, 2))
+    return float(np.sqrt(np.mean((cells - cells.mean()) ** 2)))
+
+
 def grey(image: tf.Tensor) -> tf.Tensor:
     """[N, H, W, 3] -> the same size with the luma in every channel."""
     return tf.tile(luma(image), [1, 1, 1, 3])

@@ -138,7 +138,7 @@ def test_fast_quality_quick_writes_a_row_per_photo_and_the_sheet(tmp_path):
     assert len(rows) == 2
     for row in rows:
         assert float(row[4]) > 0 and (row[5].strip().isdigit() or row[5].strip() == "> 3")
-        assert all(len(cell.split(" / ")) == 2 for cell in row[6:13])  # network / optimisation
+        assert all(len(cell.split(" / ")) == 2 for cell in row[6:14])  # network / optimisation
     with Image.open(tmp_path / "quality.jpg") as sheet:
         assert sheet.size == (3 * 64, 2 * 48)
 

@@ -166,3 +166,22 @@ def test_nyquist_power_sees_a_checkerboard_and_nothing_smooth():
     smooth = 0.5 + 0.25 * np.cos(2 * np.pi * x / width) + 0.25 * np.cos(2 * np.pi * y / height)
     assert quality.nyquist_power(smooth[None, ..., None].repeat(3, -1)) < 1e-6 * expected
     assert quality.nyquist_power(np.full((1, height, width, 3), 0.3, np.float32)) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_grid_motif_is_the_power_at_the_grids_frequencies():
+    """grid_motif against the spectrum (Parseval): the sum of |FFT|^2 of the luma at the
+    frequencies of a 4 px grid, but (0, 0), over (H W)^2, is the figure squared; a pattern tiled
+    on the grid shows at its own amplitude, one that does not repeat on it (period 5) barely."""
+    rng = np.random.default_rng(0)
+    height, width = 40, 48
+    image = rng.random((1, height, width, 3)).astype(np.float32)
+    y = image[0] @ np.array([0.299, 0.587, 0.114])
+    spectrum = np.abs(np.fft.fft2(y)) ** 2
+    rows, cols = np.arange(0, height, height // 4), np.arange(0, width, width // 4)
+    power = spectrum[np.ix_(rows, cols)].sum() - spectrum[0, 0]
+    assert quality.grid_motif(image) == pytest.approx(np.sqrt(power) / (height * width), rel=1e-4)
+    cell = rng.random((4, 4)).astype(np.float32)
+    tiled = np.tile(cell, (height // 4, width // 4))[None, ..., None].repeat(3, -1)
+    assert quality.grid_motif(tiled) == pytest.approx(float(np.sqrt(np.mean((cell - cell.mean()) ** 2))), rel=1e-4)
+    other = np.tile(rng.random((5, 5)).astype(np.float32), (8, 10))[None, ..., None].repeat(3, -1)
+    assert quality.grid_motif(other) < 0.2 * quality.grid_motif(tiled)
