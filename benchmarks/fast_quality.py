@@ -81,11 +81,14 @@ def main(argv):
         content, style = targets.for_photos(extractor(photo), style_targets, setup.loss)
         return float(losses.loss_terms(extractor(image), content, style, image, setup.loss)["total"][0])
 
+    loss_flags = f" --content_layers={','.join(FLAGS.content_layers)}" if FLAGS.content_layers else ""
+    loss_flags += f" --style_weight={FLAGS.style_weight:g}" if FLAGS.style_weight is not None else ""
     lines = [
         f"# {os.path.basename(FLAGS.model)} (painting {header['paintings'][FLAGS.painting]}) against the optimisation",
         "",
         f"`python benchmarks/fast_quality.py --model={FLAGS.model} --painting={FLAGS.painting} "
-        f"--style={style_path} --size={size}{' --quick' if FLAGS.quick else ''}` on {devices.describe_machine()}.",
+        f"--style={style_path} --size={size}{' --quick' if FLAGS.quick else ''}{loss_flags} "
+        f"--max_steps={max_steps}` on {devices.describe_machine()}.",
         "",
         "| photo | network s | optimisation s | network loss | equivalent L-BFGS steps | content (net / opt) | "
         "style | stroke | large stroke | fine texture | structure | Nyquist power (net / opt) | 4 px grid |",

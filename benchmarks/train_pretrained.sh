@@ -1,22 +1,35 @@
 #!/usr/bin/env bash
 # Trains the network that ships in the package, style_transfer/data/starry_wave.npz (a conditional
 # half-width network for Starry Night and the Great Wave; style_transfer/data/README.md says how
-# long it took and where), and copies it there.
+# long it took and where), and copies it there. Four stages, as it was trained over four sessions,
+# each a run of its own starting from the last; each resumable (run the script again after an
+# interruption: a finished stage is passed over, an interrupted one goes on from its last
+# checkpoint, bit for bit on one machine):
 #
-#   bash benchmarks/train_pretrained.sh          # resumable: run it again after an interruption
-#   STEPS=4000 bash benchmarks/train_pretrained.sh   # go on training the same run to more steps
+#   1. Johnson et al.'s loss layers (content block3_conv3), style weight 2: 2700 steps.
+#   2. The optimisation's content layer block4_conv2 and style weight 4: 1400 steps.
+#   3. The shift term (--shift_weight=100, training.py departure 9), 16 px margin: 600 steps.
+#   4. The same with the 4 px margin (at 16 the network painted its grid into the margin): 300 steps.
+#
+#   bash benchmarks/train_pretrained.sh
 #
 # Needs ../shared (the 35 training photos, the paintings, real ImageNet VGG16 weights) or
-# STYLE_TRANSFER_SHARED pointing at a folder laid out as it. The run (checkpoints, previews) is
-# runs/starry_wave; resuming computes what an uninterrupted run would, bit for bit on one machine.
+# STYLE_TRANSFER_SHARED pointing at a folder laid out as it. The runs (checkpoints, previews) are
+# runs/starry_wave_1 ... runs/starry_wave_4 (docs/networks.md: what each stage changed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${STYLE_TRANSFER_SHARED:-../shared}
-STEPS=${STEPS:-2700}
-style-transfer-train \
-    --photos="$SHARED/photos" \
-    --paintings="$SHARED/samples/style/starry_night.jpg,$SHARED/samples/style/great_wave_hokusai.jpg" \
-    --weights="$SHARED/weights/vgg16_imagenet_notop.weights.h5" \
-    --run=runs/starry_wave --steps="$STEPS" --checkpoint_every=50 --preview_every=200
-cp runs/starry_wave/network.npz style_transfer/data/starry_wave.npz
-echo "style_transfer/data/starry_wave.npz: $STEPS steps"
+train() {
+    style-transfer-train --photos="$SHARED/photos" \
+        --paintings="$SHARED/samples/style/starry_night.jpg,$SHARED/samples/style/great_wave_hokusai.jpg" \
+        --weights="$SHARED/weights/vgg16_imagenet_notop.weights.h5" --checkpoint_every=50 --preview_every=200 "$@"
+}
+late=(--content_layers=block4_conv2 --style_weight=4)
+train --run=runs/starry_wave_1 --steps=2700
+train --run=runs/starry_wave_2 --base=runs/starry_wave_1/network.npz "${late[@]}" --seed=1 --steps=1400
+train --run=runs/starry_wave_3 --base=runs/starry_wave_2/network.npz "${late[@]}" --seed=2 --steps=600 \
+    --shift_weight=100 --shift_margin=16
+train --run=runs/starry_wave_4 --base=runs/starry_wave_3/network.npz "${late[@]}" --seed=3 --steps=300 \
+    --shift_weight=100
+cp runs/starry_wave_4/network.npz style_transfer/data/starry_wave.npz
+echo "style_transfer/data/starry_wave.npz: 2700 + 1400 + 600 + 300 steps"

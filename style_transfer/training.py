@@ -114,13 +114,8 @@ def make_strategy(train: TrainConfig) -> tf.distribute.Strategy:
     return strategy
 
 
-# Pixels of each border the shift term leaves out: there the moved crop's own border (reflection
-# padding) is near, and a network differs at its borders whatever it learns.
-SHIFT_MARGIN = 16
-
-
 def shift_error(
-    network: transformer.TransformerNet, photos: tf.Tensor, generated: tf.Tensor, style_weights, step
+    network: transformer.TransformerNet, photos: tf.Tensor, generated: tf.Tensor, style_weights, step, margin: int = 4
 ) -> tf.Tensor:
     """Departure 9: how much the network's result moves other than with the photo, [N].
 
@@ -130,14 +125,14 @@ def shift_error(
     peaks at exactly 1/4 cycle a pixel). Here the photos [N, H, W, 3] lose their first dy rows and
     dx columns, (dy, dx) cycling with `step` over 1..3 x 1..3 (never a multiple of 4); the result
     for them must be `generated` [N, H, W, 3] (the photos' result) moved alike. The error is the
-    mean squared difference in [0, 1] units away from SHIFT_MARGIN px of the borders. A texture
+    mean squared difference in [0, 1] units away from `margin` px of the borders (train.shift_margin). A texture
     that follows the photo costs nothing here; one locked to the network's grid does. (Ruder et
     al. 2018 train video networks on such synthesised motion; here it serves single pictures.)
     """
     step = tf.cast(step, tf.int32)
     dy, dx = 1 + step % 3, 1 + (step // 3) % 3
     moved = network(photos[:, dy:, dx:], style_weights)  # [N, H - dy, W - dx, 3]
-    m = SHIFT_MARGIN
+    m = margin
     difference = moved[:, m:-m, m:-m] - generated[:, dy:, dx:][:, m:-m, m:-m]
     return tf.reduce_mean(tf.square(difference), axis=[1, 2, 3])
 
@@ -216,7 +211,10 @@ class Trainer:
         if not self.train_config.shift_weight:
             return terms
         # Departure 9: the result of the photos moved by a few pixels is the result moved alike.
-        shift = self.train_config.shift_weight * shift_error(self.network, photos, generated, weights, self.step)
+        config = self.train_config
+        shift = config.shift_weight * shift_error(
+            self.network, photos, generated, weights, self.step, config.shift_margin
+        )
         return {**terms, "shift": shift, "total": terms["total"] + shift}
 
     def _perceptual_terms(self, photos: tf.Tensor, generated: tf.Tensor, painting: int) -> dict[str, tf.Tensor]:
