@@ -115,7 +115,7 @@ def make_strategy(train: TrainConfig) -> tf.distribute.Strategy:
 
 
 def shift_error(
-    network: transformer.TransformerNet, photos: tf.Tensor, generated: tf.Tensor, style_weights, step, margin: int = 4
+    network: transformer.TransformerNet, photos: tf.Tensor, generated: tf.Tensor, style_weights, step, margin: int
 ) -> tf.Tensor:
     """Departure 9: how much the network's result moves other than with the photo, [N].
 
@@ -125,16 +125,18 @@ def shift_error(
     peaks at exactly 1/4 cycle a pixel). Here the photos [N, H, W, 3] lose their first dy rows and
     dx columns, (dy, dx) cycling with `step` over 1..3 x 1..3 (never a multiple of 4); the result
     for them must be `generated` [N, H, W, 3] (the photos' result) moved alike. The error is the
-    mean squared difference in [0, 1] units away from `margin` px of the borders (train.shift_margin). A texture
-    that follows the photo costs nothing here; one locked to the network's grid does. (Ruder et
+    mean squared difference in [0, 1] units away from `margin` px of the borders (train.shift_margin;
+    0: everywhere). A texture that follows the photo costs nothing here; one locked to the network's
+    grid does. (Ruder et
     al. 2018 train video networks on such synthesised motion; here it serves single pictures.)
     """
     step = tf.cast(step, tf.int32)
     dy, dx = 1 + step % 3, 1 + (step // 3) % 3
     moved = network(photos[:, dy:, dx:], style_weights)  # [N, H - dy, W - dx, 3]
-    m = margin
-    difference = moved[:, m:-m, m:-m] - generated[:, dy:, dx:][:, m:-m, m:-m]
-    return tf.reduce_mean(tf.square(difference), axis=[1, 2, 3])
+    height, width = tf.shape(moved)[1], tf.shape(moved)[2]
+    difference = moved - generated[:, dy:, dx:]
+    inside = difference[:, margin : height - margin, margin : width - margin]  # (not m:-m: empty at 0)
+    return tf.reduce_mean(tf.square(inside), axis=[1, 2, 3])
 
 
 class Trainer:
@@ -208,10 +210,10 @@ class Trainer:
         weights = tf.one_hot(tf.fill(tf.shape(photos)[:1], self.rows[painting]), self.network.styles)
         generated = self.network(photos, weights)
         terms = self._perceptual_terms(photos, generated, painting)
-        if not self.train_config.shift_weight:
+        config = self.train_config
+        if not config.shift_weight:
             return terms
         # Departure 9: the result of the photos moved by a few pixels is the result moved alike.
-        config = self.train_config
         shift = config.shift_weight * shift_error(
             self.network, photos, generated, weights, self.step, config.shift_margin
         )

@@ -154,6 +154,11 @@ def test_the_shift_term_sees_a_pattern_locked_to_the_grid():
         assert expected > 0.01
         following = training.shift_error(lambda images, w: images**2, crops, crops**2, None, step, margin=m)
         np.testing.assert_allclose(following.numpy(), 0.0, atol=1e-12)
+    # No margin: every pixel the two results share.
+    error = training.shift_error(locked, crops, locked(crops, None), None, 5, margin=0).numpy()
+    tiled = np.tile(pattern, (14, 12, 1))
+    expected = np.mean((tiled[:45, :38] - tiled[3:48, 2:40]) ** 2)
+    np.testing.assert_allclose(error, [expected, expected], rtol=1e-5)
 
 
 def test_the_shift_term_joins_the_total(extractor):
