@@ -48,6 +48,10 @@ flags.DEFINE_string("output", None, "Markdown report (and its sheet, .jpg beside
 FLAGS = flags.FLAGS
 
 
+class Reached(Exception):
+    """The optimisation reached the network's loss: the equivalent step search stops there."""
+
+
 def main(argv):
     del argv
     import tensorflow as tf
@@ -103,10 +107,14 @@ def main(argv):
         reached = []
 
         def watch(step, terms, image, reached=reached, target=target):
-            if not reached and float(terms["total"]) <= target:  # one photo: a number
+            if float(terms["total"]) <= target:  # one photo: a number
                 reached.append(step)
+                raise Reached  # the count is known: the remaining steps would change nothing
 
-        multiscale.stylize(photo, painting, same_loss, callback=watch)
+        try:
+            multiscale.stylize(photo, painting, same_loss, callback=watch)
+        except Reached:
+            pass
         equivalent = str(reached[0]) if reached else f"> {max_steps}"
         slow_seconds, slow = timed(lambda: np.asarray(multiscale.stylize(photo, style_for_runs, config)))  # noqa: B023
         judge = quality.Judge(judge_extractor, photo, style_for_runs)

@@ -231,7 +231,8 @@ MIRRORED_SCRIPT = textwrap.dedent(
     from tests.test_training import CONFIG, NETWORK, _style
     from style_transfer.config import FeatureConfig, TrainConfig
 
-    config = TrainConfig(**{**CONFIG.__dict__, "steps": 1, "batch_size": 4})
+    # With the shift term (departure 9): its offsets come from the step counter inside each replica.
+    config = TrainConfig(**{**CONFIG.__dict__, "steps": 1, "batch_size": 4, "shift_weight": 10.0})
     extractor = training.extractor_for_training(
         FeatureConfig(network="vgg16", weights="none"), training.NETWORK_LOSS, "float32"
     )
@@ -241,8 +242,8 @@ MIRRORED_SCRIPT = textwrap.dedent(
         trainer = training.Trainer(extractor, [_style()], network=NETWORK, train=config, strategy=strategy)
         terms = trainer.train(lambda start: tf.data.Dataset.from_tensors(batch).repeat())
         weights = np.concatenate([w.numpy().ravel() for w in trainer.network.weights])
-        results[name] = (weights, terms["total"], trainer.strategy.num_replicas_in_sync)
-    (one, one_loss, _), (mirrored, mirrored_loss, replicas) = results["one"], results["mirrored"]
+        results[name] = (weights, terms["total"], trainer.strategy.num_replicas_in_sync, terms["shift"])
+    (one, one_loss, _, one_shift), (mirrored, mirrored_loss, replicas, mirrored_shift) = results.values()
     made = training.make_strategy(TrainConfig(distribution_strategy="mirrored", batch_size=4))
     try:
         training.make_strategy(TrainConfig(distribution_strategy="mirrored", batch_size=3))
@@ -254,6 +255,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
     difference = np.abs(one - mirrored)
     print("replicas", replicas)
     print("loss", one_loss, mirrored_loss)
+    print("shift", one_shift, mirrored_shift)
     print("moved", float(np.abs(one).size))
     print("differing", float((difference > 1e-6).mean()))
     print("mean_difference", float(difference.mean()))
@@ -315,10 +317,11 @@ def test_a_checkpoint_of_the_former_layout_still_restores(extractor, tmp_path):
 
 
 def test_a_mirrored_step_is_the_one_device_step(tmp_path):
-    """Two replicas of 2 photos each against one device with the 4: the same loss, and the same
-    weights after one Adam step but where a gradient is ~0 (Adam's first step is lr x sign(g):
-    rounding flips it there, on under 1 % of the weights; a replica's gradient not summed, or
-    the batch split wrong, would move most of them differently)."""
+    """Two replicas of 2 photos each against one device with the 4: the same loss (the shift term's
+    too: its offsets come from the step counter inside each replica), and the same weights after
+    one Adam step but where a gradient is ~0 (Adam's first step is lr x sign(g): rounding flips it
+    there, on under 1 % of the weights; a replica's gradient not summed, or the batch split wrong,
+    would move most of them differently)."""
     script = tmp_path / "mirrored.py"
     script.write_text(MIRRORED_SCRIPT)
     env = {**os.environ, "PYTHONPATH": REPO}
@@ -328,6 +331,8 @@ def test_a_mirrored_step_is_the_one_device_step(tmp_path):
     assert lines["replicas"] == "2"
     one_loss, mirrored_loss = (float(v) for v in lines["loss"].split())
     assert abs(one_loss - mirrored_loss) <= 1e-5 * abs(one_loss)
+    one_shift, mirrored_shift = (float(v) for v in lines["shift"].split())
+    assert one_shift > 0 and abs(one_shift - mirrored_shift) <= 1e-4 * one_shift
     assert float(lines["differing"]) < 0.01 and float(lines["mean_difference"]) < 1e-5, lines
     assert lines["made"] == "2"  # training.make_strategy: every logical CPU
     assert lines["split"] == "batch_size 3 does not split over 2 replicas: give a multiple"
