@@ -10,8 +10,8 @@ per painting; at the end RUN/network.npz holds the network, for `style-transfer 
 paintings (given again, in its order: say, at another --style_weight); --base=NET --add adds
 --paintings to it, training only their own scales and shifts (its paintings stay exactly as they
 were). A photo that cannot be trained on is named once on stderr and
-skipped; a folder with none is a one-line error. Ctrl-C stops between two steps (exit 130): the
-last checkpoint stays, and the same command resumes from it.
+skipped; a folder with none is a one-line error. Ctrl-C stops between two steps (exit 130) with
+a checkpoint of the step just done, and the same command resumes from it.
 """
 
 from __future__ import annotations

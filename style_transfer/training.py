@@ -280,7 +280,8 @@ class Trainer:
     ) -> dict[str, float]:
         """Train to train_config.steps; batches(start_step) gives the photo stream from a step
         (photos.crop_batches). With `checkpoints` (a folder), resume from its latest checkpoint and
-        save every checkpoint_every steps and at the end. Returns the last step's mean terms."""
+        save every checkpoint_every steps, at the end, and at a KeyboardInterrupt from `callback`
+        (a stop between two steps: the step just done is kept). Returns the last step's mean terms."""
         config = self.train_config
         manager = None
         if checkpoints:
@@ -297,8 +298,13 @@ class Trainer:
             values = self.step_function(step % self.paintings)(photos)
             self.step.assign_add(1)
             terms = {name: float(value) for name, value in values.items()}
-            if callback is not None:
-                callback(step + 1, terms)
+            try:
+                if callback is not None:
+                    callback(step + 1, terms)
+            except KeyboardInterrupt:  # a stop asked for between two steps: keep this one
+                if manager is not None:
+                    manager.save(checkpoint_number=step + 1)
+                raise
             done = step + 1 >= config.steps
             if manager is not None and ((step + 1) % config.checkpoint_every == 0 or done):
                 manager.save(checkpoint_number=step + 1)

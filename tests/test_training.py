@@ -177,9 +177,17 @@ def test_the_shift_term_joins_the_total(extractor):
     np.testing.assert_allclose(terms["total"], plain["total"] + terms["shift"], rtol=1e-6)
 
 
+def _stop_at(last: int):
+    def callback(step, terms):
+        if step == last:
+            raise KeyboardInterrupt
+
+    return callback
+
+
 def test_training_lowers_the_loss_and_resumes_bit_for_bit(folder, extractor, tmp_path):
     """A tiny network on 32 px crops: the loss on a fixed batch falls over 12 steps; and 12 steps
-    stopped after 6 and resumed from the checkpoint give exactly the weights of 12 in one go."""
+    stopped after 6, then interrupted after 8, and resumed give exactly the weights of 12 in one go."""
     paths = photos.find_photos(str(folder)).paths
     config = TrainConfig(**{**CONFIG.__dict__, "steps": 12, "checkpoint_every": 6})
     probe = next(iter(photos.crop_batches(paths, TrainConfig(**{**config.__dict__, "seed": 7}))))
@@ -199,10 +207,15 @@ def test_training_lowers_the_loss_and_resumes_bit_for_bit(folder, extractor, tmp
 
     checkpoints = str(tmp_path / "checkpoints")
     trainer(6).train(lambda start: photos.crop_batches(paths, config, start), checkpoints)
+    # Then stopped between steps 8 and 9 (Ctrl-C in the CLI: its progress callback raises), not at
+    # a checkpoint step: step 8 is kept.
+    with pytest.raises(KeyboardInterrupt):
+        trainer(12).train(lambda start: photos.crop_batches(paths, config, start), checkpoints, _stop_at(8))
+    assert tf.train.latest_checkpoint(checkpoints).endswith("ckpt-8")
     resumed = trainer(12)
     starts = []
     resumed.train(lambda start: starts.append(start) or photos.crop_batches(paths, config, start), checkpoints)
-    assert starts == [6] and int(resumed.step.numpy()) == 12
+    assert starts == [8] and int(resumed.step.numpy()) == 12
     for a, b in zip(straight.network.weights, resumed.network.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
     assert tf.train.latest_checkpoint(checkpoints).endswith("ckpt-12")
