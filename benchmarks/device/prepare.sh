@@ -11,8 +11,10 @@
 #   carry [".gpucarry/cK"]       command: mv .gpucarry/cK/* /tmp/
 #   carry [".gpucarry/c_small"]  command: mv .gpucarry/c_small/* /tmp/
 #   carry [".gpucarry/w", ".gpucarry/boot.sh"]
-#     command: mv .gpucarry/w/*.h5 /tmp/; source .gpucarry/boot.sh && python3 benchmarks/gpu_report.py \
-#              --vgg16_weights=/tmp/vgg16_imagenet_notop.weights.h5 --output=$OUT/gpu.md --pictures=$OUT
+#     command: mv .gpucarry/w/*.h5 /tmp/; cp .gpucarry/boot.sh /tmp/; source /tmp/boot.sh && \
+#              python3 benchmarks/gpu_report.py --vgg16_weights=/tmp/vgg16_imagenet_notop.weights.h5 --output=$OUT/gpu.md --pictures=$OUT
+#   Training a full-width network instead (or after): carry [".gpucarry/d"]
+#     command: mv .gpucarry/d /tmp/train_data; source /tmp/boot.sh && MINUTES=7 bash benchmarks/device/train.sh
 # The device machine runs Python 3.12; the versions below are those the CI environment installs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,4 +44,7 @@ done
 sha256sum "$W/tf.tar.zst" | cut -d' ' -f1 >"$G/c0/tf.sha256"
 cp ../shared/weights/vgg16_imagenet_notop.weights.h5 "$G/w/"
 cp benchmarks/device/boot.sh "$G/boot.sh"
+# For benchmarks/device/train.sh: the training photos and the two paintings (a call of their own).
+mkdir -p "$G/d" && cp -r ../shared/photos "$G/d/photos"
+cp ../shared/samples/style/starry_night.jpg ../shared/samples/style/great_wave_hokusai.jpg "$G/d/"
 du -sh "$G"/*
