@@ -49,7 +49,11 @@ FLAGS = flags.FLAGS
 
 
 class Reached(Exception):
-    """The optimisation reached the network's loss: the equivalent step search stops there."""
+    """The optimisation reached the network's loss at `step`: the equivalent step search stops there."""
+
+    def __init__(self, step: int):
+        super().__init__(step)
+        self.step = step
 
 
 def main(argv):
@@ -104,18 +108,16 @@ def main(argv):
         transformer.stylize(network, photo, blend)  # warm
         fast_seconds, fast = timed(lambda: np.asarray(transformer.stylize(network, photo, blend)))  # noqa: B023
         target = training_loss(photo, tf.constant(fast))
-        reached = []
 
-        def watch(step, terms, image, reached=reached, target=target):
+        def watch(step, terms, image, target=target):
             if float(terms["total"]) <= target:  # one photo: a number
-                reached.append(step)
-                raise Reached  # the count is known: the remaining steps would change nothing
+                raise Reached(step)  # the count is known: the remaining steps would change nothing
 
         try:
             multiscale.stylize(photo, painting, same_loss, callback=watch)
-        except Reached:
-            pass
-        equivalent = str(reached[0]) if reached else f"> {max_steps}"
+            equivalent = f"> {max_steps}"
+        except Reached as reached:
+            equivalent = str(reached.step)
         slow_seconds, slow = timed(lambda: np.asarray(multiscale.stylize(photo, style_for_runs, config)))  # noqa: B023
         judge = quality.Judge(judge_extractor, photo, style_for_runs)
         painted = quality.PaintingJudge(painting_extractor, photo, style_for_runs)

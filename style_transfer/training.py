@@ -127,8 +127,8 @@ def shift_error(
     for them must be `generated` [N, H, W, 3] (the photos' result) moved alike. The error is the
     mean squared difference in [0, 1] units away from `margin` px of the borders (train.shift_margin;
     0: everywhere). A texture that follows the photo costs nothing here; one locked to the network's
-    grid does. (Ruder et
-    al. 2018 train video networks on such synthesised motion; here it serves single pictures.)
+    grid does. (Ruder et al. 2018 train video networks on such synthesised motion; here it serves
+    single pictures.)
     """
     step = tf.cast(step, tf.int32)
     dy, dx = 1 + step % 3, 1 + (step // 3) % 3
