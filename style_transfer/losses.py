@@ -200,6 +200,16 @@ def tv_loss(image: tf.Tensor) -> tf.Tensor:
     return (tf.reduce_sum(tf.square(dy), axis=[1, 2, 3]) + tf.reduce_sum(tf.square(dx), axis=[1, 2, 3])) / values
 
 
+def temporal_loss(image: tf.Tensor, warped: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """Ruder et al. 2016's short-term temporal loss: the squared difference between the image and
+    the previous frame's result warped onto it (flow.warp), where the flow is reliable, per pixel
+    value: image, warped [N, H, W, 3], mask [N or 1, H, W, 1] in [0, 1] -> [N]. 0 for a frame that
+    is exactly the warped one; the masked-out pixels are free (occlusions: new content)."""
+    image = tf.cast(image, tf.float32)
+    values = tf.cast(tf.reduce_prod(tf.shape(image)[1:]), tf.float32)
+    return tf.reduce_sum(mask * tf.square(image - warped), axis=[1, 2, 3]) / values
+
+
 def weighted(content: tf.Tensor, style: tf.Tensor, tv: tf.Tensor, config: LossConfig) -> dict[str, tf.Tensor]:
     """{"total", "content", "style", "tv"}: each term times its weight, total their sum; [N] each."""
     terms = {

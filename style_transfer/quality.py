@@ -113,6 +113,24 @@ def grid_motif(image, period: int = 4) -> float:
     return float(np.sqrt(np.mean((cells - cells.mean()) ** 2)))
 
 
+def warping_error(frames, flows, masks) -> float:
+    """The flicker figure E_warp (Lai et al. 2018, after Ruder et al.): the mean over frames t >= 1
+    of the masked mean squared difference between frame t and frame t-1 warped onto it, in [0, 1]
+    units squared. frames: T arrays float [1, H, W, 3]; flows[t - 1]: the flow from t to t-1 and
+    masks[t - 1] its reliable pixels [H, W] (flow.frame_flows), computed on the *input* clip, so
+    every stylisation of one clip is judged on the same motion. 0 for a still clip, whatever its
+    picture; the input clip's own figure is the floor (lighting changes, the flow's errors)."""
+    from style_transfer import flow
+
+    errors = []
+    for t in range(1, len(frames)):
+        warped = flow.warp(frames[t - 1], flows[t - 1])
+        mask = np.asarray(masks[t - 1], np.float32)[None, ..., None]
+        squared = np.sum(np.square(np.asarray(frames[t], np.float32) - warped.numpy()), axis=-1, keepdims=True)
+        errors.append(float(np.sum(mask * squared) / max(1.0, 3.0 * float(mask.sum()))))
+    return float(np.mean(errors)) if errors else 0.0
+
+
 def grey(image: tf.Tensor) -> tf.Tensor:
     """[N, H, W, 3] -> the same size with the luma in every channel."""
     return tf.tile(luma(image), [1, 1, 1, 3])

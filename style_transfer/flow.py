@@ -1,0 +1,111 @@
+"""Optical flow between frames, where it can be trusted, and warping an image along it.
+
+After M. Ruder, A. Dosovitskiy and T. Brox, "Artistic style transfer for videos" (GCPR 2016) and
+"... and spherical images" (IJCV 2018).
+
+Conventions (OpenCV's): a flow from frame a to frame b is float32 [H, W, 2], (dx, dy) per pixel
+of a, such that a(y, x) ~ b(y + dy, x + dx). To bring frame t-1 (or its stylisation) onto frame
+t's pixels, sample it along the flow from t to t-1 (`backward` below): warp(x_{t-1}, flow(t -> t-1)).
+
+- `optical_flow`: OpenCV's DIS flow (Kroeger et al. 2016; `opencv-python-headless`, the `video`
+  extra) on the frames' luma, in numpy.
+- `reliable`: Ruder et al.'s mask c in [0, 1] [H, W]: 0 where the forward and backward flows
+  disagree (occlusions: a pixel of t that t-1 did not show), at motion boundaries, and where the
+  flow leads out of the frame; 1 elsewhere.
+- `warp`: bilinear sampling in TensorFlow, differentiable with respect to the image, so a loss
+  on the warped image trains a network or moves the optimised pixels.
+
+Departure 1: the paper computes DeepFlow or EpicFlow; DIS (the "medium" preset) is a fraction of
+their cost and ships in OpenCV's wheel. Its flows are less accurate at large motions, which the
+mask then leaves out more often.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+# Ruder et al. 2016, section 3.2: occlusion where |w~ + w^|^2 > 0.01 (|w~|^2 + |w^|^2) + 0.5;
+# motion boundary where |grad u^|^2 + |grad v^|^2 > 0.01 |w^|^2 + 0.002.
+OCCLUSION = (0.01, 0.5)
+BOUNDARY = (0.01, 0.002)
+
+
+def _luma8(frame: np.ndarray) -> np.ndarray:
+    """float [1, H, W, 3] (or [H, W, 3]) in [0, 1] -> uint8 [H, W] luma (Rec. 601 weights)."""
+    rgb = np.asarray(frame, dtype=np.float32).reshape(frame.shape[-3:])
+    weights = np.asarray([0.299, 0.587, 0.114], np.float32)
+    return np.asarray(np.round(np.clip(rgb @ weights, 0, 1) * 255), np.uint8)
+
+
+def optical_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Flow from frame a to frame b (float [1, H, W, 3] each) -> float32 [H, W, 2] (dx, dy)."""
+    try:
+        import cv2
+    except ImportError:
+        from style_transfer.video_files import VideoError
+
+        raise VideoError("optical flow needs OpenCV: pip install 'style_transfer[video]'") from None
+    # OpenCV's stubs do not list it; where they do, the ignore is unused.
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined,unused-ignore]
+    return dis.calc(_luma8(a), _luma8(b), None).astype(np.float32)
+
+
+def warp(image: tf.Tensor, flow) -> tf.Tensor:
+    """Sample image float32 [N, H, W, C] at (y + dy, x + dx) for each pixel, bilinearly, with
+    flow [H, W, 2] or [N, H, W, 2] (dx, dy); positions outside are clamped to the border (the mask
+    leaves them out). -> float32 [N, H, W, C]."""
+    image = tf.convert_to_tensor(image, tf.float32)
+    flow = tf.convert_to_tensor(flow, tf.float32)
+    if flow.shape.rank == 3:
+        flow = flow[None]
+    batch, height, width = tf.shape(image)[0], tf.shape(image)[1], tf.shape(image)[2]
+    flow = tf.broadcast_to(flow, tf.stack([batch, height, width, 2]))
+    ys, xs = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
+    x = tf.clip_by_value(xs + flow[..., 0], 0.0, tf.cast(width - 1, tf.float32))  # [N, H, W]
+    y = tf.clip_by_value(ys + flow[..., 1], 0.0, tf.cast(height - 1, tf.float32))
+    x0, y0 = tf.floor(x), tf.floor(y)
+    fx, fy = (x - x0)[..., None], (y - y0)[..., None]  # [N, H, W, 1]
+    x0, y0 = tf.cast(x0, tf.int32), tf.cast(y0, tf.int32)
+    x1, y1 = tf.minimum(x0 + 1, width - 1), tf.minimum(y0 + 1, height - 1)
+    n = tf.broadcast_to(tf.range(batch)[:, None, None], tf.shape(x0))
+
+    def at(yy, xx):
+        return tf.gather_nd(image, tf.stack([n, yy, xx], axis=-1))
+
+    top = at(y0, x0) * (1 - fx) + at(y0, x1) * fx
+    bottom = at(y1, x0) * (1 - fx) + at(y1, x1) * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def reliable(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """Ruder et al.'s consistency mask for frame t -> float32 [H, W] in {0, 1}.
+
+    backward: flow from t to t-1, forward: flow from t-1 to t, both [H, W, 2]. A pixel of t is
+    reliable when following the backward flow and then the forward flow brings it back where it
+    started (within the paper's tolerance), it is not on a motion boundary, and the backward flow
+    stays inside the frame."""
+    backward = np.asarray(backward, np.float32)
+    forward = np.asarray(forward, np.float32)
+    height, width = backward.shape[:2]
+    # w~(p) = w(p + w^(p)): the forward flow brought onto frame t's pixels.
+    carried = warp(forward[None], backward)[0].numpy()
+    round_trip = np.sum((carried + backward) ** 2, axis=-1)
+    scale = np.sum(carried**2, axis=-1) + np.sum(backward**2, axis=-1)
+    occluded = round_trip > OCCLUSION[0] * scale + OCCLUSION[1]
+    du_dy, du_dx = np.gradient(backward[..., 0])
+    dv_dy, dv_dx = np.gradient(backward[..., 1])
+    gradient = du_dx**2 + du_dy**2 + dv_dx**2 + dv_dy**2
+    boundary = gradient > BOUNDARY[0] * np.sum(backward**2, axis=-1) + BOUNDARY[1]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    x, y = xs + backward[..., 0], ys + backward[..., 1]
+    outside = (x < 0) | (x > width - 1) | (y < 0) | (y > height - 1)
+    return (~(occluded | boundary | outside)).astype(np.float32)
+
+
+def frame_flows(previous: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For frame t (`current`) after t-1 (`previous`), both float [1, H, W, 3]: the flow from t to
+    t-1 that warp() needs, [H, W, 2], and the mask of where it is reliable, [H, W]."""
+    backward = optical_flow(current, previous)
+    forward = optical_flow(previous, current)
+    return backward, reliable(backward, forward)

@@ -1,0 +1,217 @@
+"""Clips in and out (video_files.py), optical flow and warping (flow.py), the temporal loss and the
+flicker figure: short synthetic clips of a few frames at 64 px."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from style_transfer import flow, losses, quality, video_files
+from style_transfer.errors import ImageError
+
+av = pytest.importorskip("av")
+pytest.importorskip("cv2")
+
+FPS = Fraction(30000, 1001)
+
+
+def texture(height: int = 48, width: int = 64, seed: int = 0) -> np.ndarray:
+    """A photo-like frame with detail at two scales (optical flow needs something to follow), its
+    fine detail in the luma as in photos (4:2:0 video keeps colour at half resolution):
+    float32 [1, H, W, 3]."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for cell, weight, channels in ((8, 0.6, 3), (3, 0.4, 1)):  # coloured ~8 px blobs, grey ~3 px detail
+        grid = (rng.random((height // cell + 2, width // cell + 2, channels)) * 255).astype(np.uint8)
+        resized = Image.fromarray(grid.squeeze(-1) if channels == 1 else grid).resize((width, height), Image.BICUBIC)
+        layers.append(weight * np.asarray(resized, np.float32).reshape(height, width, channels) / 255)
+    return np.clip(layers[0] + layers[1], 0, 1)[None].astype(np.float32)
+
+
+def pan(frames: int, dx: int = 2, height: int = 48, width: int = 64) -> list[np.ndarray]:
+    """A camera pan: frame t is a window of one larger picture moved dx px to the right per frame,
+    so the content moves dx px to the left: frame t(y, x) = frame t-1(y, x + dx)."""
+    big = texture(height, width + dx * frames, seed=3)
+    return [big[:, :, t * dx : t * dx + width] for t in range(frames)]
+
+
+def write_clip_with_audio(path: str, frames: list[np.ndarray], fps: Fraction = FPS) -> None:
+    """A test clip written with PyAV directly (not the writer under test): H.264 frames and a tone."""
+    with av.open(path, "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.height, video.width = frames[0].shape[1:3]
+        video.pix_fmt = "yuv420p"
+        audio = out.add_stream("aac", rate=44100)
+        for index, frame in enumerate(frames):
+            picture = av.VideoFrame.from_ndarray(np.round(frame[0] * 255).astype(np.uint8), format="rgb24")
+            picture.pts = index
+            for packet in video.encode(picture):
+                out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+        seconds = len(frames) / fps
+        tone = np.sin(np.arange(int(44100 * seconds)) / 10.0).astype(np.float32)[None] * 0.1
+        sound = av.AudioFrame.from_ndarray(np.repeat(tone, 2, axis=0), format="fltp", layout="stereo")
+        sound.sample_rate, sound.pts = 44100, 0
+        for packet in [*audio.encode(sound), *audio.encode()]:
+            out.mux(packet)
+
+
+def test_a_clip_round_trip_keeps_frame_count_rate_size_and_audio(tmp_path):
+    frames = pan(6)
+    source = str(tmp_path / "clip.mp4")
+    write_clip_with_audio(source, frames)
+    info = video_files.probe(source)
+    assert (info.fps, info.width, info.height, info.frames, info.audio) == (FPS, 64, 48, 6, True)
+    read = list(video_files.read_frames(source))
+    assert len(read) == 6 and all(frame.shape == (1, 48, 64, 3) and frame.dtype == np.float32 for frame in read)
+    # Each frame read is its own (lossy: 4:2:0 H.264 at 64 px), not a neighbour 2 px away.
+    error = [[float(np.abs(read[i] - frames[j]).mean()) for j in range(6)] for i in range(6)]
+    assert all(error[i][i] < 0.04 and error[i][i] < 0.5 * min(error[i][:i] + error[i][i + 1 :]) for i in range(6))
+
+    output = str(tmp_path / "out.mp4")
+    writer = video_files.VideoWriter(output, info.fps, (48, 64), audio_from=source)
+    for frame in read[:4]:  # a clip of the first four frames: the audio is cut to match
+        writer.write(frame)
+    assert not os.path.exists(output)  # only the temporary file until close()
+    writer.close()
+    again = video_files.probe(output)
+    assert (again.fps, again.width, again.height, again.frames, again.audio) == (FPS, 64, 48, 4, True)
+    assert np.abs(next(video_files.read_frames(output, skip=3)) - read[3]).mean() < 0.02  # CRF 18, 4:2:0 again
+    with av.open(output) as container:
+        audio = container.streams.audio[0]
+        seconds = float(audio.duration * audio.time_base)
+    assert 4 / FPS - 0.05 < seconds < 4 / FPS + 0.05  # the sound of four frames, not six
+    assert sorted(os.listdir(tmp_path)) == ["clip.mp4", "out.mp4"]  # no temporary file left
+    assert oct(os.stat(output).st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_an_aborted_writer_leaves_nothing_and_keeps_the_old_file(tmp_path):
+    output = tmp_path / "out.webm"
+    output.write_bytes(b"before")
+    writer = video_files.VideoWriter(str(output), Fraction(24), (48, 64))
+    writer.write(texture())
+    writer.abort()
+    assert output.read_bytes() == b"before" and os.listdir(tmp_path) == ["out.webm"]
+    with pytest.raises(video_files.VideoError, match="frame of 32x32 for a 64x48 video"):
+        writer = video_files.VideoWriter(str(output), Fraction(24), (48, 64))
+        try:
+            writer.write(np.zeros((1, 32, 32, 3), np.float32))
+        finally:
+            writer.abort()
+
+
+def test_a_corrupt_or_missing_clip_is_one_clear_error(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"this is not a video" * 50)
+    with pytest.raises(video_files.VideoError, match=r"cannot read video .*bad.mp4.*is it a video file\?"):
+        video_files.probe(str(bad))
+    with pytest.raises(video_files.VideoError, match="no such file"):
+        video_files.probe(str(tmp_path / "missing.mp4"))
+    with pytest.raises(video_files.VideoError, match="no frames match"):
+        video_files.probe(str(tmp_path / "frames_%04d.png"))
+    with pytest.raises(ImageError, match="extension '.gif'"):
+        video_files.VideoWriter(str(tmp_path / "out.gif"), FPS, (48, 64))
+    assert issubclass(video_files.VideoError, ImageError)
+
+
+def test_a_numbered_sequence_round_trip(tmp_path):
+    frames = pan(3)
+    writer = video_files.writer_for(str(tmp_path / "in_%03d.png"), FPS, (48, 64), first_number=7)
+    for frame in frames:
+        writer.write(frame)
+    writer.close()
+    assert sorted(os.listdir(tmp_path)) == ["in_007.png", "in_008.png", "in_009.png"]
+    (tmp_path / "in_011.png").write_bytes((tmp_path / "in_007.png").read_bytes())  # after a gap: not this clip's
+    info = video_files.probe(str(tmp_path / "in_%03d.png"))
+    assert (info.frames, info.first_number, info.width, info.height) == (3, 7, 64, 48)
+    assert info.fps == video_files.DEFAULT_SEQUENCE_FPS
+    read = list(video_files.read_frames(str(tmp_path / "in_%03d.png"), skip=1))
+    assert len(read) == 2 and np.abs(read[0] - frames[1]).max() <= 0.5 / 255 + 1e-6  # PNG: exact to 8 bits
+    assert video_files.is_sequence("a/%d.png") and video_files.is_clip("x.MOV") and not video_files.is_clip("x.png")
+    assert video_files.even_size(101, 203) == (100, 202) and video_files.even_size(480, 640, 320) == (240, 320)
+
+
+def test_warp_moves_an_image_by_a_known_flow():
+    image = texture()
+    # Whole-pixel flow (dx, dy) = (3, -2): warped(y, x) = image(y - 2, x + 3) away from the borders.
+    flow_field = np.broadcast_to(np.float32([3.0, -2.0]), (48, 64, 2))
+    warped = flow.warp(image, flow_field).numpy()
+    np.testing.assert_allclose(warped[0, 2:, :-3], image[0, :-2, 3:], atol=1e-6)
+    # Half a pixel on a linear ramp: bilinear sampling is exact there.
+    ramp = np.broadcast_to(np.linspace(0, 1, 64, dtype=np.float32)[None, None, :, None], (1, 48, 64, 3))
+    half = flow.warp(ramp, np.broadcast_to(np.float32([0.5, 0.0]), (48, 64, 2))).numpy()
+    np.testing.assert_allclose(half[0, :, :-1, 0], ramp[0, :, :-1, 0] + 0.5 / 63, atol=1e-6)
+    # Differentiable in the image: the gradient of one warped pixel lands on the pixels it sampled.
+    variable = tf.Variable(image)
+    with tf.GradientTape() as tape:
+        pixel = flow.warp(variable, np.broadcast_to(np.float32([0.25, 0.5]), (48, 64, 2)))[0, 10, 10, 0]
+    gradient = tape.gradient(pixel, variable).numpy()[0, ..., 0]
+    expected = np.zeros((48, 64), np.float32)
+    expected[10:12, 10:12] = [[0.75 * 0.5, 0.25 * 0.5], [0.75 * 0.5, 0.25 * 0.5]]
+    np.testing.assert_allclose(gradient, expected, atol=1e-6)
+
+
+def test_dis_flow_finds_a_pan_and_the_mask_leaves_out_what_entered_the_frame():
+    previous, current = pan(2, dx=3)
+    backward, mask = flow.frame_flows(previous, current)  # t -> t-1: content at x came from x + 3
+    interior = backward[8:-8, 8:-12]
+    assert np.median(interior[..., 0]) == pytest.approx(3.0, abs=0.25)
+    assert np.median(interior[..., 1]) == pytest.approx(0.0, abs=0.25)
+    assert mask[8:-8, 8:-12].mean() > 0.9  # the pan is consistent both ways
+    assert mask[:, -2:].mean() < 0.1  # the strip that entered on the right was not in frame t-1
+    warped = flow.warp(previous, backward).numpy()
+    reliable = mask[None, ..., None] > 0
+    assert np.abs(warped - current)[np.broadcast_to(reliable, warped.shape)].mean() < 0.02
+
+
+def test_reliable_marks_disagreeing_flows_and_motion_boundaries():
+    still = np.zeros((32, 32, 2), np.float32)
+    assert flow.reliable(still, still).min() == 1.0
+    backward = still.copy()
+    backward[:, 16:, 0] = 4.0  # the right half moved, the left did not: a motion boundary at x = 16
+    forward = -backward  # consistent in the halves' interiors
+    forward[:, 12:20] = 0.0
+    mask = flow.reliable(backward, forward)
+    assert mask[:, 2:10].min() == 1.0 and mask[:, 22:26].min() == 1.0
+    assert mask[:, 15:17].max() == 0.0  # the boundary
+    assert mask[:, -4:].max() == 0.0  # leads out of the frame
+
+
+def test_the_temporal_loss_is_zero_for_the_warped_frame_and_a_masked_mean_otherwise():
+    rng = np.random.default_rng(0)
+    image, warped = rng.random((2, 1, 8, 8, 3), np.float32)
+    mask = (rng.random((1, 8, 8, 1)) > 0.5).astype(np.float32)
+    assert float(losses.temporal_loss(warped, warped, mask)[0]) == 0.0
+    expected = np.sum(mask * (image - warped) ** 2) / image[0].size
+    assert float(losses.temporal_loss(image, warped, mask)[0]) == pytest.approx(expected, rel=1e-5)
+    assert float(losses.temporal_loss(image, warped, np.zeros_like(mask))[0]) == 0.0
+
+
+def test_the_warping_error_is_zero_for_a_still_clip_and_counts_flicker():
+    frames = [texture()] * 3
+    flows = [np.zeros((48, 64, 2), np.float32)] * 2
+    masks = [np.ones((48, 64), np.float32)] * 2
+    assert quality.warping_error(frames, flows, masks) == 0.0
+    rng = np.random.default_rng(1)
+    noisy = [np.clip(frame + rng.normal(0, 0.05, frame.shape), 0, 1).astype(np.float32) for frame in frames]
+    masks[1] = np.zeros((48, 64), np.float32)
+    masks[1][:, :32] = 1.0  # the second pair counts only its left half
+    first = np.mean((noisy[1] - noisy[0]) ** 2)
+    second = np.mean((noisy[2] - noisy[1])[:, :, :32] ** 2)
+    assert quality.warping_error(noisy, flows, masks) == pytest.approx((first + second) / 2, rel=1e-5)
+    # A pan: its own flow warps each frame onto the next, so the clip's figure is about 0.
+    panned = pan(3, dx=2)
+    pairs = [flow.frame_flows(a, b) for a, b in zip(panned[:-1], panned[1:], strict=True)]
+    assert quality.warping_error(panned, [f for f, _ in pairs], [m for _, m in pairs]) < 1e-3
