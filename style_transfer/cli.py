@@ -2,6 +2,7 @@
 
     style-transfer --content=photo.jpg --style=painting.jpg --output=out.png
     style-transfer --content=photos/ --style=painting.jpg --output_dir=results/   # folder mode
+    style-transfer --content=clip.mp4 --style=painting.jpg --output=out.mp4     # a clip (cli_video.py)
 
 With no flags it stylises the bundled sample (Chelsea the cat, after Van Gogh's Starry Night) into
 ./stylized.png. Information and the progress bar go to stdout; stderr gets only warnings and, on
@@ -26,14 +27,19 @@ from typing import Any
 import numpy as np
 from absl import app, flags
 
-from style_transfer import cli_common, images
-from style_transfer.config import INITS
+from style_transfer import cli_common, images, video_files
+from style_transfer.config import INITS, VideoSetup
 from style_transfer.errors import ConfigError, ImageError, PrecisionFallbackWarning, StyleTransferError
 from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE
 
 DEFAULT_OUTPUT = "stylized.png"
 
-flags.DEFINE_string("content", None, "Content photo. Default: the bundled sample, Chelsea the cat.")
+flags.DEFINE_string(
+    "content",
+    None,
+    "Content photo, or a clip: a video file (.mp4, .mov, .mkv, .webm, .avi) or numbered frames such as "
+    "'frames/%05d.png'. Default: the bundled sample, Chelsea the cat.",
+)
 flags.DEFINE_list(
     "style",
     None,
@@ -55,7 +61,17 @@ flags.DEFINE_string(
     "pass, no VGG and no optimisation; its paintings replace --style (a network of several is blended by "
     "--style_blend_weights; default: its first). --tile_size bounds memory for huge pictures.",
 )
-flags.DEFINE_string("output", DEFAULT_OUTPUT, "Output image, .png or .jpg; written atomically.")
+flags.DEFINE_string(
+    "output",
+    DEFAULT_OUTPUT,
+    "Output image, .png or .jpg; for a clip a video file (default stylized.EXT, the input's extension) or "
+    "numbered frames ('out/%05d.png'); written atomically.",
+)
+flags.DEFINE_bool(
+    "resume",
+    False,
+    "Clips: go on after the frames the --output clip holds already (from an interrupted run) instead of starting over.",
+)
 flags.DEFINE_string(
     "output_dir",
     None,
@@ -80,6 +96,7 @@ flags.DEFINE_string(
 )
 
 cli_common.define_config_flags()  # every field of Config's parts, a flag
+cli_common.define_config_flags(config_cls=VideoSetup)  # and of VideoConfig (clips)
 FLAGS = flags.FLAGS
 
 
@@ -463,6 +480,8 @@ class FolderRun:
 def run(output: str) -> int:
     config = cli_common.config_from_flags()
     spec = FLAGS.content or SAMPLE_CONTENT
+    if video_files.is_clip(spec):
+        return _run_clip(spec, config)
     folder_mode = FLAGS.output_dir is not None or os.path.isdir(spec) or glob.has_magic(spec)
     if folder_mode:
         if FLAGS.output_dir is None:
@@ -527,6 +546,27 @@ def run(output: str) -> int:
             return run_distributed(photos, inputs, runner)
 
     return FolderRun(contents, inputs, run_photos, batch_size).run()
+
+
+def _run_clip(spec: str, config) -> int:
+    """A video file or numbered frames (cli_video.py)."""
+    from style_transfer import cli_video
+
+    if FLAGS.output_dir is not None or config.runtime.batch_size > 1:
+        raise ConfigError("a clip is stylised frame by frame into --output: drop --output_dir and --batch_size")
+    output = cli_video.output_for(spec, FLAGS.output, bool(FLAGS["output"].present))
+    inputs = Inputs(config)
+    video_config = cli_common.config_from_flags(config_cls=VideoSetup).video
+    return cli_video.run_clip(
+        spec,
+        output,
+        inputs,
+        config,
+        video_config,
+        model=FLAGS.model,
+        max_size_given=bool(FLAGS["max_size"].present),
+        resume=FLAGS.resume,
+    )
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None, _default=warnings.showwarning):

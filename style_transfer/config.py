@@ -585,6 +585,54 @@ def part_of(name: str) -> str:
         raise TypeError(f"Config has no field {name!r}; its fields are {', '.join(_FIELD_PARTS)}") from None
 
 
+# --- Video (issue 20): a clip's frames one after another, each consistent with the last. ---
+
+VIDEO_MODES = ("temporal", "independent")
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoConfig:
+    """A clip (video.py): how each frame after the first is stylised (style-transfer's flags for
+    clips come from here)."""
+
+    # "temporal" (Ruder et al. 2016): each frame after the first starts from the previous result
+    # warped by the optical flow, and a temporal term keeps it there where the flow is reliable;
+    # "independent": every frame stylised alone, as a photo (it flickers: the baseline).
+    video_mode: str = setting(
+        "temporal",
+        "Clips: temporal (each frame from the last result warped by the optical flow, held there where "
+        "the flow is reliable) or independent (each frame alone: flickers).",
+        choices=VIDEO_MODES,
+    )
+    temporal_weight: float = setting(
+        5.0, "Clips, temporal mode: weight of the temporal term (the frame against the last result warped).", min=0
+    )
+    # Frames after the first start from the previous result warped, close to done: a few steps at
+    # the final size, no coarser scales (Ruder et al. 2016 halve them too).
+    later_steps: int = setting(
+        20,
+        "Clips, temporal mode: optimisation steps of each frame after the first (at the final size only); "
+        "the first frame gets --steps.",
+        min=1,
+    )
+    fps: float = setting(0.0, "Frame rate of a numbered frame sequence (0: 25; a video file keeps its own).", min=0)
+
+    def validate(self) -> VideoConfig:
+        check_fields(self)
+        return self
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoSetup:
+    """VideoConfig as a config class of one part, for cli_common.define_config_flags."""
+
+    video: VideoConfig = dataclasses.field(default_factory=VideoConfig)
+
+    def validate(self) -> VideoSetup:
+        self.video.validate()
+        return self
+
+
 # --- Feed-forward networks (issue 19): photos -> network -> image, trained with the loss above. ---
 
 # Johnson et al.'s loss layers on VGG16 (content relu3_3; style relu1_2, relu2_2, relu3_3,

@@ -206,6 +206,7 @@ def temporal_loss(image: tf.Tensor, warped: tf.Tensor, mask: tf.Tensor) -> tf.Te
     value: image, warped [N, H, W, 3], mask [N or 1, H, W, 1] in [0, 1] -> [N]. 0 for a frame that
     is exactly the warped one; the masked-out pixels are free (occlusions: new content)."""
     image = tf.cast(image, tf.float32)
+    warped, mask = tf.convert_to_tensor(warped, tf.float32), tf.convert_to_tensor(mask, tf.float32)
     values = tf.cast(tf.reduce_prod(tf.shape(image)[1:]), tf.float32)
     return tf.reduce_sum(mask * tf.square(image - warped), axis=[1, 2, 3]) / values
 

@@ -25,7 +25,7 @@ from style_transfer import colors, devices, images, resample, starts, step, vgg
 from style_transfer.config import INITS, Config
 from style_transfer.errors import ConfigError, named
 from style_transfer.geometry import Geometry
-from style_transfer.objective import Objective
+from style_transfer.objective import Objective, Temporal
 from style_transfer.scales import ScaleRunner
 
 
@@ -40,6 +40,7 @@ def stylize(
     init_image: np.ndarray | None = None,
     style_masks: Sequence[np.ndarray | None] | None = None,
     content_mask: np.ndarray | None = None,
+    temporal: Temporal | None = None,
 ) -> np.ndarray:
     """Stylise `content` with one style image (or several, blended). Returns float32 [N, H, W, 3].
 
@@ -54,7 +55,8 @@ def stylize(
     image (resized to the content); default: config.schedule.init, read from its path if it is one.
     style_masks: one per style (or None for a style that applies everywhere), content_mask: where
     the content loss applies; float32 [1, h, w, 1] in [0, 1] of any size, resized to the content
-    at every scale (losses.py, departure 6).
+    at every scale (losses.py, departure 6). temporal: a video frame's temporal term (objective.py;
+    video.py builds it), its target and mask resized to each scale.
     """
     config = (config or Config()).validate()
     styles = [style] if isinstance(style, np.ndarray) and style.ndim == 4 else list(style)
@@ -96,10 +98,17 @@ def stylize(
                 blend=blend,
                 style_masks=masks_k,
                 content_mask=resample.mask_to_size(content_mask, scale.size),
+                temporal=None if temporal is None else _temporal_at(temporal, scale.size),
                 callback=report,
             )
             coarser_content = content_k
     return colors.finish(image, content_t, preserve).numpy()
+
+
+def _temporal_at(temporal: Temporal, size: tuple[int, int]) -> Temporal:
+    """The temporal term at a scale's size: its target and mask resampled."""
+    target = resample.to_size(tf.convert_to_tensor(temporal.target, tf.float32), size)
+    return Temporal(target, resample.mask_to_size(temporal.mask, size), temporal.weight)
 
 
 def _blend_weights(config: Config, count: int, given: Sequence[float] | None) -> list[float] | None:

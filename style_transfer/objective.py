@@ -8,10 +8,13 @@ What the step calls (step.py) is `ValueAndGradient`: `value_and_gradient(image, 
 (terms {"total", "content", "style", "tv"}: float32 [N], weighted, total = the sum of the other
 three; the gradient of sum(total) in the image, float32 [N, H, W, 3]). `Objective` answers it with
 one GradientTape over the whole image; tiles.TiledObjective tile by tile. Neither holds variables.
+`WithTemporal` adds a video frame's temporal term (Ruder et al. 2016) to either: "temporal" joins
+the terms and the total.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -76,3 +79,32 @@ class Objective:
             terms = self(image)  # {name: [N]}
             scaled = tf.reduce_sum(terms["total"]) * loss_scale
         return terms, tape.gradient(scaled, image) / loss_scale
+
+
+@dataclasses.dataclass(frozen=True)
+class Temporal:
+    """A video frame's temporal term (losses.temporal_loss): the previous frame's result warped
+    onto this frame (float32 [1, H, W, 3]), where the flow is reliable (float32 [1, H, W, 1] in
+    [0, 1]; flow.reliable) and its weight. multiscale.stylize resamples both to each scale."""
+
+    target: tf.Tensor
+    mask: tf.Tensor
+    weight: float
+
+
+class WithTemporal:
+    """ValueAndGradient: `inner`'s terms plus weight x the temporal loss against a warped previous
+    frame, as "temporal" and in "total"; its gradient added to inner's (float32: it needs no loss
+    scale)."""
+
+    def __init__(self, inner: ValueAndGradient, temporal: Temporal):
+        self.inner, self.temporal = inner, temporal
+
+    def value_and_gradient(self, image: tf.Tensor, loss_scale: float = 1.0) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+        terms, gradient = self.inner.value_and_gradient(image, loss_scale)
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            term = self.temporal.weight * losses.temporal_loss(image, self.temporal.target, self.temporal.mask)  # [N]
+            summed = tf.reduce_sum(term)
+        gradient += tape.gradient(summed, image)
+        return {**terms, "temporal": term, "total": terms["total"] + term}, gradient

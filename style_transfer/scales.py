@@ -29,7 +29,7 @@ from style_transfer import devices, step, tiles, vgg
 from style_transfer.config import Config
 from style_transfer.errors import NonFiniteLossError, OutOfMemoryError, PrecisionFallbackWarning, named
 from style_transfer.geometry import Geometry, Scale
-from style_transfer.objective import Objective, ValueAndGradient
+from style_transfer.objective import Objective, Temporal, ValueAndGradient, WithTemporal
 
 # jit_compile="auto" probes only where the final scale has at least this many pixels per image
 # (e.g. 512 x 256). Below it the XLA compile (3-5 s at 256 px) costs more than XLA can save:
@@ -46,8 +46,23 @@ def make_objective(
     blend: Sequence[float] | None = None,
     style_masks: Sequence[tf.Tensor | None] | None = None,
     content_mask: tf.Tensor | None = None,
+    temporal: Temporal | None = None,
 ) -> ValueAndGradient:
-    """The objective of one scale: tile by tile (tiles.py) where the image is larger than a tile."""
+    """The objective of one scale: tile by tile (tiles.py) where the image is larger than a tile;
+    with a video frame's temporal term if given (at this scale's size)."""
+    inner = _make_objective(extractor, content, styles, config, blend, style_masks, content_mask)
+    return inner if temporal is None else WithTemporal(inner, temporal)
+
+
+def _make_objective(
+    extractor: vgg.FeatureExtractor,
+    content: tf.Tensor,
+    styles: Sequence[tf.Tensor],
+    config: Config,
+    blend: Sequence[float] | None,
+    style_masks: Sequence[tf.Tensor | None] | None,
+    content_mask: tf.Tensor | None,
+) -> ValueAndGradient:
     geometry = Geometry.of(config)
     if geometry.tiled(*content.shape[1:3]):
         return tiles.TiledObjective(
@@ -101,12 +116,15 @@ class ScaleRunner:
         blend: Sequence[float] | None = None,
         style_masks: Sequence[tf.Tensor | None] | None = None,
         content_mask: tf.Tensor | None = None,
+        temporal: Temporal | None = None,
         callback: step.Callback | None = None,
     ) -> np.ndarray:
         """scale.steps steps of the optimiser from `start` against this scale's objective."""
 
         def objective() -> ValueAndGradient:
-            return make_objective(self.extractor, content, styles, self.config, blend, style_masks, content_mask)
+            return make_objective(
+                self.extractor, content, styles, self.config, blend, style_masks, content_mask, temporal
+            )
 
         jit, offset = self.jit(scale, final), self.steps_done
         try:

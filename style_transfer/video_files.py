@@ -80,7 +80,7 @@ class ClipInfo:
     first_number: int = 0  # a sequence's first frame number
 
 
-def _sequence_files(pattern: str) -> list[tuple[int, str]]:
+def sequence_files(pattern: str) -> list[tuple[int, str]]:
     """(number, path) of each file a frame pattern names, in order; only a contiguous run from the
     first number found."""
     directory, name = os.path.split(pattern)
@@ -104,7 +104,7 @@ def _sequence_files(pattern: str) -> list[tuple[int, str]]:
 def probe(spec: str, fps: Fraction | None = None) -> ClipInfo:
     """A clip's ClipInfo (VideoError if it cannot be read). `fps` is a sequence's frame rate."""
     if is_sequence(spec):
-        files = _sequence_files(spec)
+        files = sequence_files(spec)
         if not files:
             raise VideoError(f"no frames match {spec!r} (a numbered pattern such as frames/%05d.png)")
         first = images.load_image(files[0][1], name="frame")
@@ -135,7 +135,7 @@ def read_frames(spec: str, size: tuple[int, int] | None = None, skip: int = 0) -
     """Each frame of a clip from frame `skip` on, float32 [1, H, W, 3], resized to `size` (height,
     width) if given. VideoError if the clip turns out to be corrupt part way."""
     if is_sequence(spec):
-        for _, path in _sequence_files(spec)[skip:]:
+        for _, path in sequence_files(spec)[skip:]:
             frame = images.load_image(path, name="frame")
             yield frame if size is None else images.resize(frame, size)
         return

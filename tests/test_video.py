@@ -215,3 +215,122 @@ def test_the_warping_error_is_zero_for_a_still_clip_and_counts_flicker():
     panned = pan(3, dx=2)
     pairs = [flow.frame_flows(a, b) for a, b in zip(panned[:-1], panned[1:], strict=True)]
     assert quality.warping_error(panned, [f for f, _ in pairs], [m for _, m in pairs]) < 1e-3
+
+
+# --- The command line on clips (cli_video.py), in this process (tests/cli_runner.py). ---
+
+
+def _tiny_network(tmp_path) -> str:
+    from style_transfer import networks, transformer
+
+    model = str(tmp_path / "net.npz")
+    networks.save_network(transformer.build(width=0.25, styles=1, seed=0), model, ["painting"])
+    return model
+
+
+def test_a_clip_through_a_network_keeps_rate_size_frames_and_audio(tmp_path):
+    from style_transfer import networks, transformer
+    from tests.cli_runner import run_in_process as run_cli
+
+    frames = pan(5, height=36, width=64)
+    write_clip_with_audio(str(tmp_path / "clip.mp4"), frames)
+    model = _tiny_network(tmp_path)
+    result = run_cli(["--content=clip.mp4", f"--model={model}"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "clip clip.mp4: 64x36, 29.970 frames/s, 5 frames, audio -> 64x36" in result.stdout
+    assert "frame 5/5: one pass" in result.stdout and "ETA" in result.stdout
+    info = video_files.probe(str(tmp_path / "stylized.mp4"))  # the input's extension, the default name
+    assert (info.fps, info.width, info.height, info.frames, info.audio) == (FPS, 64, 36, 5, True)
+    # Each frame is the network's result on that frame (as decoded), up to H.264's loss (a random
+    # network's fine noise at 64 px costs it ~0.06): nearer its own than any other frame's (~0.14).
+    network, _ = networks.load_network(model)
+    decoded = list(video_files.read_frames(str(tmp_path / "clip.mp4")))
+    written = list(video_files.read_frames(str(tmp_path / "stylized.mp4")))
+    expected = [transformer.stylize(network, frame).numpy() for frame in decoded]
+    error = [[float(np.abs(w - e).mean()) for e in expected] for w in written]
+    assert all(error[i][i] < 0.5 * min(error[i][:i] + error[i][i + 1 :]) for i in range(5)), error
+    # --max_size scales a network's clip down (even sides), numbered frames out.
+    (tmp_path / "out").mkdir()
+    result = run_cli(["--content=clip.mp4", f"--model={model}", "--max_size=40", "--output=out/f_%03d.png"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(tmp_path / "out")) == [f"f_{n:03d}.png" for n in range(1, 6)]
+    with Image.open(tmp_path / "out" / "f_001.png") as first:
+        assert first.size == (40, 22)
+
+
+def test_the_optimisation_runs_later_frames_from_the_last_with_fewer_steps(tmp_path):
+    from tests.cli_runner import run_in_process as run_cli
+
+    (tmp_path / "in").mkdir()
+    for number, frame in enumerate(pan(3, height=40, width=48), start=1):
+        Image.fromarray(np.round(frame[0] * 255).astype(np.uint8)).save(tmp_path / "in" / f"{number:04d}.png")
+    args = ["--content=in/%04d.png", "--output=out.mp4", "--weights=none", "--network=vgg16", "--max_size=48"]
+    result = run_cli([*args, "--steps=4", "--later_steps=2", "--fps=12"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "frame 1/3: 4 steps" in result.stdout and "frame 2/3: 2 steps" in result.stdout
+    assert "temporal" in result.stdout.split("frame 2/3")[1].splitlines()[0]  # the term of later frames
+    info = video_files.probe(str(tmp_path / "out.mp4"))
+    assert (info.fps, info.width, info.height, info.frames, info.audio) == (Fraction(12), 48, 40, 3, False)
+    result = run_cli([*args, "--steps=4", "--video_mode=independent"], tmp_path)
+    assert result.returncode == 0 and "frame 2/3: 4 steps" in result.stdout, result.stderr
+
+
+def test_ctrl_c_leaves_a_playable_clip_and_resume_goes_on(tmp_path, monkeypatch):
+    import signal
+
+    from style_transfer import cli_video
+    from tests.cli_runner import run_in_process as run_cli
+
+    write_clip_with_audio(str(tmp_path / "clip.mp4"), pan(4, height=36, width=64))
+    model = _tiny_network(tmp_path)
+    frame_done = cli_video.FrameProgress.frame_done
+
+    def interrupted_after_two(self, index, steps):
+        if index == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, to the handler the run installed
+        frame_done(self, index, steps)
+
+    monkeypatch.setattr(cli_video.FrameProgress, "frame_done", interrupted_after_two)
+    args = ["--content=clip.mp4", f"--model={model}", "--output=out.mp4"]
+    result = run_cli(args, tmp_path)
+    assert result.returncode == 130
+    assert "wrote the 2 frame(s) done to out.mp4 (--resume goes on from there)" in result.stderr
+    partial = video_files.probe(str(tmp_path / "out.mp4"))
+    assert (partial.frames, partial.audio) == (2, True)
+    first_two = list(video_files.read_frames(str(tmp_path / "out.mp4")))
+    assert sorted(os.listdir(tmp_path)) == ["clip.mp4", "net.npz", "out.mp4"]  # no temporary file left
+
+    monkeypatch.setattr(cli_video.FrameProgress, "frame_done", frame_done)
+    result = run_cli([*args, "--resume"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "resuming after frame 2" in result.stdout and "frame 3/4" in result.stdout
+    assert "frame 1/4" not in result.stdout
+    whole = list(video_files.read_frames(str(tmp_path / "out.mp4")))
+    assert len(whole) == 4 and np.abs(whole[0] - first_two[0]).mean() < 0.02  # kept (encoded once more)
+    result = run_cli([*args, "--resume"], tmp_path)
+    assert result.returncode == 0 and "holds all 4 frames already" in result.stdout
+
+
+def test_bad_clips_are_one_line_and_nothing_is_written(tmp_path):
+    from tests.cli_runner import run_in_process as run_cli
+
+    (tmp_path / "bad.mp4").write_bytes(b"not a video" * 100)
+    model = _tiny_network(tmp_path)
+    cases = [
+        (["--content=bad.mp4", f"--model={model}"], "cannot read video 'bad.mp4': Invalid data"),
+        (["--content=missing.mov", f"--model={model}"], "cannot read video 'missing.mov': no such file"),
+        (["--content=f_%03d.png", f"--model={model}", "--output=o.mp4"], "no frames match 'f_%03d.png'"),
+        (["--content=f_%03d.png", f"--model={model}"], "a frame sequence's stylisation goes to --output"),
+        (["--content=bad.mp4", "--output=out.png"], "--output=out.png is not a clip"),
+        (["--content=bad.mp4", "--output=x.mp4", "--batch_size=2"], "drop --output_dir and --batch_size"),
+        (["--content=bad.mp4", "--output=x.mp4", "--later_steps=0"], "--later_steps"),
+    ]
+    for args, message in cases:
+        result = run_cli(args, tmp_path)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 1 and len(lines) == 1 and lines[0].startswith("style-transfer: error: "), (
+            args,
+            result.stderr,
+        )
+        assert message in lines[0], (args, lines[0])
+    assert sorted(os.listdir(tmp_path)) == ["bad.mp4", "net.npz"]

@@ -1,0 +1,169 @@
+"""Video (issue 20): flicker (E_warp), frames/s and style per mode, on clips whose motion is known.
+
+    python benchmarks/video.py                      # this machine, real VGG16 weights from ../shared
+    python benchmarks/video.py --quick              # tiny sizes, random weights: checks that it runs
+
+The clips are made from a training photo (../shared/photos, never a judging sample): a pan (a
+window moving across the photo), a zoom (a window shrinking about the centre) and a cross-fade
+between two photos (no motion, the light changes). Per clip, per mode, a Markdown row: seconds a
+frame, E_warp (quality.warping_error, the clip's own optical flow and mask: the input clip's row is
+the floor) and its ratio to the per-frame (independent) result's, and the style figure of the
+frames (quality.Judge, the mean over frames) against the independent result's. Modes: the input,
+the optimisation per frame (independent) and with the temporal term, and, with --networks, each
+network per frame. A strip of frames per clip and mode goes to --strip (a JPEG).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np
+from absl import app, flags
+
+SHARED = os.environ.get("STYLE_TRANSFER_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+flags.DEFINE_bool("quick", False, "Tiny sizes, few frames and steps, random weights: checks that it runs.")
+flags.DEFINE_integer("frames", 8, "Frames of each clip.")
+flags.DEFINE_integer("width", 320, "Frame width (the height is 9/16 of it).")
+flags.DEFINE_list("clips", ["pan", "zoom", "fade"], "Which synthetic clips.")
+flags.DEFINE_string("photo", os.path.join(SHARED, "photos", "Bridge_by_Sander_Klootwijk.jpg"), "The clips' photo.")
+flags.DEFINE_string("photo2", os.path.join(SHARED, "photos", "Dune.jpg"), "The cross-fade's second photo.")
+flags.DEFINE_string("painting", os.path.join(SHARED, "samples", "style", "starry_night.jpg"), "The painting.")
+flags.DEFINE_string(
+    "vgg16_weights", os.path.join(SHARED, "weights", "vgg16_imagenet_notop.weights.h5"), "VGG16 weights or none."
+)
+flags.DEFINE_list("modes", ["independent", "temporal"], "Optimisation modes to run.")
+flags.DEFINE_list("temporal_weights", [], "Temporal weights to compare (default: VideoConfig's).")
+flags.DEFINE_list("later_steps", [], "Later frames' steps to compare (default: VideoConfig's).")
+flags.DEFINE_integer("steps", 0, "The first frame's steps (0: Config's default).")
+flags.DEFINE_list("networks", [], "Trained networks (.npz or bundled names) to run per frame too.")
+flags.DEFINE_string("strip", "", "Write a strip of frames per clip and mode here (a .jpg).")
+FLAGS = flags.FLAGS
+
+
+def window(photo: np.ndarray, top: float, left: float, height: float, width: float, size) -> np.ndarray:
+    """The window [top, left, height, width] (pixels of `photo`, may be fractional) resized to
+    `size` (h, w): float32 [1, h, w, 3]."""
+    import tensorflow as tf
+
+    full_h, full_w = photo.shape[1:3]
+    box = [[top / full_h, left / full_w, (top + height) / full_h, (left + width) / full_w]]
+    return tf.image.crop_and_resize(photo, box, [0], size, method="bilinear").numpy().astype(np.float32)
+
+
+def synthetic_clip(kind: str, frames: int, size, photo: np.ndarray, photo2: np.ndarray) -> list[np.ndarray]:
+    """A clip of `frames` frames of `size` (h, w): "pan" (the window moves 1.5 % of its width a
+    frame), "zoom" (it shrinks 2 % a frame about the centre) or "fade" (photo to photo2)."""
+    height, width = size
+    full_h, full_w = photo.shape[1:3]
+    scale = min(full_h / height, full_w / (width * 1.3))  # a window of the frame's shape with room to pan
+    win_h, win_w = height * scale, width * scale
+    top, left = (full_h - win_h) / 2, (full_w - win_w * 1.3) / 2
+    if kind == "pan":
+        return [window(photo, top, left + t * 0.015 * win_w, win_h, win_w, size) for t in range(frames)]
+    if kind == "zoom":
+        out = []
+        for t in range(frames):
+            f = 0.98**t
+            out.append(window(photo, top + win_h * (1 - f) / 2, left + win_w * (1 - f) / 2, win_h * f, win_w * f, size))
+        return out
+    if kind == "fade":
+        a = window(photo, top, left, win_h, win_w, size)
+        b_h, b_w = photo2.shape[1:3]
+        s2 = min(b_h / height, b_w / width)
+        b = window(photo2, (b_h - height * s2) / 2, (b_w - width * s2) / 2, height * s2, width * s2, size)
+        return [a + (b - a) * t / max(1, frames - 1) for t in range(frames)]
+    raise ValueError(f"unknown clip {kind!r}: pan, zoom or fade")
+
+
+def strip(rows: list[tuple[str, list[np.ndarray]]], path: str, every: int = 2) -> None:
+    """Each row's frames (every `every`th) side by side, the rows one under another, as a JPEG."""
+    from PIL import Image
+
+    from style_transfer import images
+
+    tiles = [np.concatenate([images.to_uint8(f) for f in frames[::every]], axis=1) for _, frames in rows]
+    Image.fromarray(np.concatenate(tiles, axis=0)).save(path, quality=90)
+
+
+def main(argv):
+    del argv
+    from style_transfer import devices, images, quality, vgg, video
+    from style_transfer.config import Config, VideoConfig
+
+    quick = FLAGS.quick
+    width = 64 if quick else FLAGS.width
+    size = (width * 9 // 16 // 2 * 2, width)
+    frames_count = 3 if quick else FLAGS.frames
+    weights = "none" if quick or not os.path.isfile(FLAGS.vgg16_weights) else FLAGS.vgg16_weights
+    config = Config(network="vgg16", weights=weights, max_size=width)
+    if FLAGS.steps or quick:
+        config = config.replace(steps=4 if quick else FLAGS.steps)
+    photo = images.load_image(FLAGS.photo, max_size=4 * width)
+    photo2 = images.load_image(FLAGS.photo2, max_size=4 * width)
+    painting = images.load_image(FLAGS.painting, max_size=width)
+    extractor = vgg.extractor_for(config)
+    style_extractor = quality.build_judge_extractor("vgg16", weights)
+    stroke_extractor = quality.build_painting_judge_extractor("vgg16", weights)
+    base = VideoConfig(later_steps=2) if quick else VideoConfig()
+    variants = []
+    for mode in FLAGS.modes:
+        if mode == "independent":
+            variants.append(("independent", VideoConfig(video_mode="independent")))
+            continue
+        for weight in FLAGS.temporal_weights or [str(base.temporal_weight)]:
+            for steps in FLAGS.later_steps or [str(base.later_steps)]:
+                label = f"temporal, weight {float(weight):g}, {int(steps)} later steps"
+                variants.append((label, VideoConfig(temporal_weight=float(weight), later_steps=int(steps))))
+
+    def figures(result: list[np.ndarray], clip: list[np.ndarray]) -> tuple[float, float]:
+        """The mean over frames of the style figure (Gram, quality.Judge) and the stroke figure
+        (grey: colour cannot lower it; quality.PaintingJudge)."""
+        style = [quality.Judge(style_extractor, c, painting)(r).style for r, c in zip(result, clip, strict=True)]
+        stroke = [
+            quality.PaintingJudge(stroke_extractor, c, painting)(r).stroke for r, c in zip(result, clip, strict=True)
+        ]
+        return float(np.mean(style)), float(np.mean(stroke))
+
+    print(f"# Video: flicker and speed per mode\n\nMachine: {devices.describe_machine()}.\n")
+    print(
+        f"{frames_count} frames of {size[1]}x{size[0]}; VGG16 weights: {os.path.basename(weights)}; "
+        f"first frame {config.schedule.steps} steps (Config's defaults otherwise).\n"
+    )
+    print(
+        "| clip | mode | s/frame | E_warp | vs independent | style figure | vs independent | stroke | vs independent |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    strips = []
+    for kind in FLAGS.clips:
+        clip = synthetic_clip(kind, frames_count, size, photo, photo2)
+        pairs = [video.flow.frame_flows(a, b) for a, b in zip(clip[:-1], clip[1:], strict=True)]
+        flows, masks = [f for f, _ in pairs], [m for _, m in pairs]
+        floor = quality.warping_error(clip, flows, masks)
+        print(f"| {kind} | the input clip | | {floor:.2e} | | | | | |", flush=True)
+        strips.append((f"{kind}: input", clip))
+        reference = None
+        for label, video_config in variants:
+            start = time.perf_counter()
+            result = list(video.optimised_frames(clip, [painting], config, video_config, extractor=extractor))
+            seconds = (time.perf_counter() - start) / len(clip)
+            error = quality.warping_error(result, flows, masks)
+            style, stroke = figures(result, clip)
+            if reference is None:
+                reference = (error, style, stroke)
+            print(
+                f"| {kind} | {label} | {seconds:.1f} | {error:.2e} | {error / reference[0]:.2f}x | {style:.3f} | "
+                f"{style / reference[1]:.2f}x | {stroke:.3f} | {stroke / reference[2]:.2f}x |",
+                flush=True,
+            )
+            strips.append((f"{kind}: {label}", result))
+    if FLAGS.strip:
+        strip(strips, FLAGS.strip)
+        print(f"\nStrip of frames: {FLAGS.strip}")
+
+
+if __name__ == "__main__":
+    app.run(main)

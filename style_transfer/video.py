@@ -1,0 +1,98 @@
+"""Clips: frames -> stylised frames, one after another, each consistent with the last.
+
+After M. Ruder, A. Dosovitskiy and T. Brox, "Artistic style transfer for videos" (GCPR 2016).
+
+Contract: frames are float32 RGB [1, H, W, 3] in [0, 1], all of one size (video_files.py reads
+them so); each generator yields the stylised frame of the same shape, in order, as soon as it is
+done, so a caller writes it, reports progress and may stop between frames.
+
+- `optimised_frames`: the pixel optimisation (multiscale.stylize) per frame. video_mode
+  "temporal": the first frame as a photo (every scale, config.schedule.steps); each later frame
+  starts from the previous result warped onto it by the optical flow between the two photos
+  (flow.py) and runs video.later_steps steps at the final size with the temporal term
+  (objective.Temporal), which holds it to that warped result where the flow is reliable;
+  "independent": every frame as a photo.
+- `network_frames`: a trained network per frame (transformer.stylize); a network trained with the
+  temporal term is consistent by itself.
+
+`previous` (both): the last (photo, result) of the frames done before, so a resumed run goes on
+consistent with them.
+
+Departures from Ruder et al. 2016:
+1. Only the short-term term (the previous frame); not their long-term terms over several frames,
+   nor the multi-pass algorithm: both multiply the cost, and the previous frame's term removes most
+   of the flicker (docs/video.md measures it).
+2. Later frames run at one size (the final), few steps, from the warped result: it is near its
+   answer already, and the coarser scales would start over from the photo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from style_transfer import flow, multiscale, transformer, vgg
+from style_transfer.config import Config, VideoConfig
+from style_transfer.objective import Temporal
+
+# callback(frame, step, terms, image): frame counts from 0 (the clip's), step from 1 within it.
+FrameCallback = Callable[[int, int, dict, Any], None]
+Previous = tuple[np.ndarray, np.ndarray]  # (photo, result) of the frame before, float32 [1, H, W, 3] each
+
+
+def frame_steps(index: int, config: Config, video: VideoConfig, resumed: bool = False) -> int:
+    """Optimisation steps of frame `index` (from 0): the first frame's are config's, later ones' are
+    video.later_steps in temporal mode. A resumed run's first frame is a later frame."""
+    first = index == 0 and not resumed
+    return config.schedule.steps if first or video.video_mode == "independent" else video.later_steps
+
+
+def optimised_frames(
+    frames: Iterable[np.ndarray],
+    styles: Sequence[np.ndarray],
+    config: Config,
+    video: VideoConfig,
+    *,
+    style_blend_weights: Sequence[float] | None = None,
+    extractor: vgg.FeatureExtractor | None = None,
+    callback: FrameCallback | None = None,
+    previous: Previous | None = None,
+    first_index: int = 0,
+) -> Iterator[np.ndarray]:
+    """Each frame stylised by the optimisation (see the module docstring), in order."""
+    config, video = config.validate(), video.validate()
+    extractor = extractor or vgg.extractor_for(config)
+    later = config.replace(steps=video.later_steps, scales=1)
+    for index, photo in enumerate(frames, first_index):
+        report = None
+        if callback is not None:
+            report = lambda step, terms, image, index=index: callback(index, step, terms, image)  # noqa: E731
+        common: dict[str, Any] = dict(style_blend_weights=style_blend_weights, extractor=extractor, callback=report)
+        if previous is None or video.video_mode == "independent":
+            result = multiscale.stylize(photo, styles, config, **common)
+        else:
+            warped, mask = warp_previous(previous, photo)
+            temporal = Temporal(warped, mask, video.temporal_weight)
+            result = multiscale.stylize(photo, styles, later, init_image=warped, temporal=temporal, **common)
+        previous = (photo, result)
+        yield result
+
+
+def warp_previous(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The previous result warped onto `photo` by the flow between the two photos, float32
+    [1, H, W, 3], and where that flow is reliable, float32 [1, H, W, 1]."""
+    previous_photo, previous_result = previous
+    backward, reliable = flow.frame_flows(previous_photo, photo)
+    warped = flow.warp(previous_result, backward).numpy()
+    return warped, reliable[None, ..., None]
+
+
+def network_frames(
+    frames: Iterable[np.ndarray], network: Any, blend: Sequence[float] | None = None
+) -> Iterator[np.ndarray]:
+    """Each frame through a trained network (transformer.stylize), in order."""
+    for photo in frames:
+        yield np.asarray(transformer.stylize(network, tf.convert_to_tensor(photo), blend))
