@@ -5,7 +5,8 @@
 
 The clips are made from a training photo (../shared/photos, never a judging sample): a pan (a
 window moving across the photo), a zoom (a window shrinking about the centre) and a cross-fade
-between two photos (no motion, the light changes). Per clip, per mode, a Markdown row: seconds a
+between two photos (no motion, the light changes); and a cut from a pan over one photo to a pan over
+another. Per clip, per mode, a Markdown row: seconds a
 frame, E_warp (quality.warping_error, the clip's own optical flow and mask: the input clip's row is
 the floor) and its ratio to the per-frame (independent) result's, and the style figure of the
 frames (quality.Judge, the mean over frames) against the independent result's. Modes: the input,
@@ -56,7 +57,8 @@ def window(photo: np.ndarray, top: float, left: float, height: float, width: flo
 
 def synthetic_clip(kind: str, frames: int, size, photo: np.ndarray, photo2: np.ndarray) -> list[np.ndarray]:
     """A clip of `frames` frames of `size` (h, w): "pan" (the window moves 1.5 % of its width a
-    frame), "zoom" (it shrinks 2 % a frame about the centre) or "fade" (photo to photo2)."""
+    frame), "zoom" (it shrinks 2 % a frame about the centre), "fade" (photo to photo2) or "cut" (a pan
+    over photo, then one over photo2)."""
     height, width = size
     full_h, full_w = photo.shape[1:3]
     scale = min(full_h / height, full_w / (width * 1.3))  # a window of the frame's shape with room to pan
@@ -70,13 +72,16 @@ def synthetic_clip(kind: str, frames: int, size, photo: np.ndarray, photo2: np.n
             f = 0.98**t
             out.append(window(photo, top + win_h * (1 - f) / 2, left + win_w * (1 - f) / 2, win_h * f, win_w * f, size))
         return out
+    if kind == "cut":  # a pan over the photo, then a cut to a pan over the second photo
+        other = synthetic_clip("pan", frames, size, photo2, photo)
+        return synthetic_clip("pan", frames, size, photo, photo2)[: frames // 2] + other[frames // 2 :]
     if kind == "fade":
         a = window(photo, top, left, win_h, win_w, size)
         b_h, b_w = photo2.shape[1:3]
         s2 = min(b_h / height, b_w / width)
         b = window(photo2, (b_h - height * s2) / 2, (b_w - width * s2) / 2, height * s2, width * s2, size)
         return [a + (b - a) * t / max(1, frames - 1) for t in range(frames)]
-    raise ValueError(f"unknown clip {kind!r}: pan, zoom or fade")
+    raise ValueError(f"unknown clip {kind!r}: pan, zoom, fade or cut")
 
 
 def strip(rows: list[tuple[str, list[np.ndarray]]], path: str, every: int = 2) -> None:
@@ -109,7 +114,7 @@ def main(argv):
     style_extractor = quality.build_judge_extractor("vgg16", weights)
     stroke_extractor = quality.build_painting_judge_extractor("vgg16", weights)
     base = VideoConfig(later_steps=2) if quick else VideoConfig()
-    variants = []
+    variants: list[tuple[str, object]] = []
     for mode in FLAGS.modes:
         if mode == "independent":
             variants.append(("independent", VideoConfig(video_mode="independent")))
@@ -118,6 +123,12 @@ def main(argv):
             for steps in FLAGS.later_steps or [str(base.later_steps)]:
                 label = f"temporal, weight {float(weight):g}, {int(steps)} later steps"
                 variants.append((label, VideoConfig(temporal_weight=float(weight), later_steps=int(steps))))
+
+    for name in FLAGS.networks:
+        from style_transfer import networks
+
+        network, header = networks.load_network(name)
+        variants.append((f"network {os.path.basename(name)} ({header['paintings'][0]})", network))
 
     def figures(result: list[np.ndarray], clip: list[np.ndarray]) -> tuple[float, float]:
         """The mean over frames of the style figure (Gram, quality.Judge) and the stroke figure
@@ -147,8 +158,13 @@ def main(argv):
         strips.append((f"{kind}: input", clip))
         reference = None
         for label, video_config in variants:
+            if isinstance(video_config, VideoConfig):
+                frames = video.optimised_frames(clip, [painting], config, video_config, extractor=extractor)
+            else:  # a network: the first frame once before, so its trace is not timed
+                next(video.network_frames(clip[:1], video_config))
+                frames = video.network_frames(clip, video_config)
             start = time.perf_counter()
-            result = list(video.optimised_frames(clip, [painting], config, video_config, extractor=extractor))
+            result = list(frames)  # the generator does the work here
             seconds = (time.perf_counter() - start) / len(clip)
             error = quality.warping_error(result, flows, masks)
             style, stroke = figures(result, clip)

@@ -686,10 +686,19 @@ class TrainConfig:
         "Weight of the shift term: the result of the crops moved 1-3 px must move alike (against a 4 px motif).",
         min=0,
     )
-    # Pixels of each border the shift term leaves out (there the moved crop's own border is). Keep
+    # Departure 10 (training.motion_error): the result of the crops moved by a small camera motion
+    # (sub-pixel shift, zoom, turn) must be the result moved alike: networks for video, steady
+    # from frame to frame (Ruder et al. 2018). 0: off.
+    motion_weight: float = setting(
+        0.0,
+        "Weight of the motion term: the result of the crops moved by a small camera motion (shift, zoom, turn) "
+        "must move alike (steady video).",
+        min=0,
+    )
+    # Pixels of each border the shift and motion terms leave out (there the moved crop's own border is). Keep
     # it small: at 16, networks painted the grid pattern into that unwatched band instead (the style
     # statistics are the whole picture's): 2-2.6x the interior's fine detail.
-    shift_margin: int = setting(4, "Pixels of each border the shift term leaves out.", min=0, max=64)
+    shift_margin: int = setting(4, "Pixels of each border the shift and motion terms leave out.", min=0, max=64)
     learning_rate: float = setting(1e-3, "Adam's learning rate for the network's weights.", above=0)
     seed: int = setting(0, "Seed of the weights, the photo order and the crops.")
     precision: str = setting(

@@ -31,6 +31,10 @@ Departure 9 (train.shift_weight): a term that asks the result of the photos move
 the result moved alike (shift_error). Without it, networks trained here laid a pattern locked to
 their stride-4 grid over every picture.
 
+Departure 10 (train.motion_weight): a term for video (Ruder et al. 2018): the result of the
+photos moved by a small camera motion (a sub-pixel shift, a zoom, a turn) must be the result
+moved alike (motion_error), so that a clip's frames, each through the network, do not flicker.
+
 Checkpoints (tf.train.CheckpointManager): the network's weights by path, Adam's state and the step; `train` resumes
 from the latest, and because the photo stream is a function of the seed and the step
 (photos.crop_batches), a resumed run computes what an uninterrupted one would, bit for bit on
@@ -139,6 +143,56 @@ def shift_error(
     return tf.reduce_mean(tf.square(inside), axis=[1, 2, 3])
 
 
+# The synthetic camera motion of the motion term (Ruder et al. 2018, section 5.2): per step, a
+# translation of up to this many px, a zoom of up to this share and a turn of up to this many degrees.
+MOTION_SHIFT, MOTION_ZOOM, MOTION_TURN = 4.0, 0.03, 2.0
+
+
+def motion_flow(step, height, width) -> tf.Tensor:
+    """A small camera motion for `step` (stateless: the same step, the same motion, so a resumed
+    run is bit for bit): float32 [H, W, 2], for each pixel of the moved frame the offset (dx, dy)
+    of where it was in the frame before (flow.warp's convention): a turn and a zoom about the
+    centre, then a sub-pixel translation, each drawn uniformly up to MOTION_*."""
+    u = tf.random.stateless_uniform([4], tf.stack([tf.cast(step, tf.int32), 9]), -1.0, 1.0)
+    shift_x, shift_y = MOTION_SHIFT * u[0], MOTION_SHIFT * u[1]
+    zoom, turn = 1.0 + MOTION_ZOOM * u[2], MOTION_TURN * u[3] * 3.141592653589793 / 180.0
+    ys, xs = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
+    cy, cx = (tf.cast(height, tf.float32) - 1.0) / 2.0, (tf.cast(width, tf.float32) - 1.0) / 2.0
+    source_x = zoom * (tf.cos(turn) * (xs - cx) - tf.sin(turn) * (ys - cy)) + cx + shift_x
+    source_y = zoom * (tf.sin(turn) * (xs - cx) + tf.cos(turn) * (ys - cy)) + cy + shift_y
+    return tf.stack([source_x - xs, source_y - ys], axis=-1)
+
+
+def motion_error(
+    network: transformer.TransformerNet, photos: tf.Tensor, generated: tf.Tensor, style_weights, step, margin: int
+) -> tf.Tensor:
+    """Departure 10 (train.motion_weight): how much the network's result for the next frame of a
+    clip differs from its result for this frame carried along by the camera, [N].
+
+    The photos [N, H, W, 3] are moved by a small camera motion (motion_flow: a turn, a zoom and a
+    sub-pixel shift, as Ruder et al. 2018 synthesise training pairs from single pictures; no video
+    data set is needed) and go through the network; `generated` [N, H, W, 3] (the photos' result)
+    is moved alike (flow.warp, bilinear). The error is their mean squared difference in [0, 1]
+    units where the moved frame comes from inside the photo, `margin` px from its borders. A
+    result that follows the picture costs nothing; strokes that jump when the picture moves a
+    fraction of a pixel (flicker) do. shift_error is its whole-pixel, translation-only cousin.
+    """
+    from style_transfer import flow
+
+    height, width = tf.shape(photos)[1], tf.shape(photos)[2]
+    offsets = motion_flow(step, height, width)  # [H, W, 2]
+    moved = network(flow.warp(photos, offsets), style_weights)  # the next frame's result
+    carried = flow.warp(generated, offsets)  # this frame's result, moved by the camera
+    ys, xs = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
+    x, y, m = xs + offsets[..., 0], ys + offsets[..., 1], float(margin)
+    inside = (
+        (x >= m) & (x <= tf.cast(width, tf.float32) - 1.0 - m) & (y >= m) & (y <= tf.cast(height, tf.float32) - 1.0 - m)
+    )
+    inside = tf.cast(inside, tf.float32)[None, ..., None]  # [1, H, W, 1]
+    squared = tf.reduce_sum(inside * tf.square(moved - carried), axis=[1, 2, 3])
+    return squared / (3.0 * tf.maximum(tf.reduce_sum(inside), 1.0))
+
+
 class Trainer:
     """A network, its optimiser and the loss against `paintings` (each [1, h, w, 3] in [0, 1]).
 
@@ -211,13 +265,19 @@ class Trainer:
         generated = self.network(photos, weights)
         terms = self._perceptual_terms(photos, generated, painting)
         config = self.train_config
-        if not config.shift_weight:
-            return terms
-        # Departure 9: the result of the photos moved by a few pixels is the result moved alike.
-        shift = config.shift_weight * shift_error(
-            self.network, photos, generated, weights, self.step, config.shift_margin
-        )
-        return {**terms, "shift": shift, "total": terms["total"] + shift}
+        if config.shift_weight:
+            # Departure 9: the result of the photos moved by a few pixels is the result moved alike.
+            shift = config.shift_weight * shift_error(
+                self.network, photos, generated, weights, self.step, config.shift_margin
+            )
+            terms = {**terms, "shift": shift, "total": terms["total"] + shift}
+        if config.motion_weight:
+            # Departure 10: the next frame of a clip (a small camera motion): its result is this one's moved alike.
+            motion = config.motion_weight * motion_error(
+                self.network, photos, generated, weights, self.step, config.shift_margin
+            )
+            terms = {**terms, "motion": motion, "total": terms["total"] + motion}
+        return terms
 
     def _perceptual_terms(self, photos: tf.Tensor, generated: tf.Tensor, painting: int) -> dict[str, tf.Tensor]:
         """The package's loss terms [N] of `generated`, the network's result for `photos`."""

@@ -24,6 +24,13 @@ Departures from Ruder et al. 2016:
    of the flicker (docs/video.md measures it).
 2. Later frames run at one size (the final), few steps, from the warped result: it is near its
    answer already, and the coarser scales would start over from the photo.
+3. The warped result carries the change in the photo's luma too (as ReCoNet's output loss does,
+   Gao et al. 2018): its start and its temporal target are the previous result warped plus the
+   luma of this photo less that of the previous photo warped. Without it, a change that is not
+   motion (light, a cross-fade) never got through: 20 steps from the previous result kept it
+   (docs/video.md).
+4. A frame whose flow is reliable on less than SCENE_CUT of its pixels (a cut to another shot)
+   starts over as a first frame: no temporal term, every scale.
 """
 
 from __future__ import annotations
@@ -37,6 +44,9 @@ import tensorflow as tf
 from style_transfer import flow, multiscale, transformer, vgg
 from style_transfer.config import Config, VideoConfig
 from style_transfer.objective import Temporal
+
+# A frame with a reliable flow on less than this share of its pixels is a new shot (departure 4).
+SCENE_CUT = 0.5
 
 # callback(frame, step, terms, image): frame counts from 0 (the clip's), step from 1 within it.
 FrameCallback = Callable[[int, int, dict, Any], None]
@@ -71,23 +81,31 @@ def optimised_frames(
         if callback is not None:
             report = lambda step, terms, image, index=index: callback(index, step, terms, image)  # noqa: E731
         common: dict[str, Any] = dict(style_blend_weights=style_blend_weights, extractor=extractor, callback=report)
-        if previous is None or video.video_mode == "independent":
+        carried = None if previous is None or video.video_mode == "independent" else carry_previous(previous, photo)
+        if carried is None or float(np.mean(carried[1])) < SCENE_CUT:  # a first frame, or a new shot
             result = multiscale.stylize(photo, styles, config, **common)
         else:
-            warped, mask = warp_previous(previous, photo)
-            temporal = Temporal(warped, mask, video.temporal_weight)
-            result = multiscale.stylize(photo, styles, later, init_image=warped, temporal=temporal, **common)
+            target, mask = carried
+            temporal = Temporal(target, mask, video.temporal_weight)
+            result = multiscale.stylize(photo, styles, later, init_image=target, temporal=temporal, **common)
         previous = (photo, result)
         yield result
 
 
-def warp_previous(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The previous result warped onto `photo` by the flow between the two photos, float32
-    [1, H, W, 3], and where that flow is reliable, float32 [1, H, W, 1]."""
+def carry_previous(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the previous result says this frame should be: the previous result warped onto
+    `photo` by the flow between the two photos, plus the change in the photos' luma (departure 3),
+    float32 [1, H, W, 3] in [0, 1]; and where that flow is reliable, float32 [1, H, W, 1]."""
     previous_photo, previous_result = previous
     backward, reliable = flow.frame_flows(previous_photo, photo)
-    warped = flow.warp(previous_result, backward).numpy()
-    return warped, reliable[None, ..., None]
+    warped = flow.warp(np.concatenate([previous_result, previous_photo]), backward).numpy()
+    change = luma(photo) - luma(warped[1:])  # [1, H, W, 1]: what the light did, not the motion
+    return np.clip(warped[:1] + change, 0.0, 1.0), reliable[None, ..., None]
+
+
+def luma(image: np.ndarray) -> np.ndarray:
+    """float [N, H, W, 3] -> [N, H, W, 1], Rec. 601 weights."""
+    return np.asarray(image, np.float32) @ np.asarray([[0.299], [0.587], [0.114]], np.float32)
 
 
 def network_frames(

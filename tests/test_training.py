@@ -177,6 +177,36 @@ def test_the_shift_term_joins_the_total(extractor):
     np.testing.assert_allclose(terms["total"], plain["total"] + terms["shift"], rtol=1e-6)
 
 
+def test_the_motion_term_is_zero_for_a_result_that_follows_the_picture(extractor):
+    """motion_error: a "network" that returns its input moves exactly with the picture (0); one
+    that adds a pattern fixed to the pixel grid does not (the pattern's energy, moved against
+    itself); the camera motion is a function of the step, bounded by MOTION_*; and with
+    motion_weight > 0 the term joins the total."""
+    crops = tf.constant(np.stack([gradient_image(48, 48, s) for s in (1, 2)]) / 255.0, tf.float32)
+    weights = tf.one_hot([0, 0], 1)
+    follows = lambda photos, _: photos  # noqa: E731
+    assert float(tf.reduce_max(training.motion_error(follows, crops, crops, weights, 3, 4))) < 1e-10
+    pattern = tf.constant(np.indices((48, 48)).sum(axis=0)[None, ..., None] % 2 * 0.2, tf.float32)  # checkerboard
+    fixed = lambda photos, _: photos + pattern  # noqa: E731
+    error = training.motion_error(fixed, crops, crops + pattern, weights, 3, 4).numpy()
+    assert np.all(error > 0.002) and np.all(error < 0.2**2)
+    flows = [training.motion_flow(step, 48, 64).numpy() for step in (0, 1, 1)]
+    np.testing.assert_array_equal(flows[1], flows[2])  # the same step, the same motion (resuming)
+    assert not np.allclose(flows[0], flows[1])
+    radius = np.hypot(24, 32)
+    bound = np.hypot(training.MOTION_SHIFT, training.MOTION_SHIFT) + radius * (
+        training.MOTION_ZOOM + np.radians(training.MOTION_TURN) * 1.04
+    )
+    assert np.abs(flows[0]).max() > 0.1 and np.hypot(flows[0][..., 0], flows[0][..., 1]).max() <= bound
+    trainer = training.Trainer(extractor, [_style()], network=NETWORK, train=replace(CONFIG, motion_weight=30.0))
+    terms = trainer.loss_terms(crops, 0)
+    expected = 30.0 * training.motion_error(trainer.network, crops, trainer.network(crops), weights, 0, 4)
+    np.testing.assert_allclose(terms["motion"].numpy(), expected.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(
+        terms["total"], terms["content"] + terms["style"] + terms["tv"] + terms["motion"], rtol=1e-6
+    )
+
+
 def _stop_at(last: int):
     def callback(step, terms):
         if step == last:

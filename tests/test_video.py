@@ -334,3 +334,53 @@ def test_bad_clips_are_one_line_and_nothing_is_written(tmp_path):
         )
         assert message in lines[0], (args, lines[0])
     assert sorted(os.listdir(tmp_path)) == ["bad.mp4", "net.npz"]
+
+
+def test_the_carried_result_follows_the_motion_and_the_light():
+    """video.carry_previous: the previous result moved with the photo (a pan of 2 px), plus what
+    the light did (departure 3): a frame 20 % darker, not moved, carries the result 20 % of the
+    photo's luma darker."""
+    from style_transfer import video
+
+    first, second = pan(2, dx=2)
+    result = texture(seed=5)  # a "stylisation" of the first frame
+    carried, mask = video.carry_previous((first, result), second)
+    assert carried.shape == (1, 48, 64, 3) and mask.shape == (1, 48, 64, 1)
+    interior = (slice(None), slice(6, -6), slice(6, -10))  # away from the strip that entered
+    assert np.abs(carried[:, 6:-6, 6:-10] - result[:, 6:-6, 8:-8]).mean() < 0.01
+    assert mask[interior].mean() > 0.9
+    darker = first * 0.8
+    carried, mask = video.carry_previous((first, result), darker)
+    expected = np.clip(result - 0.2 * video.luma(first), 0, 1)
+    assert np.abs(carried - expected)[interior].mean() < 0.01 and mask.mean() > 0.9
+
+
+def test_later_frames_take_fewer_steps_and_a_cut_starts_over():
+    """video.optimised_frames: frame 0 runs config's steps over its scales; a frame that moved
+    (a pan) runs later_steps; a frame of another picture (a cut: the flow reliable nowhere near
+    SCENE_CUT) starts over with config's steps; independent mode gives every frame config's."""
+    from style_transfer import video
+    from style_transfer.config import Config, VideoConfig
+
+    config = Config(network="vgg16", weights="none", steps=5, max_size=48, scales=1)
+    painting = texture(32, 32, seed=9)
+    clip = [*pan(2, dx=2), texture(seed=11)]  # two frames of a pan, then a cut
+    steps: dict[int, int] = {}
+
+    def count(frame, step, terms, image):
+        steps[frame] = step
+        assert ("temporal" in terms) == (frame == 1)
+
+    frames = list(video.optimised_frames(clip, [painting], config, VideoConfig(later_steps=2), callback=count))
+    assert len(frames) == 3 and all(frame.shape == (1, 48, 64, 3) for frame in frames)
+    assert steps == {0: 5, 1: 2, 2: 5}
+    assert video.frame_steps(1, config, VideoConfig(later_steps=2)) == 2
+    assert video.frame_steps(0, config, VideoConfig(later_steps=2), resumed=True) == 2
+    steps.clear()
+    independent = VideoConfig(video_mode="independent")
+    list(
+        video.optimised_frames(
+            clip[:2], [painting], config, independent, callback=lambda f, s, t, i: steps.update({f: s})
+        )
+    )
+    assert steps == {0: 5, 1: 5}
