@@ -3,15 +3,17 @@
     python benchmarks/video.py                      # this machine, real VGG16 weights from ../shared
     python benchmarks/video.py --quick              # tiny sizes, random weights: checks that it runs
 
-The clips are made from a training photo (../shared/photos, never a judging sample): a pan (a
-window moving across the photo), a zoom (a window shrinking about the centre) and a cross-fade
-between two photos (no motion, the light changes); and a cut from a pan over one photo to a pan over
-another. Per clip, per mode, a Markdown row: seconds a
-frame, E_warp (quality.warping_error, the clip's own optical flow and mask: the input clip's row is
-the floor) and its ratio to the per-frame (independent) result's, and the style figure of the
-frames (quality.Judge, the mean over frames) against the independent result's. Modes: the input,
-the optimisation per frame (independent) and with the temporal term, and, with --networks, each
-network per frame. A strip of frames per clip and mode goes to --strip (a JPEG).
+The clips are made from the held-out photos of ../shared/samples/content (never from the photos
+the networks trained on): a pan (a window moving across the photo), a zoom (a window shrinking
+about the centre), a cross-fade between two photos (no motion: the light changes) and a cut from a
+pan over one photo to a pan over another. Per clip, per mode, a Markdown row: seconds a frame,
+E_warp (quality.warping_error, with the input clip's own optical flow and mask; the input clip's
+row is the floor) and the style figure (quality.Judge) and stroke figure (quality.PaintingJudge:
+grey, so colour cannot lower it), each the mean over frames, with their ratios to the first
+optimisation row's (independent: each frame alone) or, for a network, to the first network's
+(--networks=plain,steady). Modes: the input, the optimisation per frame (independent) and with
+the temporal term, and each network of --networks per frame; then each network's frames/s on a
+640x360 clip, alone and end to end. A strip of frames per clip and mode goes to --strip (a JPEG).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ flags.DEFINE_bool("quick", False, "Tiny sizes, few frames and steps, random weig
 flags.DEFINE_integer("frames", 8, "Frames of each clip.")
 flags.DEFINE_integer("width", 320, "Frame width (the height is 9/16 of it).")
 flags.DEFINE_list("clips", ["pan", "zoom", "fade"], "Which synthetic clips.")
-flags.DEFINE_string("photo", os.path.join(SHARED, "photos", "Bridge_by_Sander_Klootwijk.jpg"), "The clips' photo.")
-flags.DEFINE_string("photo2", os.path.join(SHARED, "photos", "Dune.jpg"), "The cross-fade's second photo.")
+flags.DEFINE_string("photo", os.path.join(SHARED, "samples", "content", "coffee.png"), "The clips' photo.")
+flags.DEFINE_string("photo2", os.path.join(SHARED, "samples", "content", "chelsea.png"), "The fade's and cut's second.")
 flags.DEFINE_string("painting", os.path.join(SHARED, "samples", "style", "starry_night.jpg"), "The painting.")
 flags.DEFINE_string(
     "vgg16_weights", os.path.join(SHARED, "weights", "vgg16_imagenet_notop.weights.h5"), "VGG16 weights or none."
@@ -42,6 +44,9 @@ flags.DEFINE_list("later_steps", [], "Later frames' steps to compare (default: V
 flags.DEFINE_integer("steps", 0, "The first frame's steps (0: Config's default).")
 flags.DEFINE_list("networks", [], "Trained networks (.npz or bundled names) to run per frame too.")
 flags.DEFINE_string("strip", "", "Write a strip of frames per clip and mode here (a .jpg).")
+flags.DEFINE_integer(
+    "throughput_frames", 48, "Frames of the 640x360 clip each network is timed on, end to end (0: skip)."
+)
 FLAGS = flags.FLAGS
 
 
@@ -94,6 +99,43 @@ def strip(rows: list[tuple[str, list[np.ndarray]]], path: str, every: int = 2) -
     Image.fromarray(np.concatenate(tiles, axis=0)).save(path, quality=90)
 
 
+def throughput(photo: np.ndarray, photo2: np.ndarray, count: int, quick: bool) -> None:
+    """Each network on a 640x360 pan of `count` frames: frames/s of the network's pass alone, and
+    end to end as the command line runs it (decode the H.264 clip, the network, encode H.264)."""
+    import tempfile
+
+    from style_transfer import networks, video, video_files
+
+    size = (36, 64) if quick else (360, 640)
+    clip = synthetic_clip("pan", count, size, photo, photo2)
+    with tempfile.TemporaryDirectory() as folder:
+        source, output = os.path.join(folder, "in.mp4"), os.path.join(folder, "out.mp4")
+        writer = video_files.VideoWriter(source, video_files.DEFAULT_SEQUENCE_FPS, size)
+        for frame in clip:
+            writer.write(frame)
+        writer.close()
+        print(f"\nThroughput at {size[1]}x{size[0]}, {count} frames (the first, which traces, not counted):\n")
+        print("| network | network alone, frames/s | end to end (decode, network, encode), frames/s |")
+        print("| --- | --- | --- |")
+        for name in FLAGS.networks:
+            network, _ = networks.load_network(name)
+            results = video.network_frames(iter(clip), network)
+            next(results)
+            start = time.perf_counter()
+            for _ in results:
+                pass
+            alone = (count - 1) / (time.perf_counter() - start)
+            frames = video.network_frames(video_files.read_frames(source), network)
+            writer = video_files.VideoWriter(output, video_files.DEFAULT_SEQUENCE_FPS, size)
+            writer.write(next(frames))
+            start = time.perf_counter()
+            for result in frames:
+                writer.write(result)
+            writer.close()
+            whole = (count - 1) / (time.perf_counter() - start)
+            print(f"| {os.path.basename(name)} | {alone:.1f} | {whole:.1f} |", flush=True)
+
+
 def main(argv):
     del argv
     from style_transfer import devices, images, quality, vgg, video
@@ -107,8 +149,8 @@ def main(argv):
     config = Config(network="vgg16", weights=weights, max_size=width)
     if FLAGS.steps or quick:
         config = config.replace(steps=4 if quick else FLAGS.steps)
-    photo = images.load_image(FLAGS.photo, max_size=4 * width)
-    photo2 = images.load_image(FLAGS.photo2, max_size=4 * width)
+    photo = images.load_image(FLAGS.photo)
+    photo2 = images.load_image(FLAGS.photo2)
     painting = images.load_image(FLAGS.painting, max_size=width)
     extractor = vgg.extractor_for(config)
     style_extractor = quality.build_judge_extractor("vgg16", weights)
@@ -156,7 +198,7 @@ def main(argv):
         floor = quality.warping_error(clip, flows, masks)
         print(f"| {kind} | the input clip | | {floor:.2e} | | | | | |", flush=True)
         strips.append((f"{kind}: input", clip))
-        reference = None
+        references: dict[bool, tuple[float, float, float]] = {}  # the first optimisation row's, the first network's
         for label, video_config in variants:
             if isinstance(video_config, VideoConfig):
                 frames = video.optimised_frames(clip, [painting], config, video_config, extractor=extractor)
@@ -168,14 +210,15 @@ def main(argv):
             seconds = (time.perf_counter() - start) / len(clip)
             error = quality.warping_error(result, flows, masks)
             style, stroke = figures(result, clip)
-            if reference is None:
-                reference = (error, style, stroke)
+            reference = references.setdefault(isinstance(video_config, VideoConfig), (error, style, stroke))
             print(
                 f"| {kind} | {label} | {seconds:.1f} | {error:.2e} | {error / reference[0]:.2f}x | {style:.3f} | "
                 f"{style / reference[1]:.2f}x | {stroke:.3f} | {stroke / reference[2]:.2f}x |",
                 flush=True,
             )
             strips.append((f"{kind}: {label}", result))
+    if FLAGS.networks and FLAGS.throughput_frames:
+        throughput(photo, photo2, 4 if quick else FLAGS.throughput_frames, quick)
     if FLAGS.strip:
         strip(strips, FLAGS.strip)
         print(f"\nStrip of frames: {FLAGS.strip}")

@@ -161,3 +161,38 @@ def test_the_timing_helpers_time_and_measure():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO / "benchmarks", capture_output=True, text=True)
     before, after = map(float, result.stdout.split())
     assert 250 <= after - before < 300 and before < 200, result.stdout + result.stderr
+
+
+def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
+    """`video.py --quick` on one clip with a tiny network: the input's row, both optimisation modes,
+    the network's row, its throughput, and the strip."""
+    from style_transfer import networks, transformer
+
+    model = str(tmp_path / "net.npz")
+    networks.save_network(transformer.build(width=0.25, styles=1, seed=0), model, ["painting"])
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    for name, seed in (("a.png", 1), ("b.png", 2)):
+        Image.fromarray(gradient_image(120, 160, seed)).save(samples / name)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "video.py"), "--quick", "--clips=pan", f"--networks={model}"]
+        + [f"--photo={samples / 'a.png'}", f"--photo2={samples / 'b.png'}", f"--strip={tmp_path / 'strip.jpg'}"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| pan |")]
+    assert [row[1].strip() for row in rows] == [
+        "the input clip",
+        "independent",
+        "temporal, weight 5, 2 later steps",
+        "network net.npz (painting)",
+    ]
+    independent, temporal = (float(row[3]) for row in rows[1:3])
+    assert temporal < 0.5 * independent  # even 2 steps from the warped result flicker less
+    assert rows[3][4].strip() == "1.00x"  # the first network is the networks' reference
+    (throughput,) = [line for line in result.stdout.splitlines() if line.startswith("| net.npz |")]
+    assert all(float(value) > 0 for value in throughput.split("|")[2:4])
+    with Image.open(tmp_path / "strip.jpg") as strip:
+        assert strip.size == (64 * 2, 36 * 4)  # frames 0 and 2 of 3; four rows
