@@ -12,7 +12,7 @@ from absl.testing import flagsaver
 
 import style_transfer.cli  # noqa: F401 (defines Config's flags on absl's FLAGS)
 from style_transfer import cli_common
-from style_transfer.config import Config, ScheduleConfig, setting
+from style_transfer.config import Config, ScheduleConfig, VideoConfig, VideoSetup, setting
 from style_transfer.errors import ConfigError
 
 FLAGS = flags.FLAGS
@@ -179,14 +179,16 @@ def test_a_field_without_help_or_with_an_unknown_type_is_refused():
 
 
 def test_readme_flag_table_lists_every_config_flag_with_its_default():
-    """README's Flags table is written by hand: every generated flag must be in it, with Config's default."""
+    """README's Flags table is written by hand: every generated flag must be in it (Config's and
+    VideoConfig's), with its default."""
     import pathlib
     import re
 
     readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
     rows = dict(re.findall(r"^\| `--(\w+)` \| ([^|]+) \|", readme, flags=re.MULTILINE))
-    defaults = Config().fields()
-    for field in cli_common.flag_fields():
+    video = VideoConfig()
+    defaults = {**Config().fields(), **{name: getattr(video, name) for name in video.__dataclass_fields__}}
+    for field in [*cli_common.flag_fields(), *cli_common.flag_fields(VideoSetup)]:
         assert field.name in rows, f"--{field.name} is missing from README's Flags table"
         default = defaults[field.name]
         shown = rows[field.name].strip().strip("`")
