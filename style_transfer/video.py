@@ -31,6 +31,10 @@ Departures from Ruder et al. 2016:
    (docs/video.md).
 4. A frame whose flow is reliable on less than SCENE_CUT of its pixels (a cut to another shot)
    starts over as a first frame: no temporal term, every scale.
+5. The carried result is trusted at a pixel only as far as the photo there is the previous photo
+   moved (CHANGE_TOLERANCE): the temporal term's mask is Ruder et al.'s times that trust, and the
+   start is the carried result where trusted, blended towards the photo in the result's colours
+   where not. Without it a cross-fade left the first picture's strokes in every later frame.
 """
 
 from __future__ import annotations
@@ -41,12 +45,16 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import flow, multiscale, transformer, vgg
+from style_transfer import colors, flow, multiscale, transformer, vgg
 from style_transfer.config import Config, VideoConfig
 from style_transfer.objective import Temporal
 
 # A frame with a reliable flow on less than this share of its pixels is a new shot (departure 4).
 SCENE_CUT = 0.5
+# Departure 5: the trust in the carried result at a pixel falls linearly from 1 to 0 as the photo
+# there differs from the previous photo warped onto it (RMS over RGB, [0, 1] units) from the first
+# value (a bilinear warp's own error on fine detail) to the second.
+CHANGE_TOLERANCE = (0.02, 0.12)
 
 # callback(frame, step, terms, image): frame counts from 0 (the clip's), step from 1 within it.
 FrameCallback = Callable[[int, int, dict, Any], None]
@@ -95,12 +103,21 @@ def optimised_frames(
 def carry_previous(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where the previous result says this frame should be: the previous result warped onto
     `photo` by the flow between the two photos, plus the change in the photos' luma (departure 3),
-    float32 [1, H, W, 3] in [0, 1]; and where that flow is reliable, float32 [1, H, W, 1]."""
+    float32 [1, H, W, 3] in [0, 1]; and how far to hold it there, float32 [1, H, W, 1] in [0, 1]:
+    where the flow is reliable and the photo is the previous one moved (departure 5)."""
     previous_photo, previous_result = previous
     backward, reliable = flow.frame_flows(previous_photo, photo)
     warped = flow.warp(np.concatenate([previous_result, previous_photo]), backward).numpy()
     change = luma(photo) - luma(warped[1:])  # [1, H, W, 1]: what the light did, not the motion
-    return np.clip(warped[:1] + change, 0.0, 1.0), reliable[None, ..., None]
+    carried = np.clip(warped[:1] + change, 0.0, 1.0)
+    # Departure 5: held only as far as the photo itself is the previous one moved; elsewhere the
+    # start is the photo in the colours of the result so far, so what the flow cannot explain (a
+    # cross-fade, a new object) does not leave a ghost of the earlier picture in every later frame.
+    unexplained = np.sqrt(np.mean(np.square(photo - warped[1:]), axis=-1, keepdims=True))  # [1, H, W, 1]
+    excess = (unexplained - CHANGE_TOLERANCE[0]) / (CHANGE_TOLERANCE[1] - CHANGE_TOLERANCE[0])
+    trust = (reliable[None, ..., None] * np.clip(1.0 - excess, 0.0, 1.0)).astype(np.float32)
+    fresh = colors.match_colors_of(tf.constant(photo), tf.constant(previous_result)).numpy()
+    return trust * carried + (1.0 - trust) * fresh, trust
 
 
 def luma(image: np.ndarray) -> np.ndarray:
