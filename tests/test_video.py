@@ -393,3 +393,22 @@ def test_later_frames_take_fewer_steps_and_a_cut_starts_over():
         )
     )
     assert steps == {0: 5, 1: 5}
+
+
+def test_without_the_video_extra_a_clip_is_one_line_saying_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    from tests.cli_runner import run_in_process as run_cli
+
+    write_clip_with_audio(str(tmp_path / "clip.mp4"), pan(2, height=36, width=64))
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    result = run_cli(["--content=clip.mp4", "--output=out.mp4"], tmp_path)
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == [
+        "style-transfer: error: video needs PyAV: pip install 'style_transfer[video]'"
+    ]
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    with pytest.raises(
+        video_files.VideoError, match=r"optical flow needs OpenCV: pip install 'style_transfer\[video\]'"
+    ):
+        flow.optical_flow(texture(), texture())
+    assert sorted(os.listdir(tmp_path)) == ["clip.mp4"]
