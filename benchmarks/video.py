@@ -138,7 +138,7 @@ def throughput(photo: np.ndarray, photo2: np.ndarray, count: int, quick: bool) -
 
 def main(argv):
     del argv
-    from style_transfer import devices, images, quality, vgg, video
+    from style_transfer import devices, flow, images, quality, vgg, video
     from style_transfer.config import Config, VideoConfig
 
     quick = FLAGS.quick
@@ -193,7 +193,7 @@ def main(argv):
     strips = []
     for kind in FLAGS.clips:
         clip = synthetic_clip(kind, frames_count, size, photo, photo2)
-        pairs = [video.flow.frame_flows(a, b) for a, b in zip(clip[:-1], clip[1:], strict=True)]
+        pairs = [flow.frame_flows(a, b) for a, b in zip(clip[:-1], clip[1:], strict=True)]
         flows, masks = [f for f, _ in pairs], [m for _, m in pairs]
         floor = quality.warping_error(clip, flows, masks)
         print(f"| {kind} | the input clip | | {floor:.2e} | | | | | |", flush=True)

@@ -31,10 +31,10 @@ class FrameProgress:
     """Per frame: a log line (or a bar on a terminal), the ETA from the seconds a frame so far;
     a stop requested (Ctrl-C) is raised as KeyboardInterrupt at the next optimisation step."""
 
-    def __init__(self, total: int | None, done: int):
+    def __init__(self, total: int | None):
         import keras
 
-        self.total, self.done_before = total, done
+        self.total = total
         self.start = time.time()
         self.frames = 0
         self.stop_requested = False
@@ -127,11 +127,10 @@ def run_clip(
         for last in video_files.read_frames(output) if done else ():  # the frames done, encoded again
             writer.write(last)
     photos = video_files.read_frames(spec, (height, width), skip=done)
-    progress = FrameProgress(total, done)
+    progress = FrameProgress(total)
     previous_handler = signal.signal(signal.SIGINT, progress.request_stop)
     try:
-        previous = None if last is None else (next(video_files.read_frames(spec, (height, width), skip=done - 1)), last)
-        results, steps_of = _stylized(photos, inputs, config, video_config, model, progress, done, previous)
+        results, steps_of = _stylized(spec, photos, inputs, config, video_config, model, progress, done, last)
         for index, result in enumerate(results, done):
             writer.write(result)
             progress.frame_done(index, steps_of(index))
@@ -161,9 +160,9 @@ def run_clip(
     return 0
 
 
-def _stylized(photos, inputs, config, video_config, model, progress, done, previous):
+def _stylized(spec, photos, inputs, config, video_config, model, progress, done, last):
     """The generator of stylised frames for this run, and steps_of(index) for the progress lines.
-    previous: a resumed run's last (photo, result)."""
+    last: a resumed run's last frame done (the optimisation goes on consistent with it)."""
     from style_transfer import video
 
     if model:
@@ -173,6 +172,9 @@ def _stylized(photos, inputs, config, video_config, model, progress, done, previ
         return video.network_frames(photos, network, inputs.blend), lambda index: 0
     from style_transfer import vgg
 
+    previous = None
+    if last is not None:  # that frame's photo, and its result
+        previous = (next(video_files.read_frames(spec, last.shape[1:3], skip=done - 1)), last)
     frames = video.optimised_frames(
         photos,
         inputs.styles,

@@ -32,10 +32,11 @@ BOUNDARY = (0.01, 0.002)
 
 
 def _luma8(frame: np.ndarray) -> np.ndarray:
-    """float [1, H, W, 3] (or [H, W, 3]) in [0, 1] -> uint8 [H, W] luma (Rec. 601 weights)."""
-    rgb = np.asarray(frame, dtype=np.float32).reshape(frame.shape[-3:])
-    weights = np.asarray([0.299, 0.587, 0.114], np.float32)
-    return np.asarray(np.round(np.clip(rgb @ weights, 0, 1) * 255), np.uint8)
+    """float [1, H, W, 3] in [0, 1] -> uint8 [H, W] luma (quality.luma), as OpenCV's flow takes it."""
+    from style_transfer import quality
+
+    luma = np.asarray(quality.luma(frame))[0, ..., 0]
+    return np.asarray(np.round(np.clip(luma, 0, 1) * 255), np.uint8)
 
 
 def optical_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ done, so a caller writes it, reports progress and may stop between frames.
   (objective.Temporal), which holds it to that warped result where the flow is reliable;
   "independent": every frame as a photo.
 - `network_frames`: a trained network per frame (transformer.stylize); a network trained with the
-  temporal term is consistent by itself.
+  motion term (training.py, departure 10) flickers less by itself.
 
 `previous` (both): the last (photo, result) of the frames done before, so a resumed run goes on
 consistent with them.
@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import colors, flow, multiscale, transformer, vgg
+from style_transfer import colors, flow, multiscale, quality, transformer, vgg
 from style_transfer.config import Config, VideoConfig
 from style_transfer.objective import Temporal
 
@@ -108,7 +108,7 @@ def carry_previous(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, n
     previous_photo, previous_result = previous
     backward, reliable = flow.frame_flows(previous_photo, photo)
     warped = flow.warp(np.concatenate([previous_result, previous_photo]), backward).numpy()
-    change = luma(photo) - luma(warped[1:])  # [1, H, W, 1]: what the light did, not the motion
+    change = (quality.luma(photo) - quality.luma(warped[1:])).numpy()  # [1, H, W, 1]: the light, not the motion
     carried = np.clip(warped[:1] + change, 0.0, 1.0)
     # Departure 5: held only as far as the photo itself is the previous one moved; elsewhere the
     # start is the photo in the colours of the result so far, so what the flow cannot explain (a
@@ -118,11 +118,6 @@ def carry_previous(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, n
     trust = (reliable[None, ..., None] * np.clip(1.0 - excess, 0.0, 1.0)).astype(np.float32)
     fresh = colors.match_colors_of(tf.constant(photo), tf.constant(previous_result)).numpy()
     return trust * carried + (1.0 - trust) * fresh, trust
-
-
-def luma(image: np.ndarray) -> np.ndarray:
-    """float [N, H, W, 3] -> [N, H, W, 1], Rec. 601 weights."""
-    return np.asarray(image, np.float32) @ np.asarray([[0.299], [0.587], [0.114]], np.float32)
 
 
 def network_frames(

@@ -352,7 +352,7 @@ def test_the_carried_result_follows_the_motion_and_the_light():
     # 3 % darker, not moved: within the tolerance; the result carries the photo's change in luma.
     darker = first * 0.97
     carried, trust = video.carry_previous((first, result), darker)
-    expected = np.clip(result - 0.03 * video.luma(first), 0, 1)
+    expected = np.clip(result - 0.03 * quality.luma(first).numpy(), 0, 1)
     assert trust[interior].mean() > 0.8
     assert np.abs(carried - expected)[interior].mean() < 0.01
     # Half as bright: far beyond it, nothing is trusted and the start is the photo recoloured.
@@ -412,3 +412,35 @@ def test_without_the_video_extra_a_clip_is_one_line_saying_what_to_install(tmp_p
     ):
         flow.optical_flow(texture(), texture())
     assert sorted(os.listdir(tmp_path)) == ["clip.mp4"]
+
+
+def test_the_optimisation_resumes_after_the_frames_done_as_a_later_frame(tmp_path, monkeypatch):
+    """--resume without --model: the run goes on from the last frame written (its photo and its
+    result), so the next frame is a later frame (later_steps, the temporal term), not a first one."""
+    import signal
+
+    from style_transfer import cli_video
+    from tests.cli_runner import run_in_process as run_cli
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "out").mkdir()
+    for number, frame in enumerate(pan(3, height=40, width=48), start=1):
+        Image.fromarray(np.round(frame[0] * 255).astype(np.uint8)).save(tmp_path / "in" / f"{number:04d}.png")
+    frame_done = cli_video.FrameProgress.frame_done
+
+    def interrupted_after_one(self, index, steps):
+        if index == 0:
+            os.kill(os.getpid(), signal.SIGINT)
+        frame_done(self, index, steps)
+
+    monkeypatch.setattr(cli_video.FrameProgress, "frame_done", interrupted_after_one)
+    args = ["--content=in/%04d.png", "--output=out/%04d.png", "--weights=none", "--network=vgg16", "--max_size=48"]
+    args += ["--steps=3", "--later_steps=2"]
+    assert run_cli(args, tmp_path).returncode == 130
+    assert os.listdir(tmp_path / "out") == ["0001.png"]
+    monkeypatch.setattr(cli_video.FrameProgress, "frame_done", frame_done)
+    result = run_cli([*args, "--resume"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "resuming after frame 1" in result.stdout and "frame 2/3: 2 steps" in result.stdout
+    assert "temporal" in result.stdout.split("frame 2/3")[1].splitlines()[0]
+    assert sorted(os.listdir(tmp_path / "out")) == ["0001.png", "0002.png", "0003.png"]
