@@ -11,6 +11,10 @@
 #   3. The shift term (--shift_weight=100, training.py departure 9), 16 px margin: 600 steps.
 #   4. The same with the 4 px margin (at 16 the network painted its grid into the margin): 300 steps.
 #
+# Then style_transfer/data/starry_wave_steady.npz, the same network made steady for video (its frames
+# flicker less; docs/video.md): from stage 4, the motion term at 400 (training.py, departure 10)
+# with the shift term, runs/starry_wave_steady_1 ... _3: 300, 600 and 600 steps.
+#
 #   bash benchmarks/train_pretrained.sh
 #
 # Needs ../shared (the 35 training photos, the paintings, real ImageNet VGG16 weights) or
@@ -33,3 +37,26 @@ train --run=runs/starry_wave_4 --base=runs/starry_wave_3/network.npz "${late[@]}
     --shift_weight=100
 cp runs/starry_wave_4/network.npz style_transfer/data/starry_wave.npz
 echo "style_transfer/data/starry_wave.npz: 2700 + 1400 + 600 + 300 steps"
+
+steady=("${late[@]}" --shift_weight=100 --motion_weight=400)
+train --run=runs/starry_wave_steady_1 --base=runs/starry_wave_4/network.npz "${steady[@]}" --seed=4 --steps=300
+train --run=runs/starry_wave_steady_2 --base=runs/starry_wave_steady_1/network.npz "${steady[@]}" --seed=5 --steps=600
+train --run=runs/starry_wave_steady_3 --base=runs/starry_wave_steady_2/network.npz "${steady[@]}" --seed=6 --steps=600
+# The bundled file's notes: each stage's command and machine (from its run's network.npz).
+python - style_transfer/data/starry_wave_steady.npz runs/starry_wave_steady_{1,2,3}/network.npz <<'PYTHON'
+import sys
+
+from style_transfer import networks
+
+out, *stages = sys.argv[1:]
+notes = [networks.read_header(stage)["notes"] for stage in stages]
+network, header = networks.load_network(stages[-1])
+networks.save_network(network, out, header["paintings"], {
+    "script": "bash benchmarks/train_pretrained.sh",
+    "from": "starry_wave",
+    "stages": [n["command"] for n in notes],
+    "steps": sum(n["steps"] for n in notes),
+    "machines": sorted({n["machine"] for n in notes}),
+})
+PYTHON
+echo "style_transfer/data/starry_wave_steady.npz: starry_wave + 300 + 600 + 600 steps"

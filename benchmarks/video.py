@@ -8,8 +8,9 @@ the networks trained on): a pan (a window moving across the photo), a zoom (a wi
 about the centre), a cross-fade between two photos (no motion: the light changes) and a cut from a
 pan over one photo to a pan over another. Per clip, per mode, a Markdown row: seconds a frame,
 E_warp (quality.warping_error, with the input clip's own optical flow and mask; the input clip's
-row is the floor) and the style figure (quality.Judge) and stroke figure (quality.PaintingJudge:
-grey, so colour cannot lower it), each the mean over frames, with their ratios to the first
+row is the floor, and a column gives the ratio of what each row has above it), the style figure
+(quality.Judge) and the stroke figure (quality.PaintingJudge: grey, so colour cannot lower it),
+each the mean over frames, with their ratios to the first
 optimisation row's (independent: each frame alone) or, for a network, to the first network's
 (--networks=plain,steady). Modes: the input, the optimisation per frame (independent) and with
 the temporal term, and each network of --networks per frame; then each network's frames/s on a
@@ -101,10 +102,11 @@ def strip(rows: list[tuple[str, list[np.ndarray]]], path: str, every: int = 2) -
 
 def throughput(photo: np.ndarray, photo2: np.ndarray, count: int, quick: bool) -> None:
     """Each network on a 640x360 pan of `count` frames: frames/s of the network's pass alone, and
-    end to end as the command line runs it (decode the H.264 clip, the network, encode H.264)."""
+    end to end as the command line runs it (decode the H.264 clip, the network, encode H.264); in
+    float32 and, where --precision=auto is bfloat16 here (as the command line then runs it), in that."""
     import tempfile
 
-    from style_transfer import networks, video, video_files
+    from style_transfer import devices, networks, video, video_files
 
     size = (36, 64) if quick else (360, 640)
     clip = synthetic_clip("pan", count, size, photo, photo2)
@@ -115,10 +117,11 @@ def throughput(photo: np.ndarray, photo2: np.ndarray, count: int, quick: bool) -
             writer.write(frame)
         writer.close()
         print(f"\nThroughput at {size[1]}x{size[0]}, {count} frames (the first, which traces, not counted):\n")
-        print("| network | network alone, frames/s | end to end (decode, network, encode), frames/s |")
-        print("| --- | --- | --- |")
-        for name in FLAGS.networks:
-            network, _ = networks.load_network(name)
+        print("| network | precision | network alone, frames/s | end to end (decode, network, encode), frames/s |")
+        print("| --- | --- | --- | --- |")
+        precisions = sorted({"float32", devices.resolved_precision("auto")}, reverse=True)
+        for name, precision in ((name, precision) for name in FLAGS.networks for precision in precisions):
+            network, _ = networks.load_network(name, precision)
             results = video.network_frames(iter(clip), network)
             next(results)
             start = time.perf_counter()
@@ -133,7 +136,7 @@ def throughput(photo: np.ndarray, photo2: np.ndarray, count: int, quick: bool) -
                 writer.write(result)
             writer.close()
             whole = (count - 1) / (time.perf_counter() - start)
-            print(f"| {os.path.basename(name)} | {alone:.1f} | {whole:.1f} |", flush=True)
+            print(f"| {os.path.basename(name)} | {precision} | {alone:.1f} | {whole:.1f} |", flush=True)
 
 
 def main(argv):
@@ -172,6 +175,16 @@ def main(argv):
         network, header = networks.load_network(name)
         variants.append((f"network {os.path.basename(name)} ({header['paintings'][0]})", network))
 
+    def above(error: float, floor: float) -> float:
+        """E_warp beyond the input clip's own (what its light and the flow's errors give any
+        stylisation that follows it): on a cross-fade the floor is near the plain network's."""
+        return max(error - floor, 0.0)
+
+    def above_ratio(error: float, reference: float, floor: float) -> str:
+        """above(error) / above(reference), or "-" where the reference is at the floor (a cut: the
+        pair across it dominates the input's own figure)."""
+        return f"{above(error, floor) / above(reference, floor):.2f}x" if above(reference, floor) > 0 else "-"
+
     def figures(result: list[np.ndarray], clip: list[np.ndarray]) -> tuple[float, float]:
         """The mean over frames of the style figure (Gram, quality.Judge) and the stroke figure
         (grey: colour cannot lower it; quality.PaintingJudge)."""
@@ -187,16 +200,17 @@ def main(argv):
         f"first frame {config.schedule.steps} steps (Config's defaults otherwise).\n"
     )
     print(
-        "| clip | mode | s/frame | E_warp | vs independent | style figure | vs independent | stroke | vs independent |"
+        "| clip | mode | s/frame | E_warp | vs independent | above the input's, vs independent | style figure "
+        "| vs independent | stroke | vs independent |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     strips = []
     for kind in FLAGS.clips:
         clip = synthetic_clip(kind, frames_count, size, photo, photo2)
         pairs = [flow.frame_flows(a, b) for a, b in zip(clip[:-1], clip[1:], strict=True)]
         flows, masks = [f for f, _ in pairs], [m for _, m in pairs]
         floor = quality.warping_error(clip, flows, masks)
-        print(f"| {kind} | the input clip | | {floor:.2e} | | | | | |", flush=True)
+        print(f"| {kind} | the input clip | | {floor:.2e} | | | | | | |", flush=True)
         strips.append((f"{kind}: input", clip))
         references: dict[bool, tuple[float, float, float]] = {}  # the first optimisation row's, the first network's
         for label, video_config in variants:
@@ -212,7 +226,8 @@ def main(argv):
             style, stroke = figures(result, clip)
             reference = references.setdefault(isinstance(video_config, VideoConfig), (error, style, stroke))
             print(
-                f"| {kind} | {label} | {seconds:.1f} | {error:.2e} | {error / reference[0]:.2f}x | {style:.3f} | "
+                f"| {kind} | {label} | {seconds:.1f} | {error:.2e} | {error / reference[0]:.2f}x | "
+                f"{above_ratio(error, reference[0], floor)} | {style:.3f} | "
                 f"{style / reference[1]:.2f}x | {stroke:.3f} | {stroke / reference[2]:.2f}x |",
                 flush=True,
             )

@@ -360,7 +360,7 @@ def _write(photos: list[Photo], result: np.ndarray, start: float, steps: int, be
 def run_network(photos: list[Photo], inputs: Inputs, network) -> int:
     """run_batch' twin for --model: the photos through the trained network, one pass; 0, or 130
     after Ctrl-C (nothing written)."""
-    from style_transfer import network_tiles, transformer
+    from style_transfer import devices, network_tiles, transformer
 
     content = np.concatenate([photo.content for photo in photos])
     height, width = content.shape[1:3]
@@ -368,7 +368,12 @@ def run_network(photos: list[Photo], inputs: Inputs, network) -> int:
         print(f"{photo.label} content {photo.path} -> {width}x{height}".lstrip(), flush=True)
     blend = ", ".join(f"{name} {w:g}" for name, w in zip(inputs.style_paths, inputs.blend, strict=True))
     batch = f", a batch of {len(photos)}" if len(photos) > 1 else ""
-    print(f"network {FLAGS.model} ({blend}), width {network.width:g}{batch}", flush=True)
+    precision = inputs.config.runtime.precision
+    print(
+        f"network {FLAGS.model} ({blend}), width {network.width:g}, "
+        f"{devices.resolved_precision(precision)} convolutions{batch}",
+        flush=True,
+    )
     runtime = inputs.config.runtime
     tiled = bool(runtime.tile_size) and max(height, width) > runtime.tile_size
     if tiled:
@@ -510,9 +515,9 @@ def run(output: str) -> int:
 
     cli_common.import_tensorflow_quietly()
     if FLAGS.model:
-        from style_transfer import networks
+        from style_transfer import devices, networks
 
-        network, _ = networks.load_network(FLAGS.model)
+        network, _ = networks.load_network(FLAGS.model, devices.resolved_precision(config.runtime.precision))
         if single is not None:
             return run_network([single], inputs, network)
         return FolderRun(
@@ -536,8 +541,8 @@ def run(output: str) -> int:
                 "no masks and no init image; use --distribution_strategy=auto on one device"
             )
         runner = distribute.DistributedRunner(strategy, config, inputs.styles, inputs.blend)
-        devices = ", ".join(strategy.extended.worker_devices)
-        print(f"{runner.replicas} replica(s): {devices}", flush=True)
+        names = ", ".join(strategy.extended.worker_devices)
+        print(f"{runner.replicas} replica(s): {names}", flush=True)
         if single is not None:
             return run_distributed([single], inputs, runner)
         batch_size = max(batch_size, runner.replicas)  # at least one photo per replica

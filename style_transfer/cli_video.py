@@ -166,9 +166,9 @@ def _stylized(spec, photos, inputs, config, video_config, model, progress, done,
     from style_transfer import video
 
     if model:
-        from style_transfer import networks
+        from style_transfer import devices, networks
 
-        network, _ = networks.load_network(model)
+        network, _ = networks.load_network(model, devices.resolved_precision(config.runtime.precision))
         return video.network_frames(photos, network, inputs.blend), lambda index: 0
     from style_transfer import vgg
 

@@ -450,9 +450,12 @@ class RuntimeConfig:
 
     # Precision of the VGG features ("mixed" with float32 weights); Gram matrices, losses, the image
     # and the optimiser's state always stay float32. "auto": bfloat16 where the hardware has it (devices.py).
+    # A trained network's convolutions (style-transfer --model) run in it too; its instance norms
+    # stay float32 (docs/networks.md measures what bfloat16 changes in its pictures).
     precision: str = setting(
         "auto",
-        "VGG feature precision (auto: bfloat16 where the hardware has it); losses stay float32.",
+        "VGG feature precision, and a trained network's convolutions' (auto: bfloat16 where the hardware "
+        "has it); losses stay float32.",
         choices=PRECISIONS,
     )
     # XLA-compile the step. Measured per step: 0.72x (slower) on an AVX-512 Zen 5 CPU, 0.80-0.85x

@@ -87,14 +87,15 @@ def _read(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return header, arrays
 
 
-def load_network(path: str):
+def load_network(path: str, precision: str = "float32"):
     """The network saved at `path`, or the bundled network so named: (transformer.TransformerNet,
-    header)."""
+    header). precision: its convolutions' ("float32", or "bfloat16" where the machine has it:
+    devices.resolved_precision; transformer.build), the weights float32 either way."""
     from style_transfer import transformer
 
     path = resolve(path)
     header, arrays = _read(path)
-    network = transformer.build(float(header["width"]), len(header["paintings"]))
+    network = transformer.build(float(header["width"]), len(header["paintings"]), precision=precision)
     expected = {transformer.weight_name(w): w for w in network.weights}
     if set(expected) != set(arrays):
         raise ModelError(f"{path}: its weights are not those of a width {header['width']} network")

@@ -13,7 +13,7 @@ done, so a caller writes it, reports progress and may stop between frames.
   (objective.Temporal), which holds it to that warped result where the flow is reliable;
   "independent": every frame as a photo.
 - `network_frames`: a trained network per frame (transformer.stylize); a network trained with the
-  motion term (training.py, departure 10) flickers less by itself.
+  motion term (training.py, departure 10; the bundled starry_wave_steady) flickers less by itself.
 
 `previous` (both): the last (photo, result) of the frames done before, so a resumed run goes on
 consistent with them.

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 from PIL import Image
 
 from tests.conftest import REPO, VGG16_WEIGHTS, gradient_image
@@ -166,7 +167,7 @@ def test_the_timing_helpers_time_and_measure():
 def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     """`video.py --quick` on one clip with a tiny network: the input's row, both optimisation modes,
     the network's row, its throughput, and the strip."""
-    from style_transfer import networks, transformer
+    from style_transfer import devices, networks, transformer
 
     model = str(tmp_path / "net.npz")
     networks.save_network(transformer.build(width=0.25, styles=1, seed=0), model, ["painting"])
@@ -191,8 +192,17 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     ]
     independent, temporal = (float(row[3]) for row in rows[1:3])
     assert temporal < 0.5 * independent  # even 2 steps from the warped result flicker less
-    assert rows[3][4].strip() == "1.00x"  # the first network is the networks' reference
-    (throughput,) = [line for line in result.stdout.splitlines() if line.startswith("| net.npz |")]
-    assert all(float(value) > 0 for value in throughput.split("|")[2:4])
+    assert rows[3][4].strip() == rows[3][5].strip() == "1.00x"  # the first network is the networks' reference
+    floor = float(rows[0][3])  # what each has above the input's own E_warp; "-" where the reference has nothing
+    if independent > floor:
+        assert float(rows[2][5].strip().rstrip("x")) == pytest.approx(
+            max(temporal - floor, 0) / (independent - floor), abs=0.02
+        )
+    else:
+        assert rows[2][5].strip() == "-"
+    throughput = [line.split("|")[2:5] for line in result.stdout.splitlines() if line.startswith("| net.npz |")]
+    assert throughput[0][0].strip() == "float32"  # and bfloat16 where auto is that here
+    assert {row[0].strip() for row in throughput} == {"float32", devices.resolved_precision("auto")}
+    assert all(float(value) > 0 for row in throughput for value in row[1:])
     with Image.open(tmp_path / "strip.jpg") as strip:
         assert strip.size == (64 * 2, 36 * 4)  # frames 0 and 2 of 3; four rows

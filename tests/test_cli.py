@@ -546,18 +546,20 @@ def test_importing_the_package_does_not_import_tensorflow():
 
 def test_a_trained_network_stylises_in_one_pass(tmp_path, content_png):
     """--model: no VGG (nothing downloaded: the next test, in a process of its own), the photo's
-    size out, --tile_size (the whole picture's pass), folder mode, and the network's one-line errors."""
-    from style_transfer import images, networks, transformer
+    size out, --tile_size (the whole picture's pass), folder mode, and the network's one-line errors.
+    Its convolutions run in --precision (auto: bfloat16 where the CPU has it, as VGG's features)."""
+    from style_transfer import devices, images, networks, transformer
 
     network = transformer.build(width=0.25, styles=2, seed=0)
     model = str(tmp_path / "net.npz")
     networks.save_network(network, model, ["starry", "wave"])
     out, photo = tmp_path / "out.png", str(tmp_path / "photo.png")
     Image.fromarray(gradient_image(150, 290, seed=3)).save(photo)
-    result = run_cli(["--model", model, "--content", photo, "--output", str(out), "--tile_size=256"], tmp_path)
+    args = ["--model", model, "--content", photo, "--output", str(out), "--tile_size=256", "--precision=float32"]
+    result = run_cli(args, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "network" in result.stdout and "(starry 1, wave 0)" in result.stdout and "one pass" in result.stdout
-    assert "tiles of 256 px" in result.stdout
+    assert "tiles of 256 px" in result.stdout and "width 0.25, float32 convolutions" in result.stdout
     expected = transformer.stylize(network, images.load_image(photo, max_size=512), [1, 0]).numpy()
     with Image.open(out) as written:
         assert written.size == (expected.shape[2], expected.shape[1])
@@ -571,6 +573,11 @@ def test_a_trained_network_stylises_in_one_pass(tmp_path, content_png):
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["a_wave.png", "b_wave.png"]
     assert "a batch of 2" in result.stdout
+    assert f"{devices.resolved_precision('auto')} convolutions" in result.stdout  # --precision=auto's
+    loaded, _ = networks.load_network(model, devices.resolved_precision("auto"))
+    with Image.open(tmp_path / "results" / "a_wave.png") as written:
+        expected = transformer.stylize(loaded, images.load_image(str(photos / "a.png"), max_size=512), [0, 1]).numpy()
+        assert np.abs(np.asarray(written, np.float32) / 255.0 - expected[0]).max() <= 1.0 / 255.0 + 1e-6
     # One-line errors, each before TensorFlow is paid for.
     assert_clean_error(
         run_cli(["--model", str(tmp_path / "none.npz")], tmp_path),

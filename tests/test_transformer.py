@@ -122,6 +122,10 @@ def test_a_network_file_round_trips_and_bad_files_are_one_line_errors(conditiona
             transformer.stylize(loaded, images, blend).numpy(), transformer.stylize(conditional, images, blend).numpy()
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.npz"]  # no temporary left
+    low, _ = networks.load_network(path, "bfloat16")  # --model's convolutions where auto is bfloat16
+    assert low.down[0].conv.conv.compute_dtype == "bfloat16" and loaded.down[0].conv.conv.compute_dtype == "float32"
+    difference = np.abs(transformer.stylize(low, images).numpy() - transformer.stylize(loaded, images).numpy())
+    assert 0 < difference.max() < 0.05  # the same weights, rounded
     with pytest.raises(networks.ModelError, match="no network file at .*missing.npz"):
         networks.load_network(str(tmp_path / "missing.npz"))
     (tmp_path / "photo.npz").write_bytes(b"\x89PNG not a network")

@@ -444,3 +444,22 @@ def test_the_optimisation_resumes_after_the_frames_done_as_a_later_frame(tmp_pat
     assert "resuming after frame 1" in result.stdout and "frame 2/3: 2 steps" in result.stdout
     assert "temporal" in result.stdout.split("frame 2/3")[1].splitlines()[0]
     assert sorted(os.listdir(tmp_path / "out")) == ["0001.png", "0002.png", "0003.png"]
+
+
+def test_the_bundled_steady_network_flickers_less_than_the_plain_one():
+    """starry_wave_steady (starry_wave trained on with the motion term) on a sub-pixel pan over the
+    bundled sample: E_warp well under the plain network's (0.30x on benchmarks/video.py's pan)."""
+    from style_transfer import images, networks, video
+    from style_transfer.samples import SAMPLE_CONTENT
+
+    photo = images.load_image(SAMPLE_CONTENT)  # [1, 300, 451, 3]
+    boxes = [[0.1, 0.05 + 0.012 * t, 0.9, 0.75 + 0.012 * t] for t in range(5)]  # 2.7 px a frame at 160x96
+    clip = [tf.image.crop_and_resize(photo, [box], [0], (96, 160)).numpy() for box in boxes]
+    pairs = [flow.frame_flows(a, b) for a, b in zip(clip[:-1], clip[1:], strict=True)]
+    flows, masks = [f for f, _ in pairs], [m for _, m in pairs]
+    plain, steady = (
+        quality.warping_error(list(video.network_frames(clip, networks.load_network(name)[0])), flows, masks)
+        for name in ("starry_wave", "starry_wave_steady")
+    )
+    assert networks.read_header("starry_wave_steady")["paintings"] == networks.read_header("starry_wave")["paintings"]
+    assert steady < 0.6 * plain, (steady, plain)

@@ -79,7 +79,7 @@ def _export_network() -> int:
     from style_transfer.export import network as exported_network
 
     start = time.time()
-    network, header = networks.load_network(FLAGS.model)
+    network, header = networks.load_network(FLAGS.model)  # float32: the model runs where it is served
     name = FLAGS.name if FLAGS["name"].present else os.path.splitext(os.path.basename(FLAGS.model))[0]
     path = exported_network.export_network(
         network, FLAGS.export_dir, name, FLAGS.version, max_size=FLAGS.max_size, warmup=FLAGS.warmup
