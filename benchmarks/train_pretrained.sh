@@ -13,7 +13,10 @@
 #
 # Then style_transfer/data/starry_wave_steady.npz, the same network made steady for video (its frames
 # flicker less; docs/video.md): from stage 4, the motion term at 400 (training.py, departure 10)
-# with the shift term, runs/starry_wave_steady_1 ... _3: 300, 600 and 600 steps.
+# with the shift term, runs/starry_wave_steady_1 ... _4: 300, 600, 600 and 600 steps; the bundled
+# weights are the mean of stages 3 and 4 (weight averaging, as Polyak's or SWA: with batches of 4
+# crops each stage's end is a draw, and the mean had the better style figure of the two with the
+# flicker of either; docs/video.md).
 #
 #   bash benchmarks/train_pretrained.sh
 #
@@ -42,8 +45,10 @@ steady=("${late[@]}" --shift_weight=100 --motion_weight=400)
 train --run=runs/starry_wave_steady_1 --base=runs/starry_wave_4/network.npz "${steady[@]}" --seed=4 --steps=300
 train --run=runs/starry_wave_steady_2 --base=runs/starry_wave_steady_1/network.npz "${steady[@]}" --seed=5 --steps=600
 train --run=runs/starry_wave_steady_3 --base=runs/starry_wave_steady_2/network.npz "${steady[@]}" --seed=6 --steps=600
-# The bundled file's notes: each stage's command and machine (from its run's network.npz).
-python - style_transfer/data/starry_wave_steady.npz runs/starry_wave_steady_{1,2,3}/network.npz <<'PYTHON'
+train --run=runs/starry_wave_steady_4 --base=runs/starry_wave_steady_3/network.npz "${steady[@]}" --seed=7 --steps=600
+# The bundled file: the mean of the last two stages' weights; its notes, each stage's command and
+# machine (from its run's network.npz).
+python - style_transfer/data/starry_wave_steady.npz runs/starry_wave_steady_{1,2,3,4}/network.npz <<'PYTHON'
 import sys
 
 from style_transfer import networks
@@ -51,12 +56,16 @@ from style_transfer import networks
 out, *stages = sys.argv[1:]
 notes = [networks.read_header(stage)["notes"] for stage in stages]
 network, header = networks.load_network(stages[-1])
+before, _ = networks.load_network(stages[-2])
+for weight, other in zip(network.weights, before.weights, strict=True):
+    weight.assign((weight + other) / 2)
 networks.save_network(network, out, header["paintings"], {
     "script": "bash benchmarks/train_pretrained.sh",
     "from": "starry_wave",
     "stages": [n["command"] for n in notes],
+    "weights": "the mean of the last two stages' weights",
     "steps": sum(n["steps"] for n in notes),
     "machines": sorted({n["machine"] for n in notes}),
 })
 PYTHON
-echo "style_transfer/data/starry_wave_steady.npz: starry_wave + 300 + 600 + 600 steps"
+echo "style_transfer/data/starry_wave_steady.npz: starry_wave + 300 + 600 + 600 + 600 steps, the last two averaged"
