@@ -168,7 +168,9 @@ def _stylized(spec, photos, inputs, config, video_config, model, progress, done,
     if model:
         from style_transfer import devices, networks
 
-        network, _ = networks.load_network(model, devices.resolved_precision(config.runtime.precision))
+        precision = devices.resolved_precision(config.runtime.precision)
+        network, _ = networks.load_network(model, precision)
+        print(f"network {model}, width {network.width:g}, {precision} convolutions", flush=True)
         return video.network_frames(photos, network, inputs.blend), lambda index: 0
     from style_transfer import vgg
 

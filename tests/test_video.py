@@ -229,7 +229,7 @@ def _tiny_network(tmp_path) -> str:
 
 
 def test_a_clip_through_a_network_keeps_rate_size_frames_and_audio(tmp_path):
-    from style_transfer import networks, transformer
+    from style_transfer import devices, networks, transformer
     from tests.cli_runner import run_in_process as run_cli
 
     frames = pan(5, height=36, width=64)
@@ -238,6 +238,7 @@ def test_a_clip_through_a_network_keeps_rate_size_frames_and_audio(tmp_path):
     result = run_cli(["--content=clip.mp4", f"--model={model}"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "clip clip.mp4: 64x36, 29.970 frames/s, 5 frames, audio -> 64x36" in result.stdout
+    assert f"width 0.25, {devices.resolved_precision('auto')} convolutions" in result.stdout
     assert "frame 5/5: one pass" in result.stdout and "ETA" in result.stdout
     info = video_files.probe(str(tmp_path / "stylized.mp4"))  # the input's extension, the default name
     assert (info.fps, info.width, info.height, info.frames, info.audio) == (FPS, 64, 36, 5, True)
