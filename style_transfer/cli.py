@@ -368,13 +368,12 @@ def run_network(photos: list[Photo], inputs: Inputs, network) -> int:
         print(f"{photo.label} content {photo.path} -> {width}x{height}".lstrip(), flush=True)
     blend = ", ".join(f"{name} {w:g}" for name, w in zip(inputs.style_paths, inputs.blend, strict=True))
     batch = f", a batch of {len(photos)}" if len(photos) > 1 else ""
-    precision = inputs.config.runtime.precision
+    runtime = inputs.config.runtime
     print(
         f"network {FLAGS.model} ({blend}), width {network.width:g}, "
-        f"{devices.resolved_precision(precision)} convolutions{batch}",
+        f"{devices.resolved_precision(runtime.precision)} convolutions{batch}",
         flush=True,
     )
-    runtime = inputs.config.runtime
     tiled = bool(runtime.tile_size) and max(height, width) > runtime.tile_size
     if tiled:
         print(f"tiles of {runtime.tile_size} px (the whole picture's statistics, measured norm by norm)", flush=True)
