@@ -360,7 +360,7 @@ def _write(photos: list[Photo], result: np.ndarray, start: float, steps: int, be
 def run_network(photos: list[Photo], inputs: Inputs, network) -> int:
     """run_batch' twin for --model: the photos through the trained network, one pass; 0, or 130
     after Ctrl-C (nothing written)."""
-    from style_transfer import devices, network_tiles, transformer
+    from style_transfer import network_tiles, transformer
 
     content = np.concatenate([photo.content for photo in photos])
     height, width = content.shape[1:3]
@@ -371,7 +371,7 @@ def run_network(photos: list[Photo], inputs: Inputs, network) -> int:
     runtime = inputs.config.runtime
     print(
         f"network {FLAGS.model} ({blend}), width {network.width:g}, "
-        f"{devices.resolved_precision(runtime.precision)} convolutions{batch}",
+        f"{network.compute_dtype} convolutions{batch}",  # as loaded: --precision, resolved
         flush=True,
     )
     tiled = bool(runtime.tile_size) and max(height, width) > runtime.tile_size

@@ -168,9 +168,8 @@ def _stylized(spec, photos, inputs, config, video_config, model, progress, done,
     if model:
         from style_transfer import devices, networks
 
-        precision = devices.resolved_precision(config.runtime.precision)
-        network, _ = networks.load_network(model, precision)
-        print(f"network {model}, width {network.width:g}, {precision} convolutions", flush=True)
+        network, _ = networks.load_network(model, devices.resolved_precision(config.runtime.precision))
+        print(f"network {model}, width {network.width:g}, {network.compute_dtype} convolutions", flush=True)
         return video.network_frames(photos, network, inputs.blend), lambda index: 0
     from style_transfer import vgg
 
