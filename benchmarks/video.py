@@ -13,7 +13,8 @@ row is the floor, and a column gives the ratio of what each row has above it), t
 each the mean over frames, with their ratios to the first
 optimisation row's (independent: each frame alone) or, for a network, to the first network's
 (--networks=plain,steady). Modes: the input, the optimisation per frame (independent) and with
-the temporal term, and each network of --networks per frame; then each network's frames/s on a
+the temporal term (--temporal_weights, --later_steps and --new_steps compare its settings), and
+each network of --networks per frame; then each network's frames/s on a
 640x360 clip, alone and end to end. A strip of frames per clip and mode goes to --strip (a JPEG).
 """
 
@@ -42,6 +43,7 @@ flags.DEFINE_string(
 flags.DEFINE_list("modes", ["independent", "temporal"], "Optimisation modes to run.")
 flags.DEFINE_list("temporal_weights", [], "Temporal weights to compare (default: VideoConfig's).")
 flags.DEFINE_list("later_steps", [], "Later frames' steps to compare (default: VideoConfig's).")
+flags.DEFINE_list("new_steps", [], "New-region steps to compare (0: no such pass; default: VideoConfig's).")
 flags.DEFINE_integer("steps", 0, "The first frame's steps (0: Config's default).")
 flags.DEFINE_list("networks", [], "Trained networks (.npz or bundled names) to run per frame too.")
 flags.DEFINE_string("strip", "", "Write a strip of frames per clip and mode here (a .jpg).")
@@ -158,7 +160,7 @@ def main(argv):
     extractor = vgg.extractor_for(config)
     style_extractor = quality.build_judge_extractor("vgg16", weights)
     stroke_extractor = quality.build_painting_judge_extractor("vgg16", weights)
-    base = VideoConfig(later_steps=2) if quick else VideoConfig()
+    base = VideoConfig(later_steps=2, new_steps=2) if quick else VideoConfig()
     variants: list[tuple[str, object]] = []
     for mode in FLAGS.modes:
         if mode == "independent":
@@ -166,8 +168,11 @@ def main(argv):
             continue
         for weight in FLAGS.temporal_weights or [str(base.temporal_weight)]:
             for steps in FLAGS.later_steps or [str(base.later_steps)]:
-                label = f"temporal, weight {float(weight):g}, {int(steps)} later steps"
-                variants.append((label, VideoConfig(temporal_weight=float(weight), later_steps=int(steps))))
+                for new in FLAGS.new_steps or [str(base.new_steps)]:
+                    label = f"temporal, weight {float(weight):g}, {int(steps)} later steps, "
+                    label += f"{int(new)} new-region steps" if int(new) else "no new-region pass"
+                    settings = VideoConfig(temporal_weight=float(weight), later_steps=int(steps), new_steps=int(new))
+                    variants.append((label, settings))
 
     for name in FLAGS.networks:
         from style_transfer import networks

@@ -41,6 +41,7 @@ class FrameProgress:
         self.interactive = sys.stdout.isatty()
         self.bar = keras.utils.Progbar(total, unit_name="frame") if self.interactive else None
         self.terms: dict = {}
+        self.steps = 0  # the steps of the frame under way (numbered across its passes)
 
     def request_stop(self, signum=None, frame=None) -> None:
         if self.stop_requested:
@@ -48,12 +49,13 @@ class FrameProgress:
         self.stop_requested = True
 
     def step(self, index: int, step: int, terms: dict, image: Any) -> None:
-        """video.FrameCallback: keeps the last terms; stops here after Ctrl-C."""
-        self.terms = terms
+        """video.FrameCallback: keeps the last terms and the step count; stops here after Ctrl-C."""
+        self.terms, self.steps = terms, step
         if self.stop_requested:
             raise KeyboardInterrupt
 
-    def frame_done(self, index: int, steps: int) -> None:
+    def frame_done(self, index: int) -> None:
+        steps, self.steps = self.steps, 0
         self.frames += 1
         elapsed = time.time() - self.start
         per_frame = elapsed / self.frames
@@ -130,10 +132,10 @@ def run_clip(
     progress = FrameProgress(total)
     previous_handler = signal.signal(signal.SIGINT, progress.request_stop)
     try:
-        results, steps_of = _stylized(spec, photos, inputs, config, video_config, model, progress, done, last)
+        results = _stylized(spec, photos, inputs, config, video_config, model, progress, done, last)
         for index, result in enumerate(results, done):
             writer.write(result)
-            progress.frame_done(index, steps_of(index))
+            progress.frame_done(index)
     except KeyboardInterrupt:
         written = writer.written
         if written:
@@ -161,8 +163,8 @@ def run_clip(
 
 
 def _stylized(spec, photos, inputs, config, video_config, model, progress, done, last):
-    """The generator of stylised frames for this run, and steps_of(index) for the progress lines.
-    last: a resumed run's last frame done (the optimisation goes on consistent with it)."""
+    """The generator of stylised frames for this run. last: a resumed run's last frame done (the
+    optimisation goes on consistent with it)."""
     from style_transfer import video
 
     if model:
@@ -170,13 +172,13 @@ def _stylized(spec, photos, inputs, config, video_config, model, progress, done,
 
         network, _ = networks.load_network(model, devices.resolved_precision(config.runtime.precision))
         print(f"network {model}, width {network.width:g}, {network.compute_dtype} convolutions", flush=True)
-        return video.network_frames(photos, network, inputs.blend), lambda index: 0
+        return video.network_frames(photos, network, inputs.blend)
     from style_transfer import vgg
 
     previous = None
     if last is not None:  # that frame's photo, and its result
         previous = (next(video_files.read_frames(spec, last.shape[1:3], skip=done - 1)), last)
-    frames = video.optimised_frames(
+    return video.optimised_frames(
         photos,
         inputs.styles,
         config,
@@ -187,7 +189,6 @@ def _stylized(spec, photos, inputs, config, video_config, model, progress, done,
         previous=previous,
         first_index=done,
     )
-    return frames, lambda index: video.frame_steps(index, config, video_config, resumed=done > 0)
 
 
 def _exists(output: str) -> bool:

@@ -618,6 +618,14 @@ class VideoConfig:
         "the first frame gets --steps.",
         min=1,
     )
+    # Departure 6 (video.py): what the carried result does not cover (content entering a pan,
+    # occlusions) is first painted at the first frame's last coarser scale, the rest held still.
+    new_steps: int = setting(
+        40,
+        "Clips, temporal mode: steps at the first frame's last coarser size for what the previous result "
+        "does not cover (content coming into view), before --later_steps; 0: none.",
+        min=0,
+    )
     fps: float = setting(0.0, "Frame rate of a numbered frame sequence (0: 25; a video file keeps its own).", min=0)
 
     def validate(self) -> VideoConfig:

@@ -106,9 +106,10 @@ def stylize(
 
 
 def _temporal_at(temporal: Temporal, size: tuple[int, int]) -> Temporal:
-    """The temporal term at a scale's size: its target and mask resampled."""
+    """The temporal term at a scale's size: its target and masks resampled."""
     target = resample.to_size(tf.convert_to_tensor(temporal.target, tf.float32), size)
-    return Temporal(target, resample.mask_to_size(temporal.mask, size), temporal.weight)
+    mask, free = resample.mask_to_size(temporal.mask, size), resample.mask_to_size(temporal.free, size)
+    return Temporal(target, mask, temporal.weight, free)
 
 
 def _blend_weights(config: Config, count: int, given: Sequence[float] | None) -> list[float] | None:

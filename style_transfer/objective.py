@@ -85,17 +85,21 @@ class Objective:
 class Temporal:
     """A video frame's temporal term (losses.temporal_loss): the previous frame's result warped
     onto this frame (float32 [1, H, W, 3]), where the flow is reliable (float32 [1, H, W, 1] in
-    [0, 1]; flow.reliable) and its weight. multiscale.stylize resamples both to each scale."""
+    [0, 1]; flow.reliable) and its weight. `free` (float32 [1, H, W, 1] in [0, 1], or None for
+    everywhere): how far each pixel may move; the gradient is multiplied by it, so a pixel at 0
+    stays where it starts (video.py paints what the carried result does not cover with the rest
+    held still). multiscale.stylize resamples all three to each scale."""
 
     target: tf.Tensor
     mask: tf.Tensor
     weight: float
+    free: tf.Tensor | None = None
 
 
 class WithTemporal:
     """ValueAndGradient: `inner`'s terms plus weight x the temporal loss against a warped previous
     frame, as "temporal" and in "total"; its gradient added to inner's (float32: it needs no loss
-    scale)."""
+    scale), then multiplied by temporal.free where given."""
 
     def __init__(self, inner: ValueAndGradient, temporal: Temporal):
         self.inner, self.temporal = inner, temporal
@@ -107,4 +111,6 @@ class WithTemporal:
             term = self.temporal.weight * losses.temporal_loss(image, self.temporal.target, self.temporal.mask)  # [N]
             summed = tf.reduce_sum(term)
         gradient += tape.gradient(summed, image)
+        if self.temporal.free is not None:
+            gradient *= tf.cast(self.temporal.free, gradient.dtype)
         return {**terms, "temporal": term, "total": terms["total"] + term}, gradient

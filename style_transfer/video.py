@@ -9,9 +9,9 @@ done, so a caller writes it, reports progress and may stop between frames.
 - `optimised_frames`: the pixel optimisation (multiscale.stylize) per frame. video_mode
   "temporal": the first frame as a photo (every scale, config.schedule.steps); each later frame
   starts from the previous result warped onto it by the optical flow between the two photos
-  (flow.py) and runs video.later_steps steps at the final size with the temporal term
-  (objective.Temporal), which holds it to that warped result where the flow is reliable;
-  "independent": every frame as a photo.
+  (flow.py), paints what that does not cover (departure 6) and runs video.later_steps steps at the
+  final size with the temporal term (objective.Temporal), which holds it to that warped result
+  where the flow is reliable; "independent": every frame as a photo.
 - `network_frames`: a trained network per frame (transformer.stylize); a network trained with the
   motion term (training.py, departure 10; the bundled starry_wave_steady) flickers less by itself.
 
@@ -35,6 +35,13 @@ Departures from Ruder et al. 2016:
    moved (CHANGE_TOLERANCE): the temporal term's mask is Ruder et al.'s times that trust, and the
    start is the carried result where trusted, blended towards the photo in the result's colours
    where not. Without it a cross-fade left the first picture's strokes in every later frame.
+6. What the carried result does not cover (1 - its trust: content coming into view in a pan, what
+   an occlusion uncovers, where the flow failed) is first painted at the first frame's last coarser
+   scale, video.new_steps steps in which only those pixels move (objective.Temporal.free), then the
+   later steps go over the whole frame. At the final size alone, 20 steps left such a region
+   smooth, the photo in the painting's colours: the first frame's broad strokes come from its
+   coarser scales (docs/video.md). Skipped where that region is under NEW_REGION_MIN of the frame,
+   or where the first frame has one scale.
 """
 
 from __future__ import annotations
@@ -45,8 +52,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import colors, flow, multiscale, quality, transformer, vgg
+from style_transfer import colors, flow, multiscale, quality, resample, transformer, vgg
 from style_transfer.config import Config, VideoConfig
+from style_transfer.geometry import Geometry
 from style_transfer.objective import Temporal
 
 # A frame with a reliable flow on less than this share of its pixels is a new shot (departure 4).
@@ -55,17 +63,13 @@ SCENE_CUT = 0.5
 # there differs from the previous photo warped onto it (RMS over RGB, [0, 1] units) from the first
 # value (a bilinear warp's own error on fine detail) to the second.
 CHANGE_TOLERANCE = (0.02, 0.12)
+# Departure 6: the new region is painted at a coarser scale first when it is at least this share of
+# the frame (the mean of 1 - trust); a still clip skips it.
+NEW_REGION_MIN = 0.005
 
 # callback(frame, step, terms, image): frame counts from 0 (the clip's), step from 1 within it.
 FrameCallback = Callable[[int, int, dict, Any], None]
 Previous = tuple[np.ndarray, np.ndarray]  # (photo, result) of the frame before, float32 [1, H, W, 3] each
-
-
-def frame_steps(index: int, config: Config, video: VideoConfig, resumed: bool = False) -> int:
-    """Optimisation steps of frame `index` (from 0): the first frame's are config's, later ones' are
-    video.later_steps in temporal mode. A resumed run's first frame is a later frame."""
-    first = index == 0 and not resumed
-    return config.schedule.steps if first or video.video_mode == "independent" else video.later_steps
 
 
 def optimised_frames(
@@ -93,11 +97,44 @@ def optimised_frames(
         if carried is None or float(np.mean(carried[1])) < SCENE_CUT:  # a first frame, or a new shot
             result = multiscale.stylize(photo, styles, config, **common)
         else:
-            target, mask = carried
-            temporal = Temporal(target, mask, video.temporal_weight)
-            result = multiscale.stylize(photo, styles, later, init_image=target, temporal=temporal, **common)
+            target, trust = carried
+            start, painted = paint_new_region(photo, styles, target, trust, config, video, common)
+            if painted and report is not None:  # the later steps numbered on from the new region's
+                common["callback"] = lambda step, terms, image, r=report, n=painted: r(n + step, terms, image)
+            temporal = Temporal(target, trust, video.temporal_weight)
+            result = multiscale.stylize(photo, styles, later, init_image=start, temporal=temporal, **common)
         previous = (photo, result)
         yield result
+
+
+def paint_new_region(
+    photo: np.ndarray,
+    styles: Sequence[np.ndarray],
+    target: np.ndarray,
+    trust: np.ndarray,
+    config: Config,
+    video: VideoConfig,
+    common: dict[str, Any],
+) -> tuple[np.ndarray, int]:
+    """Departure 6: the start of a later frame, float32 [1, H, W, 3]: the carried result `target`
+    with what it does not cover (1 - trust, float32 [1, H, W, 1]) painted at the first frame's last
+    coarser scale, only those pixels moving; and the steps that took (0 where skipped)."""
+    new = 1.0 - trust
+    plan = Geometry.of(config).plan(*photo.shape[1:3])
+    if not video.new_steps or len(plan) < 2 or float(np.mean(new)) < NEW_REGION_MIN:
+        return target, 0
+    size = plan[-2].size
+
+    def small(image: np.ndarray) -> np.ndarray:
+        return resample.to_size(tf.constant(image), size).numpy()
+
+    free = resample.mask_to_size(new, size)  # [1, h, w, 1]: where pixels may move
+    assert free is not None
+    temporal = Temporal(small(target), 1.0 - free, video.temporal_weight, free=free)  # the rest held still
+    coarse = config.replace(steps=video.new_steps, scales=1)
+    painted = multiscale.stylize(small(photo), styles, coarse, init_image=small(target), temporal=temporal, **common)
+    painted = resample.to_size(tf.constant(painted), photo.shape[1:3]).numpy()
+    return (new * painted + trust * target).astype(np.float32), video.new_steps
 
 
 def carry_previous(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -187,7 +187,7 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     assert [row[1].strip() for row in rows] == [
         "the input clip",
         "independent",
-        "temporal, weight 5, 2 later steps",
+        "temporal, weight 5, 2 later steps, 2 new-region steps",
         "network net.npz (painting)",
     ]
     independent, temporal = (float(row[3]) for row in rows[1:3])

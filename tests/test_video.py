@@ -286,10 +286,10 @@ def test_ctrl_c_leaves_a_playable_clip_and_resume_goes_on(tmp_path, monkeypatch)
     model = _tiny_network(tmp_path)
     frame_done = cli_video.FrameProgress.frame_done
 
-    def interrupted_after_two(self, index, steps):
+    def interrupted_after_two(self, index):
         if index == 1:
             os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, to the handler the run installed
-        frame_done(self, index, steps)
+        frame_done(self, index)
 
     monkeypatch.setattr(cli_video.FrameProgress, "frame_done", interrupted_after_two)
     args = ["--content=clip.mp4", f"--model={model}", "--output=out.mp4"]
@@ -383,9 +383,7 @@ def test_later_frames_take_fewer_steps_and_a_cut_starts_over():
 
     frames = list(video.optimised_frames(clip, [painting], config, VideoConfig(later_steps=2), callback=count))
     assert len(frames) == 3 and all(frame.shape == (1, 48, 64, 3) for frame in frames)
-    assert steps == {0: 5, 1: 2, 2: 5}
-    assert video.frame_steps(1, config, VideoConfig(later_steps=2)) == 2
-    assert video.frame_steps(0, config, VideoConfig(later_steps=2), resumed=True) == 2
+    assert steps == {0: 5, 1: 2, 2: 5}  # one scale (scales=1): no new-region pass (departure 6)
     steps.clear()
     independent = VideoConfig(video_mode="independent")
     list(
@@ -394,6 +392,54 @@ def test_later_frames_take_fewer_steps_and_a_cut_starts_over():
         )
     )
     assert steps == {0: 5, 1: 5}
+
+
+def test_free_zero_keeps_those_pixels_where_they_start():
+    """objective.Temporal.free: the gradient is multiplied by it, so the optimisation (L-BFGS)
+    leaves the pixels at 0 exactly as they started and moves the others."""
+    from style_transfer import multiscale
+    from style_transfer.config import Config
+    from style_transfer.objective import Temporal
+
+    config = Config(network="vgg16", weights="none", steps=4, max_size=64, scales=1)
+    photo, start = texture(seed=1), texture(seed=2)
+    free = np.zeros((1, 48, 64, 1), np.float32)
+    free[:, :, 40:] = 1.0
+    temporal = Temporal(start, np.ones_like(free), 1.0, free=free)
+    result = multiscale.stylize(photo, [texture(32, 32, seed=9)], config, init_image=start, temporal=temporal)
+    np.testing.assert_array_equal(result[:, :, :40], start[:, :, :40])
+    assert np.abs(result[:, :, 40:] - start[:, :, 40:]).mean() > 1e-3
+
+
+def test_what_the_carried_result_does_not_cover_is_painted_at_a_coarser_scale_first():
+    """Departure 6: on a pan, a later frame first runs new_steps at the first frame's last coarser
+    scale, in which only what the previous result does not cover moves (the trusted pixels start
+    as carried), then later_steps with the temporal term, numbered on; a still clip skips it."""
+    from style_transfer import video
+    from style_transfer.config import Config, VideoConfig
+
+    config = Config(network="vgg16", weights="none", steps=5, max_size=96, scales=2, min_scale_size=32)
+    clip = pan(2, dx=6, height=54, width=96)
+    painting = texture(32, 32, seed=9)
+    settings = VideoConfig(later_steps=2, new_steps=3)
+    seen: dict[int, list] = {0: [], 1: []}
+    frames = list(
+        video.optimised_frames(
+            clip, [painting], config, settings, callback=lambda f, s, t, i: seen[f].append((s, i.shape[1:3]))
+        )
+    )
+    assert [s for s, _ in seen[1]] == [1, 2, 3, 4, 5]  # 3 new-region steps, then 2 later ones
+    assert [size for _, size in seen[1]] == [(27, 48)] * 3 + [(54, 96)] * 2  # the coarser scale first
+    target, trust = video.carry_previous((clip[0], frames[0]), clip[1])
+    assert (trust[0, :, -6:] == 0).all() and trust.mean() > 0.8  # the strip that came into view
+    start, painted = video.paint_new_region(clip[1], [painting], target, trust, config, settings, {})
+    assert painted == 3
+    held = np.broadcast_to(trust == 1, start.shape)
+    np.testing.assert_allclose(start[held], target[held], atol=1e-6)  # trusted: as carried
+    assert np.abs(start - target)[:, :, -6:].mean() > 1e-3  # the new strip: painted
+    still, painted = video.paint_new_region(clip[0], [painting], frames[0], np.ones_like(trust), config, settings, {})
+    assert painted == 0 and still is frames[0]
+    assert video.paint_new_region(clip[1], [painting], target, trust, config.replace(scales=1), settings, {})[1] == 0
 
 
 def test_without_the_video_extra_a_clip_is_one_line_saying_what_to_install(tmp_path, monkeypatch):
@@ -429,10 +475,10 @@ def test_the_optimisation_resumes_after_the_frames_done_as_a_later_frame(tmp_pat
         Image.fromarray(np.round(frame[0] * 255).astype(np.uint8)).save(tmp_path / "in" / f"{number:04d}.png")
     frame_done = cli_video.FrameProgress.frame_done
 
-    def interrupted_after_one(self, index, steps):
+    def interrupted_after_one(self, index):
         if index == 0:
             os.kill(os.getpid(), signal.SIGINT)
-        frame_done(self, index, steps)
+        frame_done(self, index)
 
     monkeypatch.setattr(cli_video.FrameProgress, "frame_done", interrupted_after_one)
     args = ["--content=in/%04d.png", "--output=out/%04d.png", "--weights=none", "--network=vgg16", "--max_size=48"]
