@@ -65,8 +65,9 @@ def window(photo: np.ndarray, top: float, left: float, height: float, width: flo
 
 def synthetic_clip(kind: str, frames: int, size, photo: np.ndarray, photo2: np.ndarray) -> list[np.ndarray]:
     """A clip of `frames` frames of `size` (h, w): "pan" (the window moves 1.5 % of its width a
-    frame), "zoom" (it shrinks 2 % a frame about the centre), "fade" (photo to photo2) or "cut" (a pan
-    over photo, then one over photo2)."""
+    frame), "zoom" (it shrinks 2 % a frame about the centre), "fade" (photo to photo2), "cut" (a pan
+    over photo, then one over photo2) or "object" (a still shot of photo, an ellipse cut from photo2
+    moving across it 2.5 % of the width a frame: what it uncovers and covers are occlusions)."""
     height, width = size
     full_h, full_w = photo.shape[1:3]
     scale = min(full_h / height, full_w / (width * 1.3))  # a window of the frame's shape with room to pan
@@ -89,7 +90,22 @@ def synthetic_clip(kind: str, frames: int, size, photo: np.ndarray, photo2: np.n
         s2 = min(b_h / height, b_w / width)
         b = window(photo2, (b_h - height * s2) / 2, (b_w - width * s2) / 2, height * s2, width * s2, size)
         return [a + (b - a) * t / max(1, frames - 1) for t in range(frames)]
-    raise ValueError(f"unknown clip {kind!r}: pan, zoom, fade or cut")
+    if kind == "object":
+        background = window(photo, top, left, win_h, win_w, size)
+        o_h, o_w = height // 2, width // 3  # the object: the middle of photo2, in an ellipse
+        b_h, b_w = photo2.shape[1:3]
+        s2 = min(b_h / o_h, b_w / o_w) * 0.7
+        thing = window(photo2, (b_h - o_h * s2) / 2, (b_w - o_w * s2) / 2, o_h * s2, o_w * s2, (o_h, o_w))[0]
+        ys, xs = np.mgrid[0:o_h, 0:o_w] + 0.5
+        inside = ((ys - o_h / 2) / (o_h / 2)) ** 2 + ((xs - o_w / 2) / (o_w / 2)) ** 2 <= 1.0
+        out = []
+        for t in range(frames):
+            frame = background.copy()
+            y, x = (height - o_h) // 2, round(width * (0.1 + 0.025 * t))  # whole pixels: no resampling
+            frame[0, y : y + o_h, x : x + o_w][inside] = thing[inside]
+            out.append(frame)
+        return out
+    raise ValueError(f"unknown clip {kind!r}: pan, zoom, fade, cut or object")
 
 
 def strip(rows: list[tuple[str, list[np.ndarray]]], path: str, every: int = 2) -> None:
