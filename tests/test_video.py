@@ -495,7 +495,7 @@ def test_the_optimisation_resumes_after_the_frames_done_as_a_later_frame(tmp_pat
 
 def test_the_bundled_steady_network_flickers_less_than_the_plain_one():
     """starry_wave_steady (starry_wave trained on with the motion term) on a sub-pixel pan over the
-    bundled sample: E_warp well under the plain network's (0.30x on benchmarks/video.py's pan)."""
+    bundled sample: E_warp well under the plain network's (0.33x on benchmarks/video.py's pan)."""
     from style_transfer import images, networks, video
     from style_transfer.samples import SAMPLE_CONTENT
 
