@@ -35,6 +35,10 @@ Departures from Ruder et al. 2016:
    moved (CHANGE_TOLERANCE): the temporal term's mask is Ruder et al.'s times that trust, and the
    start is the carried result where trusted, blended towards the photo in the result's colours
    where not. Without it a cross-fade left the first picture's strokes in every later frame.
+   A slow change passes that test frame by frame, so the change accumulated since a pixel was
+   painted is carried along too, and as it grows past the same tolerance up to REFRESH of the
+   pixel is repainted each frame: the first picture's paint fades out over a cross-fade instead of
+   staying as a ghost, and no frame repaints it all at once (which would flicker, or read as a cut).
 6. What the carried result does not cover (1 - its trust: content coming into view in a pan, what
    an occlusion uncovers, where the flow failed) is first painted at the first frame's last coarser
    scale, video.new_steps steps in which only those pixels move (objective.Temporal.free), then the
@@ -46,6 +50,7 @@ Departures from Ruder et al. 2016:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -63,6 +68,10 @@ SCENE_CUT = 0.5
 # there differs from the previous photo warped onto it (RMS over RGB, [0, 1] units) from the first
 # value (a bilinear warp's own error on fine detail) to the second.
 CHANGE_TOLERANCE = (0.02, 0.12)
+# Departure 5: the most of a pixel repainted in one frame as the change accumulated since it was
+# painted grows past CHANGE_TOLERANCE (0.5 on a cross-fade: E_warp 0.20x the per-frame result's
+# against 0.13x without, and no ghost; docs/video.md).
+REFRESH = 0.5
 # Departure 6: the new region is painted at a coarser scale first when it is at least this share of
 # the frame (the mean of 1 - trust); a still clip skips it.
 NEW_REGION_MIN = 0.005
@@ -88,16 +97,19 @@ def optimised_frames(
     config, video = config.validate(), video.validate()
     extractor = extractor or vgg.extractor_for(config)
     later = config.replace(steps=video.later_steps, scales=1)
+    accumulated = None  # the change since each pixel was painted (departure 5); none: all painted now
     for index, photo in enumerate(frames, first_index):
         report = None
         if callback is not None:
             report = lambda step, terms, image, index=index: callback(index, step, terms, image)  # noqa: E731
         common: dict[str, Any] = dict(style_blend_weights=style_blend_weights, extractor=extractor, callback=report)
-        carried = None if previous is None or video.video_mode == "independent" else carry_previous(previous, photo)
-        if carried is None or float(np.mean(carried[1])) < SCENE_CUT:  # a first frame, or a new shot
-            result = multiscale.stylize(photo, styles, config, **common)
+        carried = None
+        if previous is not None and video.video_mode != "independent":
+            carried = carry_previous(previous, photo, accumulated)
+        if carried is None or carried.shot < SCENE_CUT:  # a first frame, or a new shot
+            result, accumulated = multiscale.stylize(photo, styles, config, **common), None
         else:
-            target, trust = carried
+            target, trust, accumulated = carried.start, carried.trust, carried.accumulated
             start, painted = paint_new_region(photo, styles, target, trust, config, video, common)
             if painted and report is not None:  # the later steps numbered on from the new region's
                 common["callback"] = lambda step, terms, image, r=report, n=painted: r(n + step, terms, image)
@@ -137,11 +149,21 @@ def paint_new_region(
     return (new * painted + trust * target).astype(np.float32), video.new_steps
 
 
-def carry_previous(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where the previous result says this frame should be: the previous result warped onto
-    `photo` by the flow between the two photos, plus the change in the photos' luma (departure 3),
-    float32 [1, H, W, 3] in [0, 1]; and how far to hold it there, float32 [1, H, W, 1] in [0, 1]:
-    where the flow is reliable and the photo is the previous one moved (departure 5)."""
+@dataclasses.dataclass(frozen=True)
+class Carried:
+    """What the previous result says about this frame (carry_previous)."""
+
+    start: np.ndarray  # float32 [1, H, W, 3] in [0, 1]: where the previous result says this frame should be
+    trust: np.ndarray  # float32 [1, H, W, 1] in [0, 1]: how far to hold it there (the temporal term's mask)
+    shot: float  # the share of the frame that is the previous one moved (below SCENE_CUT: a new shot)
+    accumulated: np.ndarray  # float32 [1, H, W, 3]: the photo's change since each pixel was painted
+
+
+def carry_previous(previous: Previous, photo: np.ndarray, accumulated: np.ndarray | None = None) -> Carried:
+    """The previous result warped onto `photo` by the flow between the two photos, plus the change
+    in the photos' luma (departure 3), trusted where the flow is reliable and the photo is the
+    previous one moved, less the share repainted as the change since the last painting accumulates
+    (departure 5). accumulated: that change as the previous frame's Carried left it (None: none)."""
     previous_photo, previous_result = previous
     backward, reliable = flow.frame_flows(previous_photo, photo)
     warped = flow.warp(np.concatenate([previous_result, previous_photo]), backward).numpy()
@@ -150,11 +172,22 @@ def carry_previous(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, n
     # Departure 5: held only as far as the photo itself is the previous one moved; elsewhere the
     # start is the photo in the colours of the result so far, so what the flow cannot explain (a
     # cross-fade, a new object) does not leave a ghost of the earlier picture in every later frame.
-    unexplained = np.sqrt(np.mean(np.square(photo - warped[1:]), axis=-1, keepdims=True))  # [1, H, W, 1]
-    excess = (unexplained - CHANGE_TOLERANCE[0]) / (CHANGE_TOLERANCE[1] - CHANGE_TOLERANCE[0])
-    trust = (reliable[None, ..., None] * np.clip(1.0 - excess, 0.0, 1.0)).astype(np.float32)
+    moved = photo - warped[1:]  # [1, H, W, 3]
+    frame_trust = reliable[None, ..., None] * _explained(moved)
+    if accumulated is not None:
+        moved = moved + flow.warp(accumulated, backward).numpy()
+    trust = (frame_trust * (1.0 - REFRESH * (1.0 - _explained(moved)))).astype(np.float32)
     fresh = colors.match_colors_of(tf.constant(photo), tf.constant(previous_result)).numpy()
-    return trust * carried + (1.0 - trust) * fresh, trust
+    start = trust * carried + (1.0 - trust) * fresh
+    return Carried(start, trust, float(np.mean(frame_trust)), (moved * trust).astype(np.float32))
+
+
+def _explained(difference: np.ndarray) -> np.ndarray:
+    """1 where a change of the photo (float [1, H, W, 3]) is within a warp's own error, falling to 0
+    as its RMS over RGB grows to CHANGE_TOLERANCE[1]: float [1, H, W, 1]."""
+    unexplained = np.sqrt(np.mean(np.square(difference), axis=-1, keepdims=True))
+    excess = (unexplained - CHANGE_TOLERANCE[0]) / (CHANGE_TOLERANCE[1] - CHANGE_TOLERANCE[0])
+    return np.clip(1.0 - excess, 0.0, 1.0)
 
 
 def network_frames(

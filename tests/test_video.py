@@ -345,24 +345,48 @@ def test_the_carried_result_follows_the_motion_and_the_light():
 
     first, second = pan(2, dx=2)
     result = texture(seed=5)  # a "stylisation" of the first frame
-    carried, trust = video.carry_previous((first, result), second)
+    carried, trust = astuple(video.carry_previous((first, result), second))
     assert carried.shape == (1, 48, 64, 3) and trust.shape == (1, 48, 64, 1)
     interior = (slice(None), slice(6, -6), slice(6, -10))  # away from the strip that entered
     assert np.abs(carried[:, 6:-6, 6:-10] - result[:, 6:-6, 8:-8]).mean() < 0.01
     assert trust[interior].mean() > 0.9
     # 3 % darker, not moved: within the tolerance; the result carries the photo's change in luma.
     darker = first * 0.97
-    carried, trust = video.carry_previous((first, result), darker)
+    carried, trust = astuple(video.carry_previous((first, result), darker))
     expected = np.clip(result - 0.03 * quality.luma(first).numpy(), 0, 1)
     assert trust[interior].mean() > 0.8
     assert np.abs(carried - expected)[interior].mean() < 0.01
     # Half as bright: far beyond it, nothing is trusted and the start is the photo recoloured.
     dark = first * 0.5
-    carried, trust = video.carry_previous((first, result), dark)
+    carried, trust = astuple(video.carry_previous((first, result), dark))
     fresh = colors.match_colors_of(tf.constant(dark), tf.constant(result)).numpy()
     untrusted = np.broadcast_to(trust == 0, carried.shape)
     assert trust.mean() < 0.1 and untrusted.mean() > 0.8
     np.testing.assert_allclose(carried[untrusted], fresh[untrusted], atol=1e-6)
+
+
+def astuple(carried) -> tuple[np.ndarray, np.ndarray]:
+    return carried.start, carried.trust
+
+
+def test_a_slow_cross_fade_is_repainted_a_share_a_frame():
+    """Departure 5's accumulated change: on a still shot fading slowly to another picture, each
+    frame's change is within the tolerance (the frame alone would be trusted whole), but as the
+    change since the painting accumulates, up to REFRESH of each pixel is repainted a frame; the
+    shot is never taken for a cut, and a repainted share is no longer counted."""
+    from style_transfer import video
+
+    a, b = texture(seed=1), texture(seed=2)
+    frames = [a + (b - a) * t / 20 for t in range(9)]  # within the tolerance frame by frame
+    result, accumulated, trusts = texture(seed=5), None, []
+    for before, now in zip(frames[:-1], frames[1:], strict=True):
+        carried = video.carry_previous((before, result), now, accumulated)
+        alone = video.carry_previous((before, result), now)  # this frame's change only
+        assert alone.trust.mean() > 0.95 and carried.shot > video.SCENE_CUT
+        trusts.append(float(carried.trust.mean()))
+        accumulated, result = carried.accumulated, carried.start
+    assert trusts[0] > 0.95 and trusts[-1] < 0.85  # more of each pixel repainted as the fade goes on
+    assert all(1 - t <= video.REFRESH + 1e-6 for t in trusts)  # never more than REFRESH in one frame
 
 
 def test_later_frames_take_fewer_steps_and_a_cut_starts_over():
@@ -430,7 +454,7 @@ def test_what_the_carried_result_does_not_cover_is_painted_at_a_coarser_scale_fi
     )
     assert [s for s, _ in seen[1]] == [1, 2, 3, 4, 5]  # 3 new-region steps, then 2 later ones
     assert [size for _, size in seen[1]] == [(27, 48)] * 3 + [(54, 96)] * 2  # the coarser scale first
-    target, trust = video.carry_previous((clip[0], frames[0]), clip[1])
+    target, trust = astuple(video.carry_previous((clip[0], frames[0]), clip[1]))
     assert (trust[0, :, -6:] == 0).all() and trust.mean() > 0.8  # the strip that came into view
     start, painted = video.paint_new_region(clip[1], [painting], target, trust, config, settings, {})
     assert painted == 3
