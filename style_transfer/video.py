@@ -69,8 +69,8 @@ SCENE_CUT = 0.5
 # value (a bilinear warp's own error on fine detail) to the second.
 CHANGE_TOLERANCE = (0.02, 0.12)
 # Departure 5: the most of a pixel repainted in one frame as the change accumulated since it was
-# painted grows past CHANGE_TOLERANCE (0.5 on a cross-fade: E_warp 0.20x the per-frame result's
-# against 0.13x without, and no ghost; docs/video.md).
+# painted grows past CHANGE_TOLERANCE (0.5 on an 8-frame cross-fade: E_warp 0.20x the per-frame
+# result's against 0.13x without, the first picture's ghost gone by the last frame; docs/video.md).
 REFRESH = 0.5
 # Departure 6: the new region is painted at a coarser scale first when it is at least this share of
 # the frame (the mean of 1 - trust); a still clip skips it.
