@@ -142,9 +142,10 @@ def paint_new_region(
 
     free = resample.mask_to_size(new, size)  # [1, h, w, 1]: where pixels may move
     assert free is not None
-    temporal = Temporal(small(target), 1.0 - free, video.temporal_weight, free=free)  # the rest held still
+    held = small(target)  # the start at that size, and where the rest is held
+    temporal = Temporal(held, 1.0 - free, video.temporal_weight, free=free)
     coarse = config.replace(steps=video.new_steps, scales=1)
-    painted = multiscale.stylize(small(photo), styles, coarse, init_image=small(target), temporal=temporal, **common)
+    painted = multiscale.stylize(small(photo), styles, coarse, init_image=held, temporal=temporal, **common)
     painted = resample.to_size(tf.constant(painted), photo.shape[1:3]).numpy()
     return (new * painted + trust * target).astype(np.float32), video.new_steps
 
