@@ -26,7 +26,7 @@ from style_transfer.config import INITS, Config
 from style_transfer.errors import ConfigError, named
 from style_transfer.geometry import Geometry
 from style_transfer.objective import Objective, Temporal
-from style_transfer.scales import ScaleRunner
+from style_transfer.scales import Reuse, ScaleRunner
 
 
 def stylize(
@@ -41,6 +41,7 @@ def stylize(
     style_masks: Sequence[np.ndarray | None] | None = None,
     content_mask: np.ndarray | None = None,
     temporal: Temporal | None = None,
+    reuse: Reuse | None = None,
 ) -> np.ndarray:
     """Stylise `content` with one style image (or several, blended). Returns float32 [N, H, W, 3].
 
@@ -56,7 +57,8 @@ def stylize(
     style_masks: one per style (or None for a style that applies everywhere), content_mask: where
     the content loss applies; float32 [1, h, w, 1] in [0, 1] of any size, resized to the content
     at every scale (losses.py, departure 6). temporal: a video frame's temporal term (objective.py;
-    video.py builds it), its target and mask resized to each scale.
+    video.py builds it), its target and mask resized to each scale. reuse: what calls with the same
+    styles, blend and config share (scales.Reuse: style targets and compiled steps; video.py's frames).
     """
     config = (config or Config()).validate()
     styles = [style] if isinstance(style, np.ndarray) and style.ndim == 4 else list(style)
@@ -75,7 +77,7 @@ def stylize(
     content_t = tf.convert_to_tensor(content, tf.float32)
     styles_t = colors.prepare_styles(content_t, [tf.convert_to_tensor(s, tf.float32) for s in styles], preserve)
     geometry = Geometry.of(config)
-    runner = ScaleRunner(extractor or vgg.extractor_for(config), config)
+    runner = ScaleRunner(extractor or vgg.extractor_for(config), config, reuse)
     plan = geometry.plan(height, width)
     image = coarser_content = None
     for k, scale in enumerate(plan):

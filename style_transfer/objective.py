@@ -7,7 +7,8 @@ applies there), resized to each layer's resolution (targets.layer_masks).
 What the step calls (step.py) is `ValueAndGradient`: `value_and_gradient(image, loss_scale)` ->
 (terms {"total", "content", "style", "tv"}: float32 [N], weighted, total = the sum of the other
 three; the gradient of sum(total) in the image, float32 [N, H, W, 3]). `Objective` answers it with
-one GradientTape over the whole image; tiles.TiledObjective tile by tile. Neither holds variables.
+one GradientTape over the whole image; tiles.TiledObjective tile by tile. Neither holds variables
+(held.Held keeps an objective's tensors in variables, so one compiled step serves many calls).
 `WithTemporal` adds a video frame's temporal term (Ruder et al. 2016) to either: "temporal" joins
 the terms and the total.
 """
@@ -38,17 +39,19 @@ class ValueAndGradient(Protocol):
         ...
 
 
+@dataclasses.dataclass(frozen=True)
 class Objective:
     """The weighted loss of images against fixed targets (losses.loss_terms), differentiable in the image.
 
     `objective(image)` -> {"total", "content", "style", "tv"}: float32 [N], weighted. The
-    targets are built before (targets.py; `of_images` does it for one set of photos and paintings).
+    targets are built before (targets.py; `of_images` does it for one set of photos and paintings,
+    `of_photos` for photos against paintings' targets built already).
     """
 
-    def __init__(
-        self, extractor: vgg.FeatureExtractor, content: ContentTargets, style: StyleTargets, config: LossConfig
-    ):
-        self.extractor, self.content, self.style, self.config = extractor, content, style, config
+    extractor: vgg.FeatureExtractor
+    content: ContentTargets
+    style: StyleTargets
+    config: LossConfig
 
     @classmethod
     def of_images(
@@ -66,6 +69,20 @@ class Objective:
         paintings `styles` ([1, h, w, 3] each, or [N, h, w, 3]: one per photo), blended by `blend`;
         masks as targets.for_photos takes them. Computes the targets (in eager mode or in a graph)."""
         style = targets.build_style_targets(extractor, styles, config, blend, statistic)
+        return cls.of_photos(extractor, content, style, config, style_masks, content_mask)
+
+    @classmethod
+    def of_photos(
+        cls,
+        extractor: vgg.FeatureExtractor,
+        content: tf.Tensor,
+        style: StyleTargets,
+        config: LossConfig,
+        style_masks: Sequence[tf.Tensor | None] | None = None,
+        content_mask: tf.Tensor | None = None,
+    ) -> Objective:
+        """The objective for the photos `content` [N, H, W, 3] against the paintings' targets
+        `style` (targets.build_style_targets); masks as targets.for_photos takes them."""
         content_targets, style = targets.for_photos(extractor(content), style, config, style_masks, content_mask)
         return cls(extractor, content_targets, style, config)
 
@@ -96,13 +113,14 @@ class Temporal:
     free: tf.Tensor | None = None
 
 
+@dataclasses.dataclass(frozen=True)
 class WithTemporal:
     """ValueAndGradient: `inner`'s terms plus weight x the temporal loss against a warped previous
     frame, as "temporal" and in "total"; its gradient added to inner's (float32: it needs no loss
     scale), then multiplied by temporal.free where given."""
 
-    def __init__(self, inner: ValueAndGradient, temporal: Temporal):
-        self.inner, self.temporal = inner, temporal
+    inner: ValueAndGradient
+    temporal: Temporal
 
     def value_and_gradient(self, image: tf.Tensor, loss_scale: float = 1.0) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
         terms, gradient = self.inner.value_and_gradient(image, loss_scale)

@@ -14,21 +14,27 @@ float32 [N, H, W, 3].
   last finite image, for the rest of that scale and every later one (one warning);
 - the device's memory: running out is one OutOfMemoryError naming the size (`memory_guard`).
 `make_objective` is each scale's objective: tile by tile (tiles.py) where the image exceeds a tile.
+
+`Reuse`, given to a runner, keeps what a later call with the same paintings and config can use
+again (video.py: a clip's frames): each size's style targets, and each size's optimizer with its
+compiled step, its objective held in variables (held.py) and refilled for the next call.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import warnings
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import devices, step, tiles, vgg
+from style_transfer import devices, held, step, targets, tiles, vgg
 from style_transfer.config import Config
 from style_transfer.errors import NonFiniteLossError, OutOfMemoryError, PrecisionFallbackWarning, named
 from style_transfer.geometry import Geometry, Scale
+from style_transfer.losses import StyleTargets
 from style_transfer.objective import Objective, Temporal, ValueAndGradient, WithTemporal
 
 # jit_compile="auto" probes only where the final scale has at least this many pixels per image
@@ -36,6 +42,19 @@ from style_transfer.objective import Objective, Temporal, ValueAndGradient, With
 # measured per step, XLA is 1.07-1.08x faster at 256 px on an AVX2 Zen 3 and 0.72-0.85x (slower)
 # on AVX-512 Zen 4/5.
 JIT_PROBE_MIN_PIXELS = 2**17
+
+
+@dataclasses.dataclass
+class Reuse:
+    """What calls with the same paintings, blend and config keep for each other (see the module
+    docstring): {size: the paintings' style targets} and {size: (the held objective, its optimizer,
+    the XLA choice and precision it was made with)}; one optimizer a size, replaced when a call's
+    objective differs in structure (another kind of term), so the memory is one run's."""
+
+    style: dict[tuple[int, int], StyleTargets] = dataclasses.field(default_factory=dict)
+    optimizers: dict[tuple[int, int], tuple[held.Held, step.ImageOptimizer, bool | None, str]] = dataclasses.field(
+        default_factory=dict
+    )
 
 
 def make_objective(
@@ -47,10 +66,21 @@ def make_objective(
     style_masks: Sequence[tf.Tensor | None] | None = None,
     content_mask: tf.Tensor | None = None,
     temporal: Temporal | None = None,
+    reuse: Reuse | None = None,
 ) -> ValueAndGradient:
     """The objective of one scale: tile by tile (tiles.py) where the image is larger than a tile;
-    with a video frame's temporal term if given (at this scale's size)."""
-    inner = _make_objective(extractor, content, styles, config, blend, style_masks, content_mask)
+    with a video frame's temporal term if given (at this scale's size). reuse: the style targets
+    of an earlier call at this size are used again (untiled)."""
+    size = (int(content.shape[1]), int(content.shape[2]))
+    # The paintings are the same each call unless recoloured to each photo (preserve_colors "histogram").
+    if reuse is not None and config.style.preserve_colors != "histogram" and not Geometry.of(config).tiled(*size):
+        if size not in reuse.style:
+            reuse.style[size] = targets.build_style_targets(extractor, styles, config.loss, blend)
+        inner: ValueAndGradient = Objective.of_photos(
+            extractor, content, reuse.style[size], config.loss, style_masks, content_mask
+        )
+    else:
+        inner = _make_objective(extractor, content, styles, config, blend, style_masks, content_mask)
     return inner if temporal is None else WithTemporal(inner, temporal)
 
 
@@ -86,8 +116,8 @@ class ScaleRunner:
     counts the steps of the scales run so far, so callbacks number steps across the scales.
     """
 
-    def __init__(self, extractor: vgg.FeatureExtractor, config: Config):
-        self.extractor, self.config = extractor, config
+    def __init__(self, extractor: vgg.FeatureExtractor, config: Config, reuse: Reuse | None = None):
+        self.extractor, self.config, self.reuse = extractor, config, reuse
         self.precision = devices.resolved_precision(config.runtime.precision)
         self.steps_done = 0
 
@@ -121,16 +151,14 @@ class ScaleRunner:
     ) -> np.ndarray:
         """scale.steps steps of the optimiser from `start` against this scale's objective."""
 
-        def objective() -> ValueAndGradient:
+        def objective(reuse: Reuse | None = None) -> ValueAndGradient:
             return make_objective(
-                self.extractor, content, styles, self.config, blend, style_masks, content_mask, temporal
+                self.extractor, content, styles, self.config, blend, style_masks, content_mask, temporal, reuse
             )
 
         jit, offset = self.jit(scale, final), self.steps_done
         try:
-            optimizer = step.ImageOptimizer(
-                objective(), start, self.config.optim, jit, devices.loss_scale(self.precision)
-            )
+            optimizer = self._optimizer(objective(self.reuse), start, jit)
             image = optimizer.run(scale.steps, callback, step_offset=offset)
         except NonFiniteLossError as error:
             if self.precision == "float32":
@@ -145,10 +173,30 @@ class ScaleRunner:
             )
             self.config, self.precision = self.config.replace(precision="float32"), "float32"
             self.extractor = vgg.extractor_for(self.config)
+            if self.reuse is not None:  # made with the reduced precision's features
+                self.reuse.style.clear()
+                self.reuse.optimizers.clear()
             optimizer = step.ImageOptimizer(objective(), error.last_image, self.config.optim, jit)
             image = optimizer.run(scale.steps - error.steps_done, callback, step_offset=offset + error.steps_done)
         self.steps_done += scale.steps
         return image
+
+    def _optimizer(self, objective: ValueAndGradient, start: tf.Tensor, jit: bool | None) -> step.ImageOptimizer:
+        """An optimizer of `objective` from `start`: with a Reuse, the one kept for this size, refilled
+        and restarted where the objective's structure, XLA and precision match, else a new one kept."""
+        loss_scale = devices.loss_scale(self.precision)
+        inner = objective.inner if isinstance(objective, WithTemporal) else objective
+        if self.reuse is None or not isinstance(inner, Objective):  # tiled: built anew each call
+            return step.ImageOptimizer(objective, start, self.config.optim, jit, loss_scale)
+        size = tuple(start.shape[1:3])
+        kept = self.reuse.optimizers.get(size)
+        if kept is not None and kept[2:] == (jit, self.precision) and kept[0].refill(objective):
+            kept[1].restart(start)
+            return kept[1]
+        holding = held.Held(objective)
+        optimizer = step.ImageOptimizer(holding, start, self.config.optim, jit, loss_scale)
+        self.reuse.optimizers[size] = (holding, optimizer, jit, self.precision)
+        return optimizer
 
     @contextlib.contextmanager
     def memory_guard(self, size: tuple[int, int], styles: int) -> Iterator[None]:

@@ -84,7 +84,7 @@ class ImageOptimizer:
         self.image = tf.Variable(image, name="image")
         initial = optimizers.init_state(tf.convert_to_tensor(image, tf.float32), optim)
         self._state = type(initial)(*(tf.Variable(t, trainable=False) for t in initial))
-        self._update = make_update(objective, optim, loss_scale)
+        self._update, self._optim = make_update(objective, optim, loss_scale), optim
         self.steps_done = 0
         self.jit = jit  # None until the probe has chosen
         self.probe_seconds: dict[bool, list[float]] = {False: [], True: []}
@@ -102,6 +102,15 @@ class ImageOptimizer:
         for variable, value in zip(self._state, state, strict=True):
             variable.assign(value)
         return terms
+
+    def restart(self, image: tf.Tensor) -> None:
+        """Start again from `image` (the shape this optimizer was made for) with a fresh optimiser
+        state and the step count at 0; the compiled step, and XLA's choice once made, are kept."""
+        self.image.assign(image)
+        fresh = optimizers.init_state(self.image.read_value(), self._optim)
+        for variable, value in zip(self._state, fresh, strict=True):
+            variable.assign(value)
+        self.steps_done = 0
 
     def step(self) -> dict[str, float]:
         """One optimisation step; the loss terms (floats, the mean over a batch) at the image before it."""

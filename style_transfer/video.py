@@ -61,6 +61,7 @@ from style_transfer import colors, flow, multiscale, quality, resample, transfor
 from style_transfer.config import Config, VideoConfig
 from style_transfer.geometry import Geometry
 from style_transfer.objective import Temporal
+from style_transfer.scales import Reuse
 
 # A frame with a reliable flow on less than this share of its pixels is a new shot (departure 4).
 SCENE_CUT = 0.5
@@ -97,12 +98,15 @@ def optimised_frames(
     config, video = config.validate(), video.validate()
     extractor = extractor or vgg.extractor_for(config)
     later = config.replace(steps=video.later_steps, scales=1)
+    reuse = Reuse()  # the paintings' targets and the compiled steps, made once for the clip
     accumulated = None  # the change since each pixel was painted (departure 5); none: all painted now
     for index, photo in enumerate(frames, first_index):
         report = None
         if callback is not None:
             report = lambda step, terms, image, index=index: callback(index, step, terms, image)  # noqa: E731
-        common: dict[str, Any] = dict(style_blend_weights=style_blend_weights, extractor=extractor, callback=report)
+        common: dict[str, Any] = dict(
+            style_blend_weights=style_blend_weights, extractor=extractor, callback=report, reuse=reuse
+        )
         carried = None
         if previous is not None and video.video_mode != "independent":
             carried = carry_previous(previous, photo, accumulated)
