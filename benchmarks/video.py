@@ -44,6 +44,7 @@ flags.DEFINE_list("modes", ["independent", "temporal"], "Optimisation modes to r
 flags.DEFINE_list("temporal_weights", [], "Temporal weights to compare (default: VideoConfig's).")
 flags.DEFINE_list("later_steps", [], "Later frames' steps to compare (default: VideoConfig's).")
 flags.DEFINE_list("new_steps", [], "New-region steps to compare (0: no such pass; default: VideoConfig's).")
+flags.DEFINE_list("reuse", ["true"], "Keep targets and compiled steps across frames (true), or not (false), or both.")
 flags.DEFINE_integer("steps", 0, "The first frame's steps (0: Config's default).")
 flags.DEFINE_list("networks", [], "Trained networks (.npz or bundled names) to run per frame too.")
 flags.DEFINE_string("strip", "", "Write a strip of frames per clip and mode here (a .jpg).")
@@ -51,6 +52,12 @@ flags.DEFINE_integer(
     "throughput_frames", 48, "Frames of the 640x360 clip each network is timed on, end to end (0: skip)."
 )
 FLAGS = flags.FLAGS
+
+
+def _true(value: str) -> bool:
+    if value.lower() not in ("true", "false"):
+        raise app.UsageError(f"--reuse takes true and/or false, not {value!r}")
+    return value.lower() == "true"
 
 
 def window(photo: np.ndarray, top: float, left: float, height: float, width: float, size) -> np.ndarray:
@@ -180,15 +187,19 @@ def main(argv):
     variants: list[tuple[str, object]] = []
     for mode in FLAGS.modes:
         if mode == "independent":
-            variants.append(("independent", VideoConfig(video_mode="independent")))
+            variants.append(("independent", (VideoConfig(video_mode="independent"), True)))
             continue
         for weight in FLAGS.temporal_weights or [str(base.temporal_weight)]:
             for steps in FLAGS.later_steps or [str(base.later_steps)]:
                 for new in FLAGS.new_steps or [str(base.new_steps)]:
-                    label = f"temporal, weight {float(weight):g}, {int(steps)} later steps, "
-                    label += f"{int(new)} new-region steps" if int(new) else "no new-region pass"
-                    settings = VideoConfig(temporal_weight=float(weight), later_steps=int(steps), new_steps=int(new))
-                    variants.append((label, settings))
+                    for reuse in FLAGS.reuse:
+                        label = f"temporal, weight {float(weight):g}, {int(steps)} later steps, "
+                        label += f"{int(new)} new-region steps" if int(new) else "no new-region pass"
+                        label += "" if _true(reuse) else ", without reuse"
+                        settings = VideoConfig(
+                            temporal_weight=float(weight), later_steps=int(steps), new_steps=int(new)
+                        )
+                        variants.append((label, (settings, _true(reuse))))
 
     for name in FLAGS.networks:
         from style_transfer import networks
@@ -235,8 +246,10 @@ def main(argv):
         strips.append((f"{kind}: input", clip))
         references: dict[bool, tuple[float, float, float]] = {}  # the first optimisation row's, the first network's
         for label, video_config in variants:
-            if isinstance(video_config, VideoConfig):
-                frames = video.optimised_frames(clip, [painting], config, video_config, extractor=extractor)
+            optimised = isinstance(video_config, tuple)
+            if optimised:
+                settings, reuse = video_config
+                frames = video.optimised_frames(clip, [painting], config, settings, extractor=extractor, reuse=reuse)
             else:  # a network: the first frame once before, so its trace is not timed
                 next(video.network_frames(clip[:1], video_config))
                 frames = video.network_frames(clip, video_config)
@@ -245,7 +258,7 @@ def main(argv):
             seconds = (time.perf_counter() - start) / len(clip)
             error = quality.warping_error(result, flows, masks)
             style, stroke = figures(result, clip)
-            reference = references.setdefault(isinstance(video_config, VideoConfig), (error, style, stroke))
+            reference = references.setdefault(optimised, (error, style, stroke))
             print(
                 f"| {kind} | {label} | {seconds:.1f} | {error:.2e} | {error / reference[0]:.2f}x | "
                 f"{above_ratio(error, reference[0], floor)} | {style:.3f} | "

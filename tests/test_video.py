@@ -466,6 +466,32 @@ def test_what_the_carried_result_does_not_cover_is_painted_at_a_coarser_scale_fi
     assert video.paint_new_region(clip[1], [painting], target, trust, config.replace(scales=1), settings, {})[1] == 0
 
 
+def test_a_clips_later_frames_refill_the_steps_compiled_once_with_the_same_results(monkeypatch):
+    """scales.Reuse across a clip: frame 0 holds one objective per scale, frame 1 one for its
+    new-region pass and one for its later steps (other structures: a temporal term, `free`), and
+    frame 2 refills those; every frame is what it is without reuse, to the bit."""
+    from style_transfer import held, video
+    from style_transfer.config import Config, VideoConfig
+
+    made = []
+
+    class Counted(held.Held):
+        def __init__(self, objective):
+            made.append(type(objective).__name__)
+            super().__init__(objective)
+
+    monkeypatch.setattr(held, "Held", Counted)
+    config = Config(network="vgg16", weights="none", steps=4, max_size=96, scales=2, min_scale_size=32)
+    clip, painting = pan(3, dx=6, height=54, width=96), texture(32, 32, seed=9)
+    settings = VideoConfig(later_steps=2, new_steps=2)
+    reused = list(video.optimised_frames(clip, [painting], config, settings))
+    assert made == ["Objective", "Objective", "WithTemporal", "WithTemporal"]
+    fresh = list(video.optimised_frames(clip, [painting], config, settings, reuse=False))
+    assert len(made) == 4  # none held without reuse
+    for a, b in zip(reused, fresh, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_without_the_video_extra_a_clip_is_one_line_saying_what_to_install(tmp_path, monkeypatch):
     import sys
 
