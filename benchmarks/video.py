@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np
 from absl import app, flags
+from clips import synthetic_clip  # noqa: E402
 
 SHARED = os.environ.get("STYLE_TRANSFER_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
 flags.DEFINE_bool("quick", False, "Tiny sizes, few frames and steps, random weights: checks that it runs.")
@@ -49,6 +50,11 @@ flags.DEFINE_integer("steps", 0, "The first frame's steps (0: Config's default).
 flags.DEFINE_list("networks", [], "Trained networks (.npz or bundled names) to run per frame too.")
 flags.DEFINE_string("strip", "", "Write a strip of frames per clip and mode here (a .jpg).")
 flags.DEFINE_integer(
+    "by_frame",
+    0,
+    "Also print the style and stroke figures against independent's at this many frames spread over each clip.",
+)
+flags.DEFINE_integer(
     "throughput_frames", 48, "Frames of the 640x360 clip each network is timed on, end to end (0: skip)."
 )
 FLAGS = flags.FLAGS
@@ -58,61 +64,6 @@ def _true(value: str) -> bool:
     if value.lower() not in ("true", "false"):
         raise app.UsageError(f"--reuse takes true and/or false, not {value!r}")
     return value.lower() == "true"
-
-
-def window(photo: np.ndarray, top: float, left: float, height: float, width: float, size) -> np.ndarray:
-    """The window [top, left, height, width] (pixels of `photo`, may be fractional) resized to
-    `size` (h, w): float32 [1, h, w, 3]."""
-    import tensorflow as tf
-
-    full_h, full_w = photo.shape[1:3]
-    box = [[top / full_h, left / full_w, (top + height) / full_h, (left + width) / full_w]]
-    return tf.image.crop_and_resize(photo, box, [0], size, method="bilinear").numpy().astype(np.float32)
-
-
-def synthetic_clip(kind: str, frames: int, size, photo: np.ndarray, photo2: np.ndarray) -> list[np.ndarray]:
-    """A clip of `frames` frames of `size` (h, w): "pan" (the window moves 1.5 % of its width a
-    frame), "zoom" (it shrinks 2 % a frame about the centre), "fade" (photo to photo2), "cut" (a pan
-    over photo, then one over photo2) or "object" (a still shot of photo, an ellipse cut from photo2
-    moving across it 2.5 % of the width a frame: what it uncovers and covers are occlusions)."""
-    height, width = size
-    full_h, full_w = photo.shape[1:3]
-    scale = min(full_h / height, full_w / (width * 1.3))  # a window of the frame's shape with room to pan
-    win_h, win_w = height * scale, width * scale
-    top, left = (full_h - win_h) / 2, (full_w - win_w * 1.3) / 2
-    if kind == "pan":
-        return [window(photo, top, left + t * 0.015 * win_w, win_h, win_w, size) for t in range(frames)]
-    if kind == "zoom":
-        out = []
-        for t in range(frames):
-            f = 0.98**t
-            out.append(window(photo, top + win_h * (1 - f) / 2, left + win_w * (1 - f) / 2, win_h * f, win_w * f, size))
-        return out
-    if kind == "cut":  # a pan over the photo, then a cut to a pan over the second photo
-        other = synthetic_clip("pan", frames, size, photo2, photo)
-        return synthetic_clip("pan", frames, size, photo, photo2)[: frames // 2] + other[frames // 2 :]
-    if kind == "fade":
-        a = window(photo, top, left, win_h, win_w, size)
-        b_h, b_w = photo2.shape[1:3]
-        s2 = min(b_h / height, b_w / width)
-        b = window(photo2, (b_h - height * s2) / 2, (b_w - width * s2) / 2, height * s2, width * s2, size)
-        return [a + (b - a) * t / max(1, frames - 1) for t in range(frames)]
-    if kind == "object":
-        background = window(photo, top, left, win_h, win_w, size)
-        o_h, o_w = height // 2, width // 3  # the object: the middle of photo2, in an ellipse
-        b_h, b_w = photo2.shape[1:3]
-        s2 = min(b_h / o_h, b_w / o_w) * 0.7
-        thing = window(photo2, (b_h - o_h * s2) / 2, (b_w - o_w * s2) / 2, o_h * s2, o_w * s2, (o_h, o_w))[0]
-        ys, xs = np.mgrid[0:o_h, 0:o_w] + 0.5
-        inside = ((ys - o_h / 2) / (o_h / 2)) ** 2 + ((xs - o_w / 2) / (o_w / 2)) ** 2 <= 1.0
-        out = []
-        for t in range(frames):
-            frame = background.copy()
-            y, x = (height - o_h) // 2, round(width * (0.1 + 0.025 * t))  # whole pixels: no resampling
-            frame[0, y : y + o_h, x : x + o_w][inside] = thing[inside]
-            out.append(frame)
-        return out
-    raise ValueError(f"unknown clip {kind!r}: pan, zoom, fade, cut or object")
 
 
 def strip(rows: list[tuple[str, list[np.ndarray]]], path: str, every: int = 2) -> None:
@@ -162,6 +113,26 @@ def throughput(photo: np.ndarray, photo2: np.ndarray, count: int, quick: bool) -
             writer.close()
             whole = (count - 1) / (time.perf_counter() - start)
             print(f"| {os.path.basename(name)} | {precision} | {alone:.1f} | {whole:.1f} |", flush=True)
+
+
+def print_by_frame(runs, count: int, figures_of_frame) -> None:
+    """For each clip, each optimisation mode's style and stroke figures at `count` frames spread
+    over it, as ratios to the independent (first) run's at the same frame: drift over a clip."""
+    print("\nBy frame (style / stroke figure against the first optimisation row's at the same frame):\n")
+    for kind in dict.fromkeys(kind for kind, *_ in runs):
+        rows = [(label, result, clip) for k, label, optimised, result, clip in runs if k == kind and optimised]
+        if len(rows) < 2:
+            continue
+        frames = sorted({round(i * (len(rows[0][2]) - 1) / max(1, count - 1)) for i in range(count)})
+        reference = {t: figures_of_frame(rows[0][1][t], rows[0][2][t]) for t in frames}
+        print(f"| {kind}, by frame | " + " | ".join(f"frame {t}" for t in frames) + " |")
+        print("| --- |" + " --- |" * len(frames))
+        for label, result, clip in rows[1:]:
+            cells = []
+            for t in frames:
+                style, stroke = figures_of_frame(result[t], clip[t])
+                cells.append(f"{style / reference[t][0]:.2f}x / {stroke / reference[t][1]:.2f}x")
+            print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
 
 
 def main(argv):
@@ -217,13 +188,15 @@ def main(argv):
         pair across it dominates the input's own figure)."""
         return f"{above(error, floor) / above(reference, floor):.2f}x" if above(reference, floor) > 0 else "-"
 
+    def figures_of_frame(result: np.ndarray, photo: np.ndarray) -> tuple[float, float]:
+        """A frame's style figure (Gram, quality.Judge) and stroke figure (grey: colour cannot
+        lower it; quality.PaintingJudge)."""
+        judged = quality.Judge(style_extractor, photo, painting)(result).style
+        return judged, quality.PaintingJudge(stroke_extractor, photo, painting)(result).stroke
+
     def figures(result: list[np.ndarray], clip: list[np.ndarray]) -> tuple[float, float]:
-        """The mean over frames of the style figure (Gram, quality.Judge) and the stroke figure
-        (grey: colour cannot lower it; quality.PaintingJudge)."""
-        style = [quality.Judge(style_extractor, c, painting)(r).style for r, c in zip(result, clip, strict=True)]
-        stroke = [
-            quality.PaintingJudge(stroke_extractor, c, painting)(r).stroke for r, c in zip(result, clip, strict=True)
-        ]
+        """The mean over frames of figures_of_frame's two figures."""
+        style, stroke = zip(*(figures_of_frame(r, c) for r, c in zip(result, clip, strict=True)), strict=True)
         return float(np.mean(style)), float(np.mean(stroke))
 
     print(f"# Video: flicker and speed per mode\n\nMachine: {devices.describe_machine()}.\n")
@@ -237,6 +210,7 @@ def main(argv):
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     strips = []
+    by_frame: list[tuple[str, str, bool, list[np.ndarray], list[np.ndarray]]] = []
     for kind in FLAGS.clips:
         clip = synthetic_clip(kind, frames_count, size, photo, photo2)
         pairs = [flow.frame_flows(a, b) for a, b in zip(clip[:-1], clip[1:], strict=True)]
@@ -266,6 +240,9 @@ def main(argv):
                 flush=True,
             )
             strips.append((f"{kind}: {label}", result))
+            by_frame.append((kind, label, optimised, result, clip))
+    if FLAGS.by_frame:
+        print_by_frame(by_frame, FLAGS.by_frame, figures_of_frame)
     if FLAGS.networks and FLAGS.throughput_frames:
         throughput(photo, photo2, 4 if quick else FLAGS.throughput_frames, quick)
     if FLAGS.strip:

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -177,7 +178,8 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
         Image.fromarray(gradient_image(120, 160, seed)).save(samples / name)
     result = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "video.py"), "--quick", "--clips=pan,object", f"--networks={model}"]
-        + [f"--photo={samples / 'a.png'}", f"--photo2={samples / 'b.png'}", f"--strip={tmp_path / 'strip.jpg'}"],
+        + [f"--photo={samples / 'a.png'}", f"--photo2={samples / 'b.png'}", f"--strip={tmp_path / 'strip.jpg'}"]
+        + ["--by_frame=2"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -213,5 +215,28 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
         "network net.npz (painting)",
     ]
     assert all(float(row[3]) > 0 for row in rows)
+    # --by_frame: each clip's temporal row at its first and last frame against independent's; the
+    # first frame is stylised as a photo in both modes, the same picture.
+    lines = result.stdout.splitlines()
+    header = lines.index("| pan, by frame | frame 0 | frame 2 |")
+    cells = lines[header + 2].split("|")[1:-1]
+    assert cells[0].strip() == "temporal, weight 5, 2 later steps, 2 new-region steps"
+    assert cells[1].strip() == "1.00x / 1.00x" and cells[2].strip().endswith("x")
     with Image.open(tmp_path / "strip.jpg") as strip:
         assert strip.size == (64 * 2, 36 * 8)  # frames 0 and 2 of 3; four rows a clip
+
+
+def test_the_return_clip_comes_back_to_its_first_view():
+    """benchmarks/video.py's "return" clip (drift over a long clip): out and back, the last frame
+    the first's view, the middle one 30 % of the width away."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("clips", REPO / "benchmarks" / "clips.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    photo = (gradient_image(120, 200, 3) / 255.0).astype(np.float32)[None]
+    clip = module.synthetic_clip("return", 9, (18, 32), photo, photo)
+    assert len(clip) == 9 and clip[0].shape == (1, 18, 32, 3)
+    np.testing.assert_array_equal(clip[-1], clip[0])
+    np.testing.assert_array_equal(clip[3], clip[5])  # the way back passes the same views
+    assert np.abs(clip[4] - clip[0]).mean() > 0.01
