@@ -39,7 +39,7 @@ class ValueAndGradient(Protocol):
         ...
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # eq=False: hashed by identity (tf.function keys on it)
 class Objective:
     """The weighted loss of images against fixed targets (losses.loss_terms), differentiable in the image.
 
@@ -113,7 +113,7 @@ class Temporal:
     free: tf.Tensor | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class WithTemporal:
     """ValueAndGradient: `inner`'s terms plus weight x the temporal loss against a warped previous
     frame, as "temporal" and in "total"; its gradient added to inner's (float32: it needs no loss
