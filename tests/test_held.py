@@ -116,8 +116,11 @@ def test_reuse_across_calls_changes_no_result_and_keeps_one_optimizer_a_size(ext
 def test_reuse_builds_the_style_targets_each_call_where_the_paintings_are_recoloured(extractor):
     config = CONFIG.replace(preserve_colors="histogram")
     reuse = scales.Reuse()
+    optimizers = []
     for seed in (1, 4):
         photo = _image(24, 32, seed)
         reused = multiscale.stylize(photo, STYLE, config, extractor=extractor, reuse=reuse)
         np.testing.assert_array_equal(reused, multiscale.stylize(photo, STYLE, config, extractor=extractor))
-    assert not reuse.style and len(reuse.optimizers) == 1
+        optimizers.append(reuse.optimizers[(24, 32)][1])
+    assert not reuse.style  # built each call ...
+    assert optimizers[0] is optimizers[1]  # ... and refilled into the step compiled once
