@@ -71,16 +71,7 @@ def make_objective(
     """The objective of one scale: tile by tile (tiles.py) where the image is larger than a tile;
     with a video frame's temporal term if given (at this scale's size). reuse: the style targets
     of an earlier call at this size are used again (untiled)."""
-    size = (int(content.shape[1]), int(content.shape[2]))
-    # The paintings are the same each call unless recoloured to each photo (preserve_colors "histogram").
-    if reuse is not None and config.style.preserve_colors != "histogram" and not Geometry.of(config).tiled(*size):
-        if size not in reuse.style:
-            reuse.style[size] = targets.build_style_targets(extractor, styles, config.loss, blend)
-        inner: ValueAndGradient = Objective.of_photos(
-            extractor, content, reuse.style[size], config.loss, style_masks, content_mask
-        )
-    else:
-        inner = _make_objective(extractor, content, styles, config, blend, style_masks, content_mask)
+    inner = _make_objective(extractor, content, styles, config, blend, style_masks, content_mask, reuse)
     return inner if temporal is None else WithTemporal(inner, temporal)
 
 
@@ -92,6 +83,7 @@ def _make_objective(
     blend: Sequence[float] | None,
     style_masks: Sequence[tf.Tensor | None] | None,
     content_mask: tf.Tensor | None,
+    reuse: Reuse | None,
 ) -> ValueAndGradient:
     geometry = Geometry.of(config)
     if geometry.tiled(*content.shape[1:3]):
@@ -106,7 +98,15 @@ def _make_objective(
             style_masks,
             content_mask,
         )
-    return Objective.of_images(extractor, content, styles, config.loss, blend, style_masks, content_mask)
+    size = (int(content.shape[1]), int(content.shape[2]))
+    # The paintings are the same each call unless recoloured to each photo (preserve_colors "histogram").
+    if reuse is None or config.style.preserve_colors == "histogram":
+        style = targets.build_style_targets(extractor, styles, config.loss, blend)
+    else:
+        if size not in reuse.style:
+            reuse.style[size] = targets.build_style_targets(extractor, styles, config.loss, blend)
+        style = reuse.style[size]
+    return Objective.of_photos(extractor, content, style, config.loss, style_masks, content_mask)
 
 
 class ScaleRunner:
@@ -151,14 +151,14 @@ class ScaleRunner:
     ) -> np.ndarray:
         """scale.steps steps of the optimiser from `start` against this scale's objective."""
 
-        def objective(reuse: Reuse | None = None) -> ValueAndGradient:
+        def objective() -> ValueAndGradient:
             return make_objective(
-                self.extractor, content, styles, self.config, blend, style_masks, content_mask, temporal, reuse
+                self.extractor, content, styles, self.config, blend, style_masks, content_mask, temporal, self.reuse
             )
 
         jit, offset = self.jit(scale, final), self.steps_done
         try:
-            optimizer = self._optimizer(objective(self.reuse), start, jit)
+            optimizer = self._optimizer(objective(), start, jit)
             image = optimizer.run(scale.steps, callback, step_offset=offset)
         except NonFiniteLossError as error:
             if self.precision == "float32":
@@ -176,7 +176,7 @@ class ScaleRunner:
             if self.reuse is not None:  # made with the reduced precision's features
                 self.reuse.style.clear()
                 self.reuse.optimizers.clear()
-            optimizer = step.ImageOptimizer(objective(), error.last_image, self.config.optim, jit)
+            optimizer = self._optimizer(objective(), error.last_image, jit)
             image = optimizer.run(scale.steps - error.steps_done, callback, step_offset=offset + error.steps_done)
         self.steps_done += scale.steps
         return image
