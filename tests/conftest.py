@@ -24,6 +24,11 @@ def gradient_image(height: int, width: int, seed: int = 0) -> np.ndarray:
     return np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
 
 
+def gradient_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """gradient_image as the package's images are: float32 RGB [1, H, W, 3] in [0, 1]."""
+    return (gradient_image(height, width, seed) / 255.0).astype(np.float32)[None]
+
+
 @pytest.fixture
 def content_png(tmp_path) -> str:
     path = tmp_path / "content.png"

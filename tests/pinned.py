@@ -67,9 +67,9 @@ def digest(value) -> str:
 
 
 def _image(height: int, width: int, seed: int) -> np.ndarray:
-    from tests.conftest import gradient_image
+    from tests.conftest import gradient_photo
 
-    return (gradient_image(height, width, seed) / 255.0).astype(np.float32)[None]
+    return gradient_photo(height, width, seed)
 
 
 def _mask(height: int, width: int, left: bool) -> np.ndarray:

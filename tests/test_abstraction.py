@@ -8,7 +8,7 @@ import tensorflow as tf
 from style_transfer import resample, starts
 from style_transfer.config import ABSTRACTION_CURVE, DEFAULT_ABSTRACTION, Config, ScheduleConfig, abstraction_settings
 from style_transfer.errors import ConfigError
-from tests.conftest import gradient_image
+from tests.conftest import gradient_photo
 
 
 def test_the_defaults_are_the_default_abstractions_settings():
@@ -55,7 +55,7 @@ def test_abstraction_out_of_range_is_a_config_error():
 
 
 def _photo(height=40, width=56):
-    return tf.constant((gradient_image(height, width, 1) / 255.0).astype(np.float32)[None])
+    return tf.constant(gradient_photo(height, width, 1))
 
 
 def test_a_blurred_start_is_the_photo_blurred_by_a_share_of_its_longer_side():
@@ -102,8 +102,8 @@ def test_the_painterly_end_runs_in_graph_as_in_the_library():
         precision="float32", jit_compile="false", optimizer="adam", learning_rate=0.01,
     )  # fmt: skip
     extractor = vgg.extractor_for(config)
-    content = (gradient_image(36, 48, 1) / 255.0).astype(np.float32)[None]
-    style = (gradient_image(30, 30, 2) / 255.0).astype(np.float32)[None]
+    content = gradient_photo(36, 48, 1)
+    style = gradient_photo(30, 30, 2)
     eager = multiscale.stylize(content, style, config, extractor=extractor)
     spec = tf.TensorSpec([1, None, None, 3], tf.float32)
     in_graph = tf.function(

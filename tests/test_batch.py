@@ -6,7 +6,7 @@ import pytest
 
 from style_transfer import multiscale, vgg
 from style_transfer.geometry import Geometry
-from tests.conftest import gradient_image
+from tests.conftest import gradient_photo
 from tests.test_step import CONFIG
 
 # Two scales, L-BFGS, the recoloured start and histogram colours: every per-image path at once.
@@ -16,10 +16,10 @@ BATCH_CONFIG = CONFIG.replace(
 
 
 def _photos(*seeds, height=30, width=40):
-    return [(gradient_image(height, width, seed) / 255.0).astype(np.float32)[None] for seed in seeds]
+    return [gradient_photo(height, width, seed) for seed in seeds]
 
 
-STYLE = (gradient_image(26, 22, 9) / 255.0).astype(np.float32)[None]
+STYLE = gradient_photo(26, 22, 9)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import tensorflow as tf
 from style_transfer import held, multiscale, scales, step, vgg
 from style_transfer.config import Config
 from style_transfer.objective import Objective, Temporal, WithTemporal
-from tests.conftest import gradient_image
+from tests.conftest import gradient_photo
 
 CONFIG = Config(
     network="vgg16",
@@ -26,11 +26,7 @@ CONFIG = Config(
 )
 
 
-def _image(height, width, seed):
-    return (gradient_image(height, width, seed) / 255.0).astype(np.float32)[None]
-
-
-STYLE = _image(18, 14, 2)
+STYLE = gradient_photo(18, 14, 2)
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +35,16 @@ def extractor():
 
 
 def _objective(extractor, seed, size=(16, 20), config=CONFIG):
-    return Objective.of_images(extractor, tf.constant(_image(*size, seed)), [tf.constant(STYLE)], config.loss)
+    return Objective.of_images(extractor, tf.constant(gradient_photo(*size, seed)), [tf.constant(STYLE)], config.loss)
 
 
 def _temporal(seed, size=(16, 20), free=True):
     mask = np.linspace(0.0, 1.0, size[0] * size[1], dtype=np.float32).reshape(1, *size, 1)
-    return Temporal(_image(*size, seed), mask, 0.5, free=1.0 - mask if free else None)
+    return Temporal(gradient_photo(*size, seed), mask, 0.5, free=1.0 - mask if free else None)
 
 
 def test_a_held_objective_answers_as_the_objective(extractor):
-    image = tf.constant(_image(16, 20, 7))
+    image = tf.constant(gradient_photo(16, 20, 7))
     for objective in (_objective(extractor, 1), WithTemporal(_objective(extractor, 1), _temporal(3))):
         terms, gradient = objective.value_and_gradient(image)
         held_terms, held_gradient = held.Held(objective).value_and_gradient(image)
@@ -61,13 +57,13 @@ def test_a_held_objective_answers_as_the_objective(extractor):
 def test_a_refill_serves_another_objective_with_the_step_compiled_once(extractor):
     first, second = (WithTemporal(_objective(extractor, seed), _temporal(seed + 1)) for seed in (1, 5))
     holding = held.Held(first)
-    optimizer = step.ImageOptimizer(holding, _image(16, 20, 1), CONFIG.optim)
+    optimizer = step.ImageOptimizer(holding, gradient_photo(16, 20, 1), CONFIG.optim)
     optimizer.run(3)
     assert holding.refill(second)
-    optimizer.restart(_image(16, 20, 5))
+    optimizer.restart(gradient_photo(16, 20, 5))
     seen = []
     again = optimizer.run(3, lambda n, terms, image: seen.append(n))
-    fresh = step.ImageOptimizer(second, _image(16, 20, 5), CONFIG.optim).run(3)
+    fresh = step.ImageOptimizer(second, gradient_photo(16, 20, 5), CONFIG.optim).run(3)
     np.testing.assert_array_equal(again, fresh)
     assert seen == [1, 2, 3]  # the step count starts over
     assert optimizer._compiled[False].experimental_get_tracing_count() == 1
@@ -76,7 +72,7 @@ def test_a_refill_serves_another_objective_with_the_step_compiled_once(extractor
 def test_a_refill_refuses_another_structure_and_keeps_what_it_holds(extractor):
     objective = _objective(extractor, 1)
     holding = held.Held(objective)
-    image = tf.constant(_image(16, 20, 7))
+    image = tf.constant(gradient_photo(16, 20, 7))
     before = holding.value_and_gradient(image)[0]["total"].numpy()
     refused = [
         WithTemporal(_objective(extractor, 2), _temporal(3)),  # another kind of term
@@ -95,7 +91,7 @@ def test_a_refill_refuses_another_structure_and_keeps_what_it_holds(extractor):
 def test_reuse_across_calls_changes_no_result_and_keeps_one_optimizer_a_size(extractor):
     config = CONFIG.replace(scales=2, scale_ratio=2.0, steps=6)
     reuse = scales.Reuse()
-    photos = [_image(24, 32, seed) for seed in (1, 4)]
+    photos = [gradient_photo(24, 32, seed) for seed in (1, 4)]
     kept = None
     for photo in photos:
         reused = multiscale.stylize(photo, STYLE, config, extractor=extractor, reuse=reuse)
@@ -118,7 +114,7 @@ def test_reuse_builds_the_style_targets_each_call_where_the_paintings_are_recolo
     reuse = scales.Reuse()
     optimizers = []
     for seed in (1, 4):
-        photo = _image(24, 32, seed)
+        photo = gradient_photo(24, 32, seed)
         reused = multiscale.stylize(photo, STYLE, config, extractor=extractor, reuse=reuse)
         np.testing.assert_array_equal(reused, multiscale.stylize(photo, STYLE, config, extractor=extractor))
         optimizers.append(reuse.optimizers[(24, 32)][1])

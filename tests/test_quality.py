@@ -5,11 +5,7 @@ import numpy as np
 import pytest
 
 from style_transfer import quality
-from tests.conftest import gradient_image
-
-
-def _image(height, width, seed):
-    return (gradient_image(height, width, seed) / 255.0).astype(np.float32)[None]
+from tests.conftest import gradient_photo
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +28,7 @@ def _numpy_figures(extractor, image, content, style):
 
 
 def test_figures_match_numpy(extractor):
-    content, style, image = _image(40, 48, 1), _image(36, 52, 2), _image(40, 48, 3)
+    content, style, image = gradient_photo(40, 48, 1), gradient_photo(36, 52, 2), gradient_photo(40, 48, 3)
     judge = quality.Judge(extractor, content, style)
     figures = judge(image)
     expected = _numpy_figures(extractor, image, content, style)
@@ -40,8 +36,8 @@ def test_figures_match_numpy(extractor):
 
 
 def test_the_photo_and_the_painting_are_the_ends_of_each_axis(extractor):
-    content = _image(40, 48, 1)
-    style = np.ascontiguousarray(1.0 - _image(40, 48, 2)[:, ::-1, ::-1])  # unlike the photo
+    content = gradient_photo(40, 48, 1)
+    style = np.ascontiguousarray(1.0 - gradient_photo(40, 48, 2)[:, ::-1, ::-1])  # unlike the photo
     judge = quality.Judge(extractor, content, style)
     assert judge(content).content == pytest.approx(0.0, abs=1e-6)
     assert judge(style).style == pytest.approx(0.0, abs=1e-6)
@@ -58,7 +54,7 @@ def test_an_extractor_without_the_layers_is_refused():
 
     small = vgg.build_extractor("vgg16", "none", ("block1_conv1",))
     with pytest.raises(ValueError, match="quality layers"):
-        quality.Judge(small, _image(32, 32, 1), _image(32, 32, 2))
+        quality.Judge(small, gradient_photo(32, 32, 1), gradient_photo(32, 32, 2))
 
 
 # The painting figures (issue 18): numpy twins written from the definitions in quality.py.
@@ -96,7 +92,7 @@ def _np_sliced(a, b, directions, count):  # [1, h, w, C] each, directions [C, K]
 
 
 def test_gaussian_blur_and_band_correlation_match_numpy():
-    image, photo = _image(40, 52, 1), _image(40, 52, 2)
+    image, photo = gradient_photo(40, 52, 1), gradient_photo(40, 52, 2)
     for sigma in (0.7, 3.0):
         got = quality.gaussian_blur(quality.luma(image), sigma).numpy()[0, :, :, 0]
         np.testing.assert_allclose(got, _np_blur(_np_luma(image), sigma), atol=1e-5)
@@ -125,7 +121,7 @@ def painting_judge_extractor():
 
 
 def test_painting_figures_colour_alone_cannot_lower_the_stroke_figures(painting_judge_extractor):
-    photo, painting = _image(48, 64, 1), _image(60, 44, 2)
+    photo, painting = gradient_photo(48, 64, 1), gradient_photo(60, 44, 2)
     judge = quality.PaintingJudge(painting_judge_extractor, photo, painting)
     itself = judge(photo)
     assert itself.stroke == pytest.approx(1.0, rel=1e-5) and itself.large_stroke == pytest.approx(1.0, rel=1e-5)
@@ -144,9 +140,9 @@ def test_painting_figures_colour_alone_cannot_lower_the_stroke_figures(painting_
 
 
 def test_a_blurred_photo_loses_fine_texture_and_keeps_structure(painting_judge_extractor):
-    photo = np.clip(_image(48, 64, 1) + np.random.default_rng(1).normal(0, 0.05, (1, 48, 64, 3)), 0, 1)
+    photo = np.clip(gradient_photo(48, 64, 1) + np.random.default_rng(1).normal(0, 0.05, (1, 48, 64, 3)), 0, 1)
     photo = photo.astype(np.float32)
-    judge = quality.PaintingJudge(painting_judge_extractor, photo, _image(60, 44, 2))
+    judge = quality.PaintingJudge(painting_judge_extractor, photo, gradient_photo(60, 44, 2))
     blurred = quality.gaussian_blur(photo, 2.5).numpy()
     figures = judge(blurred)
     assert figures.fine_texture < 0.5 and figures.structure > 0.9

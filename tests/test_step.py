@@ -10,7 +10,7 @@ from style_transfer import devices, multiscale, optimizers, resample, scales, st
 from style_transfer.config import Config
 from style_transfer.errors import NonFiniteLossError
 from style_transfer.objective import Objective
-from tests.conftest import gradient_image
+from tests.conftest import gradient_photo
 
 CONFIG = Config(
     network="vgg16",
@@ -29,12 +29,8 @@ CONFIG = Config(
 )
 
 
-def _image(height, width, seed):
-    return (gradient_image(height, width, seed) / 255.0).astype(np.float32)[None]
-
-
-CONTENT = _image(16, 20, 1)
-STYLE = _image(18, 14, 2)
+CONTENT = gradient_photo(16, 20, 1)
+STYLE = gradient_photo(18, 14, 2)
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +45,9 @@ def _objective(extractor, config=CONFIG):
 def test_objective_terms_are_weighted_and_sum_to_total(extractor):
     weighted = CONFIG.replace(content_weight=2.0, style_weight=3.0, tv_weight=5.0)
     plain = _objective(extractor, CONFIG.replace(content_weight=1.0, style_weight=1.0, tv_weight=1.0))(
-        _image(16, 20, 9)
+        gradient_photo(16, 20, 9)
     )
-    terms = _objective(extractor, weighted)(_image(16, 20, 9))
+    terms = _objective(extractor, weighted)(gradient_photo(16, 20, 9))
     for name, weight in (("content", 2.0), ("style", 3.0), ("tv", 5.0)):
         np.testing.assert_allclose(terms[name].numpy(), weight * plain[name].numpy(), rtol=1e-5)
     np.testing.assert_allclose(terms["total"], terms["content"] + terms["style"] + terms["tv"], rtol=1e-6)
@@ -121,8 +117,8 @@ def test_in_graph_loop_matches_the_variable_loop(extractor):
 def test_blended_styles_weigh_each_paintings_loss(extractor):
     """Blend weights 3:1 make the style term 3/4 of the first painting's plus 1/4 of the second's
     (departure 3), and stylize() follows them: the result is nearer the heavier painting."""
-    other = _image(12, 12, 5)
-    image = tf.constant(_image(16, 20, 9))
+    other = gradient_photo(12, 12, 5)
+    image = tf.constant(gradient_photo(16, 20, 9))
     loss = CONFIG.loss
 
     def style_term(styles, blend=None, at=image):
@@ -185,7 +181,7 @@ def test_handover_keeps_the_photos_detail():
 def test_multiscale_runs_coarse_to_fine(extractor):
     seen = []
     config = CONFIG.replace(scales=3, steps=6, scale_ratio=2**0.5, coarse_share=2 / 3)
-    content = _image(32, 40, 3)
+    content = gradient_photo(32, 40, 3)
     out = multiscale.stylize(
         content, STYLE, config, extractor=extractor, callback=lambda step, t, image: seen.append((step, image.shape))
     )
@@ -221,7 +217,7 @@ def _cosine(a, b):
 
 @pytest.mark.parametrize("precision", ["bfloat16", "float16"])
 def test_reduced_precision_features_and_gradients_agree_with_float32(precision):
-    image = _image(16, 20, 7)
+    image = gradient_photo(16, 20, 7)
     f32, g32, step32 = _features_and_grad(CONFIG, image)
     low, glow, steplow = _features_and_grad(CONFIG.replace(precision=precision), image)
     for name in f32:
@@ -273,20 +269,20 @@ def test_multiscale_probes_jit_only_at_a_long_enough_final_scale(extractor, monk
     monkeypatch.setattr(step.ImageOptimizer, "__init__", spy)
     monkeypatch.setattr(devices, "_machine_jit", lambda: None)  # a machine where XLA may win or lose: AVX2
     config = CONFIG.replace(jit_compile="auto", scales=2, steps=40, coarse_share=0.6)  # 24 + 16 steps
-    multiscale.stylize(_image(32, 32, 1), STYLE, config, extractor=extractor)
+    multiscale.stylize(gradient_photo(32, 32, 1), STYLE, config, extractor=extractor)
     assert made == [False, False]  # a final scale this small never repays an XLA compile
     monkeypatch.setattr(scales, "JIT_PROBE_MIN_PIXELS", 32 * 32)
     made.clear()
-    multiscale.stylize(_image(32, 32, 1), STYLE, config, extractor=extractor)
+    multiscale.stylize(gradient_photo(32, 32, 1), STYLE, config, extractor=extractor)
     assert made == [False, None]  # coarse scale without XLA, the final one measured
     made.clear()
-    multiscale.stylize(_image(32, 32, 1), STYLE, config.replace(steps=6), extractor=extractor)
+    multiscale.stylize(gradient_photo(32, 32, 1), STYLE, config.replace(steps=6), extractor=extractor)
     assert made == [False, False]  # too few final steps to repay a compile
     # Where the kind of machine settles it, no probe: XLA (GPUs, TPUs) or not (AVX-512 CPUs).
     for settled in (True, False):
         monkeypatch.setattr(devices, "_machine_jit", lambda settled=settled: settled)
         made.clear()
-        multiscale.stylize(_image(32, 32, 1), STYLE, config, extractor=extractor)
+        multiscale.stylize(gradient_photo(32, 32, 1), STYLE, config, extractor=extractor)
         assert made == [False, settled]
 
 
@@ -333,7 +329,7 @@ def test_auto_precision_resolves_to_what_this_machine_runs_best(monkeypatch):
 
 def test_too_small_content_is_a_clear_error(extractor):
     with pytest.raises(ValueError, match="needs at least 16 px on each side"):
-        multiscale.stylize(_image(10, 40, 1), STYLE, Config(weights="none", steps=1), extractor=None)
+        multiscale.stylize(gradient_photo(10, 40, 1), STYLE, Config(weights="none", steps=1), extractor=None)
 
 
 def test_lbfgs_lowers_the_loss_and_runs_in_graph(extractor):

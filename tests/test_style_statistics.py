@@ -13,7 +13,7 @@ from style_transfer import losses, step, targets, tiles, vgg
 from style_transfer.config import Config
 from style_transfer.errors import ConfigError
 from style_transfer.objective import Objective
-from tests.conftest import gradient_image
+from tests.conftest import gradient_photo
 
 
 class FeatureMean:
@@ -58,7 +58,7 @@ CONFIG = Config(
 
 
 def _image(height, width, seed):
-    return tf.constant((gradient_image(height, width, seed) / 255.0).astype(np.float32)[None])
+    return tf.constant(gradient_photo(height, width, seed))
 
 
 @pytest.fixture(scope="module")

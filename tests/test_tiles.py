@@ -9,7 +9,7 @@ from style_transfer.config import Config
 from style_transfer.errors import ConfigError
 from style_transfer.objective import Objective
 from style_transfer.samples import SAMPLE_CONTENT, SAMPLE_STYLE
-from tests.conftest import gradient_image
+from tests.conftest import gradient_photo
 
 # Deep layers too (block4: stride 8), so crops' zero padding matters; random weights.
 CONFIG = Config(
@@ -24,10 +24,6 @@ CONFIG = Config(
     jit_compile="false",
     precision="float32",  # bfloat16 would round the two ways of summing differently
 )
-
-
-def _image(height, width, seed):
-    return (gradient_image(height, width, seed) / 255.0).astype(np.float32)[None]
 
 
 def _tiled(extractor, content, styles, config, blend=None, **masks):
@@ -79,8 +75,8 @@ def test_tiling_in_2d_is_a_partition_of_unity():
 def test_one_tile_is_exactly_the_objective(extractor, normalization):
     """A tile that covers the image: the same terms and gradient as objective.Objective (batch of 2)."""
     config = CONFIG.replace(style_normalization=normalization)
-    content = np.concatenate([_image(56, 48, 1), _image(56, 48, 2)])
-    styles = [_image(40, 60, 3), _image(64, 50, 4)]
+    content = np.concatenate([gradient_photo(56, 48, 1), gradient_photo(56, 48, 2)])
+    styles = [gradient_photo(40, 60, 3), gradient_photo(64, 50, 4)]
     image = tf.constant(np.clip(content + 0.1 * np.random.default_rng(0).standard_normal(content.shape), 0, 1))
     image = tf.cast(image, tf.float32)
     tiled = _tiled(extractor, content, styles, config, [0.7, 0.3])
@@ -98,8 +94,8 @@ def test_tiled_gradient_is_the_gradient_of_the_tiled_loss(extractor):
     L-BFGS's line search relies on), along directions near the gradient, where float32's rounding
     of a loss of ~700 is small against the change (along random ones both this and Objective's own
     gradient agree only to ~2%)."""
-    content = _image(112, 150, 5)
-    objective = _tiled(extractor, content, [_image(90, 120, 6)], CONFIG)
+    content = gradient_photo(112, 150, 5)
+    objective = _tiled(extractor, content, [gradient_photo(90, 120, 6)], CONFIG)
     assert len(objective.tiling) == 3 * 4
     image = tf.constant(np.clip(content + 0.1 * np.random.default_rng(1).standard_normal(content.shape), 0, 1))
     image = tf.cast(image, tf.float32)
@@ -115,8 +111,8 @@ def test_tiles_compile_with_xla(extractor):
     """jit_compile=auto may pick XLA for a tiled scale: the loops, gathers and scatter-adds compile,
     and give the same gradient up to XLA's rounding (which moves Objective's own by as much: up to
     4% of the largest value at one pixel, with these random weights)."""
-    content = _image(80, 100, 7)
-    objective = _tiled(extractor, content, [_image(50, 60, 8)], CONFIG)
+    content = gradient_photo(80, 100, 7)
+    objective = _tiled(extractor, content, [gradient_photo(50, 60, 8)], CONFIG)
     assert len(objective.tiling) == 2 * 2
     image = tf.constant(content)
     gradients = [
@@ -141,8 +137,8 @@ def real(vgg16_weights):
 def test_one_tile_with_masks_is_exactly_the_objective(extractor):
     """Masks multiply the windows: one tile with a content mask and two styles, one masked, gives
     Objective's masked terms and gradient (coverage, masked Gram matrices and photo divisors)."""
-    content = _image(56, 48, 1)
-    styles = [_image(40, 60, 3), _image(64, 50, 4)]
+    content = gradient_photo(56, 48, 1)
+    styles = [gradient_photo(40, 60, 3), gradient_photo(64, 50, 4)]
     y, x = np.mgrid[0:56, 0:48]
     left = (x < 20).astype(np.float32)[None, :, :, None]
     soft = np.clip(y / 55.0, 0, 1).astype(np.float32)[None, :, :, None]
@@ -161,11 +157,11 @@ def test_one_tile_with_masks_is_exactly_the_objective(extractor):
 
 def test_masks_with_several_tiles_follow_the_mask(extractor):
     """With several tiles, a content loss masked to the left half changes nothing on the right."""
-    content = _image(80, 150, 5)
+    content = gradient_photo(80, 150, 5)
     mask = np.zeros((1, 80, 150, 1), np.float32)
     mask[:, :, :60] = 1.0
     config = CONFIG.replace(style_weight=0.0, tv_weight=0.0)
-    objective = _tiled(extractor, content, [_image(50, 60, 6)], config, content_mask=mask)
+    objective = _tiled(extractor, content, [gradient_photo(50, 60, 6)], config, content_mask=mask)
     assert len(objective.tiling) == 2 * 4
     image = tf.constant(np.clip(content + 0.2, 0, 1))
     _, grad = objective.value_and_gradient(image)
@@ -227,6 +223,6 @@ def test_tiles_refuse_what_they_cannot_do(extractor):
     with pytest.raises(ConfigError, match="tile_overlap"):
         CONFIG.replace(tile_overlap=-1).validate()
     assert tiles.Tiling(200, 200, 64, 128).starts == tiles.Tiling(200, 200, 64, 32).starts  # at most half a tile
-    content, style = _image(80, 100, 1), _image(40, 40, 2)
+    content, style = gradient_photo(80, 100, 1), gradient_photo(40, 40, 2)
     with pytest.raises(ConfigError, match="not in the in-graph loop"):
         multiscale.coarse_to_fine_in_graph(extractor, tf.constant(content), [tf.constant(style)], CONFIG)
