@@ -706,6 +706,15 @@ class TrainConfig:
         "must move alike (steady video).",
         min=0,
     )
+    # Departure 11 (training.teacher_error): the result must be a trained network's (the teacher,
+    # style-transfer-train --teacher) for the same crops and painting: distillation (Hinton et al.
+    # 2015) into a narrower, faster network. With content and style weights 0 no VGG pass is made.
+    teacher_weight: float = setting(
+        0.0,
+        "Weight of the teacher term: the result must be the --teacher network's for the same crops and painting "
+        "(distillation into a smaller network).",
+        min=0,
+    )
     # Pixels of each border the shift and motion terms leave out (there the moved crop's own border is). Keep
     # it small: at 16, networks painted the grid pattern into that unwatched band instead (the style
     # statistics are the whole picture's): 2-2.6x the interior's fine detail.

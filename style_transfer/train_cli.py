@@ -9,7 +9,9 @@ per painting; at the end RUN/network.npz holds the network, for `style-transfer 
 `style-transfer-export --model=`. From a trained network: --base=NET fine-tunes it on its own
 paintings (given again, in its order: say, at another --style_weight); --base=NET --add adds
 --paintings to it, training only their own scales and shifts (its paintings stay exactly as they
-were). A photo that cannot be trained on is named once on stderr and
+were). --teacher=NET --teacher_weight=W trains the network to give NET's results (distillation:
+say, a narrower --width for a slower CPU; with --content_weight=0 --style_weight=0 no VGG pass is
+made). A photo that cannot be trained on is named once on stderr and
 skipped; a folder with none is a one-line error. Ctrl-C stops between two steps (exit 130) with
 a checkpoint of the step just done, and the same command resumes from it.
 """
@@ -42,6 +44,9 @@ flags.DEFINE_string(
 )
 flags.DEFINE_bool(
     "add", False, "With --base: add --paintings to its paintings, training only theirs (scales and shifts)."
+)
+flags.DEFINE_string(
+    "teacher", None, "With --teacher_weight: a trained network (a .npz or a bundled name) whose results to learn."
 )
 flags.DEFINE_string("logdir", None, "Write TensorBoard logs (the loss terms, the previews) to this folder.")
 cli_common.define_config_flags(config_cls=TrainingSetup)
@@ -82,7 +87,9 @@ class TrainProgress:
             self.todo = max(1, self.setup.train.steps - self.start_step)
             self.every = max(1, self.todo // 20)
             self.bar = self.progbar(
-                self.todo, stateful_metrics=["total", "content", "style", "tv", "shift"], unit_name="step"
+                self.todo,
+                stateful_metrics=["total", "content", "style", "tv", "shift", "motion", "teacher"],
+                unit_name="step",
             )
             if self.start_step:
                 print(f"Resumed at step {self.start_step} from {FLAGS.run}/checkpoints", flush=True)
@@ -137,6 +144,8 @@ def run() -> int:
         raise ConfigError("--run is needed: the folder for checkpoints, previews and the network")
     if FLAGS.add and not FLAGS.base:
         raise ConfigError("--add adds paintings to a trained network: name it with --base")
+    if bool(FLAGS.teacher) != bool(setup.train.teacher_weight):
+        raise ConfigError("--teacher and --teacher_weight go together: name the network to learn from and its weight")
     from style_transfer import photos
 
     found = photos.find_photos(FLAGS.photos)
@@ -170,17 +179,34 @@ def run() -> int:
                 f"--base has {base.styles} painting(s) ({', '.join(header['paintings'])}) and --paintings names "
                 f"{len(FLAGS.paintings)}: give its paintings in its order to fine-tune it, or --add new ones"
             )
+    teacher = None
+    if FLAGS.teacher:
+        teacher, teacher_header = networks.load_network(FLAGS.teacher)
+        if teacher.styles != len(names):
+            raise ConfigError(
+                f"--teacher has {teacher.styles} painting(s) ({', '.join(teacher_header['paintings'])}) and the "
+                f"network trained {len(names)}: give the teacher's paintings, in its order"
+            )
     precision = devices.resolved_precision(setup.train.precision)
     strategy = training.make_strategy(setup.train)
     with strategy.scope():  # VGG's weights too, where a TPU needs them
         extractor = training.extractor_for_training(setup.features, setup.loss, precision, setup.train.seed)
     trainer = training.Trainer(
-        extractor, paintings, setup.loss, setup.network, setup.train, strategy, base=base, add=FLAGS.add
+        extractor,
+        paintings,
+        setup.loss,
+        setup.network,
+        setup.train,
+        strategy,
+        base=base,
+        add=FLAGS.add,
+        teacher=teacher,
     )
     if strategy.num_replicas_in_sync > 1:
         print(f"{strategy.num_replicas_in_sync} replicas: {', '.join(strategy.extended.worker_devices)}", flush=True)
     trained = sum(int(np.prod(w.shape)) for w in trainer.trained)
-    origin = f"from {FLAGS.base}{' (adding to it)' if FLAGS.add else ''}, " if FLAGS.base else ""
+    origin = f"taught by {FLAGS.teacher}, " if FLAGS.teacher else ""
+    origin += f"from {FLAGS.base}{' (adding to it)' if FLAGS.add else ''}, " if FLAGS.base else ""
     stems = ", ".join(_stem(path) for path in FLAGS.paintings)
     print(
         f"{len(found.paths)} photos ({len(found.skipped)} skipped), {len(paintings)} painting(s): {stems}; "

@@ -207,6 +207,44 @@ def test_the_motion_term_is_zero_for_a_result_that_follows_the_picture(extractor
     )
 
 
+def test_distillation_learns_the_teachers_results_without_vgg(folder, extractor):
+    """teacher_weight > 0 (departure 11): the teacher term is the weighted mean squared difference
+    from the teacher's result (numpy); a network equal to its teacher pays 0; with the content and
+    style weights 0 the loop never calls VGG, and 60 steps bring the term down; a teacher is
+    needed, of as many paintings."""
+    from style_transfer.errors import ConfigError
+
+    teacher = conditional_network()  # width 0.25, two paintings
+    paintings = [_style(), 1.0 - _style()]
+    loss = replace(training.NETWORK_LOSS, content_weight=0.0, style_weight=0.0, tv_weight=0.0)
+    config = replace(CONFIG, steps=60, teacher_weight=100.0)
+    paths = photos.find_photos(str(folder)).paths
+    probe = next(iter(photos.crop_batches(paths, replace(config, seed=7))))  # [2, 32, 32, 3]
+    student = training.Trainer(extractor, paintings, loss, NETWORK, config, teacher=teacher)
+    terms = student.loss_terms(probe, 1)
+    weights = tf.one_hot([1, 1], 2)
+    expected = 100.0 * np.mean((student.network(probe, weights) - teacher(probe, weights)).numpy() ** 2, axis=(1, 2, 3))
+    np.testing.assert_allclose(terms["teacher"].numpy(), expected, rtol=1e-5)
+    np.testing.assert_array_equal(terms["total"].numpy(), terms["teacher"].numpy())  # the other terms are 0
+    same = training.Trainer(extractor, paintings, loss, NETWORK, config, base=teacher, teacher=teacher)
+    np.testing.assert_array_equal(same.loss_terms(probe, 0)["teacher"].numpy(), [0.0, 0.0])
+
+    def no_vgg(images):
+        raise AssertionError("VGG called")
+
+    student.extractor = no_vgg
+    seen: list[float] = []
+    student.train(
+        lambda start: photos.crop_batches(paths, config, start), callback=lambda s, t: seen.append(t["teacher"])
+    )
+    before, after = np.mean(seen[:10]), np.mean(seen[-10:])  # the batches' mean terms, first and last ten steps
+    assert after < 0.7 * before, (before, after)
+    with pytest.raises(ConfigError, match="needs a teacher network"):
+        training.Trainer(extractor, paintings, loss, NETWORK, config)
+    with pytest.raises(ConfigError, match="the teacher network has 2 painting"):
+        training.Trainer(extractor, [_style()], loss, NETWORK, config, teacher=teacher)
+
+
 def _stop_at(last: int):
     def callback(step, terms):
         if step == last:
@@ -435,6 +473,11 @@ def test_the_training_command_line_trains_and_says_what_is_wrong(folder, tmp_pat
     bad = _train_cli([*args, "--add"], tmp_path)
     assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
         "style-transfer-train: error: --add adds paintings to a trained network: name it with --base"
+    ]
+    bad = _train_cli([*args, "--teacher=starry_wave"], tmp_path)
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
+        "style-transfer-train: error: --teacher and --teacher_weight go together: name the network to learn from "
+        "and its weight"
     ]
     (tmp_path / "empty").mkdir()
     bad = _train_cli([f"--photos={tmp_path / 'empty'}", "--paintings=x.png", f"--run={run}"], tmp_path)
