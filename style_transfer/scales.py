@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import warnings
 from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -44,17 +45,25 @@ from style_transfer.objective import Objective, Temporal, ValueAndGradient, With
 JIT_PROBE_MIN_PIXELS = 2**17
 
 
+class Kept(NamedTuple):
+    """One size's optimizer in a Reuse: the held objective, its optimizer, and the XLA choice and
+    precision it was made with (a call with others makes a new one)."""
+
+    holding: held.Held
+    optimizer: step.ImageOptimizer
+    jit: bool | None
+    precision: str
+
+
 @dataclasses.dataclass
 class Reuse:
     """What calls with the same paintings, blend and config keep for each other (see the module
-    docstring): {size: the paintings' style targets} and {size: (the held objective, its optimizer,
-    the XLA choice and precision it was made with)}; one optimizer a size, replaced when a call's
+    docstring): {size: the paintings' style targets} and {size: Kept (the held objective, its
+    optimizer, the XLA choice and precision it was made with)}; one optimizer a size, replaced when a call's
     objective differs in structure (another kind of term), so the memory is one run's."""
 
     style: dict[tuple[int, int], StyleTargets] = dataclasses.field(default_factory=dict)
-    optimizers: dict[tuple[int, int], tuple[held.Held, step.ImageOptimizer, bool | None, str]] = dataclasses.field(
-        default_factory=dict
-    )
+    optimizers: dict[tuple[int, int], Kept] = dataclasses.field(default_factory=dict)
 
 
 def make_objective(
@@ -190,12 +199,12 @@ class ScaleRunner:
             return step.ImageOptimizer(objective, start, self.config.optim, jit, loss_scale)
         size = tuple(start.shape[1:3])
         kept = self.reuse.optimizers.get(size)
-        if kept is not None and kept[2:] == (jit, self.precision) and kept[0].refill(objective):
-            kept[1].restart(start)
-            return kept[1]
+        if kept is not None and (kept.jit, kept.precision) == (jit, self.precision) and kept.holding.refill(objective):
+            kept.optimizer.restart(start)
+            return kept.optimizer
         holding = held.Held(objective)
         optimizer = step.ImageOptimizer(holding, start, self.config.optim, jit, loss_scale)
-        self.reuse.optimizers[size] = (holding, optimizer, jit, self.precision)
+        self.reuse.optimizers[size] = Kept(holding, optimizer, jit, self.precision)
         return optimizer
 
     @contextlib.contextmanager

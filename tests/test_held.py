@@ -97,16 +97,16 @@ def test_reuse_across_calls_changes_no_result_and_keeps_one_optimizer_a_size(ext
         reused = multiscale.stylize(photo, STYLE, config, extractor=extractor, reuse=reuse)
         np.testing.assert_array_equal(reused, multiscale.stylize(photo, STYLE, config, extractor=extractor))
         if kept is None:
-            kept = {size: entry[1] for size, entry in reuse.optimizers.items()}
+            kept = {size: entry.optimizer for size, entry in reuse.optimizers.items()}
     assert sorted(kept) == [(12, 16), (24, 32)] and sorted(reuse.style) == sorted(kept)
-    assert all(reuse.optimizers[size][1] is optimizer for size, optimizer in kept.items())  # used again
+    assert all(reuse.optimizers[size].optimizer is optimizer for size, optimizer in kept.items())  # used again
     # A call with a temporal term at the final size replaces that size's optimizer (one a size).
     temporal = _temporal(3, size=(24, 32))
     later = config.replace(scales=1, steps=3)
     reused = multiscale.stylize(photos[0], STYLE, later, extractor=extractor, reuse=reuse, temporal=temporal)
     plain = multiscale.stylize(photos[0], STYLE, later, extractor=extractor, temporal=temporal)
     np.testing.assert_array_equal(reused, plain)
-    assert reuse.optimizers[(24, 32)][1] is not kept[(24, 32)] and len(reuse.optimizers) == 2
+    assert reuse.optimizers[(24, 32)].optimizer is not kept[(24, 32)] and len(reuse.optimizers) == 2
 
 
 def test_reuse_builds_the_style_targets_each_call_where_the_paintings_are_recoloured(extractor):
@@ -117,6 +117,6 @@ def test_reuse_builds_the_style_targets_each_call_where_the_paintings_are_recolo
         photo = gradient_photo(24, 32, seed)
         reused = multiscale.stylize(photo, STYLE, config, extractor=extractor, reuse=reuse)
         np.testing.assert_array_equal(reused, multiscale.stylize(photo, STYLE, config, extractor=extractor))
-        optimizers.append(reuse.optimizers[(24, 32)][1])
+        optimizers.append(reuse.optimizers[(24, 32)].optimizer)
     assert not reuse.style  # built each call ...
     assert optimizers[0] is optimizers[1]  # ... and refilled into the step compiled once
