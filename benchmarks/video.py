@@ -48,6 +48,9 @@ flags.DEFINE_list("new_steps", [], "New-region steps to compare (0: no such pass
 flags.DEFINE_list("reuse", ["true"], "Keep targets and compiled steps across frames (true), or not (false), or both.")
 flags.DEFINE_integer("steps", 0, "The first frame's steps (0: Config's default).")
 flags.DEFINE_list("networks", [], "Trained networks (.npz or bundled names) to run per frame too.")
+flags.DEFINE_integer(
+    "network_painting", 0, "Which of the networks' paintings they paint (0: the first; give --painting to match)."
+)
 flags.DEFINE_string("strip", "", "Write a strip of frames per clip and mode here (a .jpg).")
 flags.DEFINE_integer(
     "by_frame",
@@ -176,7 +179,16 @@ def main(argv):
         from style_transfer import networks
 
         network, header = networks.load_network(name)
-        variants.append((f"network {os.path.basename(name)} ({header['paintings'][0]})", network))
+        if not 0 <= FLAGS.network_painting < network.styles:
+            raise app.UsageError(
+                f"--network_painting={FLAGS.network_painting}: {name} has {network.styles} painting(s)"
+            )
+        label = f"network {os.path.basename(name)} ({header['paintings'][FLAGS.network_painting]})"
+        variants.append((label, network))
+
+    def one_hot(network) -> list[float]:
+        """The blend that paints --network_painting alone."""
+        return [float(k == FLAGS.network_painting) for k in range(network.styles)]
 
     def above(error: float, floor: float) -> float:
         """E_warp beyond the input clip's own (what its light and the flow's errors give any
@@ -225,8 +237,8 @@ def main(argv):
                 settings, reuse = video_config
                 frames = video.optimised_frames(clip, [painting], config, settings, extractor=extractor, reuse=reuse)
             else:  # a network: the first frame once before, so its trace is not timed
-                next(video.network_frames(clip[:1], video_config))
-                frames = video.network_frames(clip, video_config)
+                next(video.network_frames(clip[:1], video_config, one_hot(video_config)))
+                frames = video.network_frames(clip, video_config, one_hot(video_config))
             start = time.perf_counter()
             result = list(frames)  # the generator does the work here
             seconds = (time.perf_counter() - start) / len(clip)
