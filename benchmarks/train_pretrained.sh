@@ -19,6 +19,15 @@
 # flicker of either; docs/video.md), then mixed 3:1 with stage 4's (starry_wave's): the motion term
 # had cost the strokes contrast, and a quarter of the way back gives most of it back.
 #
+# Then style_transfer/data/starry_wave_quarter.npz, a quarter-width network (0.11 M parameters) for
+# video on CPUs without bfloat16 (AVX2 only: 2.5x starry_wave_steady's frames/s; docs/video.md),
+# taught by starry_wave_steady (training.py, departure 11), runs/starry_wave_quarter_1 ... _6:
+#   1-2. The teacher term alone (no VGG pass: ~0.3 s a step), 3000 steps at Adam's 1e-3, then 1500
+#        at 3e-4.
+#   3-6. The late loss with the motion term at 400 beside the teacher term at 1000, 200, 50 and 10:
+#        600, 900, 900 and 900 steps (the lower the teacher's weight, the closer the style figures
+#        came to the half-width networks' at the same flicker; docs/video.md).
+#
 #   bash benchmarks/train_pretrained.sh
 #
 # Needs ../shared (the 35 training photos, the paintings, real ImageNet VGG16 weights) or
@@ -73,3 +82,36 @@ networks.save_network(network, out, header["paintings"], {
 })
 PYTHON
 echo "style_transfer/data/starry_wave_steady.npz: starry_wave + 300 + 600 + 600 + 600 steps, the last two averaged, 3:1 with starry_wave"
+
+quarter=(--teacher=style_transfer/data/starry_wave_steady.npz --learning_rate=3e-4)
+alone=(--content_weight=0 --style_weight=0 --tv_weight=0 --teacher_weight=1000)
+train --run=runs/starry_wave_quarter_1 --width=0.25 "${alone[@]}" --teacher=style_transfer/data/starry_wave_steady.npz \
+    --steps=3000
+train --run=runs/starry_wave_quarter_2 --base=runs/starry_wave_quarter_1/network.npz "${alone[@]}" "${quarter[@]}" \
+    --seed=1 --steps=1500
+train --run=runs/starry_wave_quarter_3 --base=runs/starry_wave_quarter_2/network.npz "${late[@]}" "${quarter[@]}" \
+    --motion_weight=400 --teacher_weight=1000 --seed=2 --steps=600
+train --run=runs/starry_wave_quarter_4 --base=runs/starry_wave_quarter_3/network.npz "${late[@]}" "${quarter[@]}" \
+    --motion_weight=400 --teacher_weight=200 --seed=3 --steps=900
+train --run=runs/starry_wave_quarter_5 --base=runs/starry_wave_quarter_4/network.npz "${late[@]}" "${quarter[@]}" \
+    --motion_weight=400 --teacher_weight=50 --seed=4 --steps=900
+train --run=runs/starry_wave_quarter_6 --base=runs/starry_wave_quarter_5/network.npz "${late[@]}" "${quarter[@]}" \
+    --motion_weight=400 --teacher_weight=10 --seed=5 --steps=900
+# The bundled file: the last stage's weights; its notes, each stage's command and machine.
+python - style_transfer/data/starry_wave_quarter.npz runs/starry_wave_quarter_{1,2,3,4,5,6}/network.npz <<'PYTHON'
+import sys
+
+from style_transfer import networks
+
+out, *stages = sys.argv[1:]
+notes = [networks.read_header(stage)["notes"] for stage in stages]
+network, header = networks.load_network(stages[-1])
+networks.save_network(network, out, header["paintings"], {
+    "script": "bash benchmarks/train_pretrained.sh",
+    "taught by": "starry_wave_steady",
+    "stages": [n["command"] for n in notes],
+    "steps": sum(n["steps"] for n in notes),
+    "machines": sorted({n["machine"] for n in notes}),
+})
+PYTHON
+echo "style_transfer/data/starry_wave_quarter.npz: 3000 + 1500 steps taught alone, then 600 + 900 + 900 + 900 with the late loss and the motion term"

@@ -38,8 +38,9 @@ moved alike (motion_error), so that a clip's frames, each through the network, d
 Departure 11 (train.teacher_weight, with a `teacher`): distillation (Hinton et al. 2015): the
 result must be a trained network's for the same photos and painting (teacher_error), so a narrower
 network learns in a few thousand cheap steps what its teacher learnt from the perceptual loss.
-With the content and style weights 0 the step makes no VGG pass at all (about 0.2 s a step here
-instead of 1.5 s): how `starry_wave_quarter`, for video on CPUs without bfloat16, was made.
+With the content and style weights 0 the step makes no VGG pass at all (0.26-0.32 s a step of a
+quarter-width network on a 2-core Zen 5, against 1.1-1.3 s with the perceptual terms): how
+`starry_wave_quarter`, for video on CPUs without bfloat16, began (benchmarks/train_pretrained.sh).
 
 Checkpoints (tf.train.CheckpointManager): the network's weights by path, Adam's state and the step; `train` resumes
 from the latest, and because the photo stream is a function of the seed and the step
