@@ -71,7 +71,7 @@ def main(argv):
     changes.update({"style_weight": FLAGS.style_weight} if FLAGS.style_weight is not None else {})
     setup = dataclasses.replace(setup, loss=dataclasses.replace(setup.loss, **changes))
     network, header = networks.load_network(FLAGS.model)
-    blend = [float(k == FLAGS.painting) for k in range(network.styles)]
+    blend = transformer.painting_alone(network, FLAGS.painting)
     painting = images.load_image(style_path, max_size=64 if FLAGS.quick else setup.train.style_size)
     extractor = training.extractor_for_training(
         setup.features.__class__(network="vgg16", weights=FLAGS.vgg16_weights), setup.loss, "float32"

@@ -140,7 +140,7 @@ def print_by_frame(runs, count: int, figures_of_frame) -> None:
 
 def main(argv):
     del argv
-    from style_transfer import devices, flow, images, quality, vgg, video
+    from style_transfer import devices, flow, images, quality, transformer, vgg, video
     from style_transfer.config import Config, VideoConfig
 
     quick = FLAGS.quick
@@ -185,10 +185,6 @@ def main(argv):
             )
         label = f"network {os.path.basename(name)} ({header['paintings'][FLAGS.network_painting]})"
         variants.append((label, network))
-
-    def one_hot(network) -> list[float]:
-        """The blend that paints --network_painting alone."""
-        return [float(k == FLAGS.network_painting) for k in range(network.styles)]
 
     def above(error: float, floor: float) -> float:
         """E_warp beyond the input clip's own (what its light and the flow's errors give any
@@ -238,7 +234,9 @@ def main(argv):
                 frames = video.optimised_frames(clip, [painting], config, settings, extractor=extractor, reuse=reuse)
                 first: list[np.ndarray] = []
             else:  # a network: its first frame traces the compiled pass, so it is not timed
-                frames = video.network_frames(clip, video_config, one_hot(video_config))
+                frames = video.network_frames(
+                    clip, video_config, transformer.painting_alone(video_config, FLAGS.network_painting)
+                )
                 first = [next(frames)]
             start = time.perf_counter()
             result = first + list(frames)  # the generator does the work here

@@ -118,12 +118,10 @@ class TrainProgress:
     def write_preview(self, step: int) -> None:
         from style_transfer import transformer
 
-        paintings = self.trainer.network.styles  # a base's paintings too
+        network = self.trainer.network  # a base's paintings too
         rows = [
-            np.asarray(
-                transformer.stylize(self.trainer.network, self.preview, [float(k == p) for k in range(paintings)])
-            )
-            for p in range(paintings)
+            np.asarray(transformer.stylize(network, self.preview, transformer.painting_alone(network, p)))
+            for p in range(network.styles)
         ]
         sheet = np.concatenate([self.preview, *rows], axis=2)  # the photo, then one per painting
         images.save_image(os.path.join(FLAGS.run, f"preview_{step}.png"), sheet)

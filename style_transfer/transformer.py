@@ -280,6 +280,11 @@ def with_paintings(network: TransformerNet, added: int) -> TransformerNet:
     return grown
 
 
+def painting_alone(network: TransformerNet, painting: int) -> list[float]:
+    """The blend (for style_weights_for, stylize) that paints painting `painting` alone: one-hot, [S]."""
+    return [float(k == painting) for k in range(network.styles)]
+
+
 def style_weights_for(network: TransformerNet, batch: int, blend=None) -> tf.Tensor:
     """Style weights [batch, S] for `blend` (one weight per painting, normalised to sum to 1;
     None: the first painting). A blend of the wrong length is a one-line error."""

@@ -55,6 +55,8 @@ def test_a_blend_mixes_the_paintings_parameters(conditional):
     images = tf.random.stateless_uniform([1, 24, 32, 3], seed=[3, 4])
     first, second = (transformer.stylize(conditional, images, blend) for blend in ([1, 0], [0, 1]))
     assert float(tf.reduce_mean(tf.abs(first - second))) > 1e-3  # the paintings differ...
+    assert transformer.painting_alone(conditional, 0) == [1.0, 0.0]  # the blends above, by painting
+    assert transformer.painting_alone(conditional, 1) == [0.0, 1.0]
     np.testing.assert_allclose(transformer.stylize(conditional, images).numpy(), first.numpy())  # default: first
     mixed = transformer.build(width=0.25, styles=1)
     for source, target in zip(conditional.weights, mixed.weights, strict=True):
