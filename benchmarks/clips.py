@@ -65,7 +65,9 @@ def synthetic_clip(kind: str, frames: int, size, photo: np.ndarray, photo2: np.n
         for t in range(frames):
             frame = background.copy()
             y, x = (height - o_h) // 2, round(width * (0.1 + 0.025 * t))  # whole pixels: no resampling
-            frame[0, y : y + o_h, x : x + o_w][inside] = thing[inside]
+            shown = min(o_w, width - x)  # the object leaves the frame on the right
+            if shown > 0:
+                frame[0, y : y + o_h, x : x + shown][inside[:, :shown]] = thing[:, :shown][inside[:, :shown]]
             out.append(frame)
         return out
     raise ValueError(f"unknown clip {kind!r}: pan, zoom, fade, cut, object or return")
