@@ -45,6 +45,11 @@ flags.DEFINE_list("modes", ["independent", "temporal"], "Optimisation modes to r
 flags.DEFINE_list("temporal_weights", [], "Temporal weights to compare (default: VideoConfig's).")
 flags.DEFINE_list("later_steps", [], "Later frames' steps to compare (default: VideoConfig's).")
 flags.DEFINE_list("new_steps", [], "New-region steps to compare (0: no such pass; default: VideoConfig's).")
+flags.DEFINE_list(
+    "held_frames",
+    [],
+    "Long-term frame sets to compare, each 1+15+40 style (1: the previous alone; default: VideoConfig's).",
+)
 flags.DEFINE_list("reuse", ["true"], "Keep targets and compiled steps across frames (true), or not (false), or both.")
 flags.DEFINE_integer("steps", 0, "The first frame's steps (0: Config's default).")
 flags.DEFINE_list("networks", [], "Trained networks (.npz or bundled names) to run per frame too.")
@@ -52,6 +57,7 @@ flags.DEFINE_integer(
     "network_painting", 0, "Which of the networks' paintings they paint (0: the first; give --painting to match)."
 )
 flags.DEFINE_string("strip", "", "Write a strip of frames per clip and mode here (a .jpg).")
+flags.DEFINE_integer("strip_every", 2, "The strip shows every this many frames.")
 flags.DEFINE_integer(
     "by_frame",
     0,
@@ -166,14 +172,19 @@ def main(argv):
         for weight in FLAGS.temporal_weights or [str(base.temporal_weight)]:
             for steps in FLAGS.later_steps or [str(base.later_steps)]:
                 for new in FLAGS.new_steps or [str(base.new_steps)]:
-                    for reuse in FLAGS.reuse:
-                        label = f"temporal, weight {float(weight):g}, {int(steps)} later steps, "
-                        label += f"{int(new)} new-region steps" if int(new) else "no new-region pass"
-                        label += "" if _true(reuse) else ", without reuse"
-                        settings = VideoConfig(
-                            temporal_weight=float(weight), later_steps=int(steps), new_steps=int(new)
-                        )
-                        variants.append((label, (settings, _true(reuse))))
+                    for held in FLAGS.held_frames or ["+".join(map(str, base.held_frames))]:
+                        for reuse in FLAGS.reuse:
+                            label = f"temporal, weight {float(weight):g}, {int(steps)} later steps, "
+                            label += f"{int(new)} new-region steps" if int(new) else "no new-region pass"
+                            label += f", held to frames {held} back"
+                            label += "" if _true(reuse) else ", without reuse"
+                            settings = VideoConfig(
+                                temporal_weight=float(weight),
+                                later_steps=int(steps),
+                                new_steps=int(new),
+                                held_frames=tuple(int(j) for j in held.split("+")),
+                            )
+                            variants.append((label, (settings, _true(reuse))))
 
     for name in FLAGS.networks:
         from style_transfer import networks
@@ -257,7 +268,7 @@ def main(argv):
     if FLAGS.networks and FLAGS.throughput_frames:
         throughput(photo, photo2, 4 if quick else FLAGS.throughput_frames, quick)
     if FLAGS.strip:
-        strip(strips, FLAGS.strip)
+        strip(strips, FLAGS.strip, FLAGS.strip_every)
         print(f"\nStrip of frames: {FLAGS.strip}")
 
 

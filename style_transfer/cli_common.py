@@ -84,8 +84,8 @@ def define_config_flags(flag_values: flags.FlagValues = FLAGS, config_cls: type 
             flags.DEFINE_enum(default=default, enum_values=list(choices), **args)
         elif kind is str:
             flags.DEFINE_string(default=default, **args)
-        elif kind in (tuple[str, ...], tuple[float, ...]):
-            # A comma-separated list; float entries are converted (and checked) by config_from_flags.
+        elif kind in (tuple[str, ...], tuple[float, ...], tuple[int, ...]):
+            # A comma-separated list; number entries are converted (and checked) by config_from_flags.
             flags.DEFINE_list(default=[str(value) for value in default], **args)
         else:
             raise TypeError(f"{config_cls.__name__}: field {name}: no flag type for {kind}; add one in cli_common.py")
@@ -113,6 +113,11 @@ def _from_flag(name: str, kind: typing.Any, value: typing.Any) -> typing.Any:
             return tuple(float(entry) for entry in value)
         except ValueError:
             raise ConfigError(f"--{name} takes numbers separated by commas, got {','.join(value)!r}") from None
+    if kind == tuple[int, ...]:
+        try:
+            return tuple(int(entry) for entry in value)
+        except ValueError:
+            raise ConfigError(f"--{name} takes whole numbers separated by commas, got {','.join(value)!r}") from None
     return value
 
 

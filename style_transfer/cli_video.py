@@ -15,6 +15,7 @@ goes on from the frames that file holds (a video's are decoded and encoded again
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
 import sys
@@ -119,20 +120,23 @@ def run_clip(
         flush=True,
     )
     cli_common.import_tensorflow_quietly()
-    last = None  # a resumed run's last frame done
+    # A resumed run's last frames done, oldest first: the optimisation goes on consistent with them.
+    depth = 1 if model else max(video_config.held_frames)
+    kept: collections.deque[Any] = collections.deque(maxlen=depth)
     if video_files.is_sequence(output):
         writer: Any = video_files.SequenceWriter(output, first_number + done)
-        if done:
-            last = images.load_image(video_files.sequence_files(output)[done - 1][1], name="frame")
+        for _, path in video_files.sequence_files(output)[max(0, done - depth) : done] if done else ():
+            kept.append(images.load_image(path, name="frame"))
     else:
         writer = video_files.VideoWriter(output, info.fps, (height, width), audio_from=audio)
         for last in video_files.read_frames(output) if done else ():  # the frames done, encoded again
             writer.write(last)
+            kept.append(last)
     photos = video_files.read_frames(spec, (height, width), skip=done)
     progress = FrameProgress(total)
     previous_handler = signal.signal(signal.SIGINT, progress.request_stop)
     try:
-        results = _stylized(spec, photos, inputs, config, video_config, model, progress, done, last)
+        results = _stylized(spec, photos, inputs, config, video_config, model, progress, done, list(kept))
         for index, result in enumerate(results, done):
             writer.write(result)
             progress.frame_done(index)
@@ -163,8 +167,8 @@ def run_clip(
 
 
 def _stylized(spec, photos, inputs, config, video_config, model, progress, done, last):
-    """The generator of stylised frames for this run. last: a resumed run's last frame done (the
-    optimisation goes on consistent with it)."""
+    """The generator of stylised frames for this run. last: a resumed run's last frames done,
+    oldest first (the optimisation goes on consistent with them)."""
     from style_transfer import video
 
     if model:
@@ -175,9 +179,10 @@ def _stylized(spec, photos, inputs, config, video_config, model, progress, done,
         return video.network_frames(photos, network, inputs.blend)
     from style_transfer import vgg
 
-    previous = None
-    if last is not None:  # that frame's photo, and its result
-        previous = (next(video_files.read_frames(spec, last.shape[1:3], skip=done - 1)), last)
+    previous = []
+    if last:  # those frames' photos, and their results
+        size = last[0].shape[1:3]
+        previous = list(zip(video_files.read_frames(spec, size, skip=done - len(last)), last, strict=False))
     return video.optimised_frames(
         photos,
         inputs.styles,

@@ -626,10 +626,21 @@ class VideoConfig:
         "does not cover (content coming into view), before --later_steps; 0: none.",
         min=0,
     )
+    # Ruder et al.'s long-term consistency (video.py, departure 1): the frames back, 1 first, each
+    # pixel is held to (the nearest that showed it); (1,): the previous frame alone. Their script's
+    # 1, 15, 40 suits their 2000-step frames; on the clips of docs/video.md a denser set did better.
+    held_frames: tuple[int, ...] = setting(
+        (1, 2, 4, 8, 16),
+        "Clips, temporal mode: the earlier frames, counted back, a frame is held to where they show "
+        "the same thing, each pixel to the nearest (1: the previous frame alone).",
+    )
     fps: float = setting(0.0, "Frame rate of a numbered frame sequence (0: 25; a video file keeps its own).", min=0)
 
     def validate(self) -> VideoConfig:
         check_fields(self)
+        frames = self.held_frames
+        if not frames or frames[0] != 1 or list(frames) != sorted(set(frames)):
+            raise ConfigError(f"{named('held_frames')} must start at 1 and increase, got {list(frames)}")
         return self
 
 

@@ -15,13 +15,14 @@ done, so a caller writes it, reports progress and may stop between frames.
 - `network_frames`: a trained network per frame (transformer.stylize); a network trained with the
   motion term (training.py, departure 10; the bundled starry_wave_steady) flickers less by itself.
 
-`previous` (both): the last (photo, result) of the frames done before, so a resumed run goes on
-consistent with them.
+`previous` (optimised_frames): the frames done before, oldest first, each (photo, result), so a
+resumed run goes on consistent with them (the last max(video.held_frames) are used).
 
 Departures from Ruder et al. 2016:
-1. Only the short-term term (the previous frame); not their long-term terms over several frames,
-   nor the multi-pass algorithm: both multiply the cost, and the previous frame's term removes most
-   of the flicker (docs/video.md measures it).
+1. Not their multi-pass algorithm (it multiplies the cost). Their long-term consistency is kept
+   (video.held_frames: 1, 2, 4, 8, 16 frames back by default, where their script has 1, 15, 40):
+   each pixel is held to the nearest of those earlier results that, carried onto this frame, is
+   trusted there; what an occlusion or the frame's edge hid comes back with the paint it had.
 2. Later frames run at one size (the final), few steps, from the warped result: it is near its
    answer already, and the coarser scales would start over from the photo.
 3. The warped result carries the change in the photo's luma too (as ReCoNet's output loss does,
@@ -50,6 +51,7 @@ Departures from Ruder et al. 2016:
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -91,7 +93,7 @@ def optimised_frames(
     style_blend_weights: Sequence[float] | None = None,
     extractor: vgg.FeatureExtractor | None = None,
     callback: FrameCallback | None = None,
-    previous: Previous | None = None,
+    previous: Sequence[Previous] = (),
     first_index: int = 0,
     reuse: bool = True,
 ) -> Iterator[np.ndarray]:
@@ -102,6 +104,9 @@ def optimised_frames(
     extractor = extractor or vgg.extractor_for(config)
     later = config.replace(steps=video.later_steps, scales=1)
     kept = Reuse() if reuse else None
+    history = History(max(video.held_frames))
+    for done in previous:
+        history.add(*done)
     accumulated = None  # the change since each pixel was painted (departure 5); none: all painted now
     for index, photo in enumerate(frames, first_index):
         report = None
@@ -111,8 +116,9 @@ def optimised_frames(
             style_blend_weights=style_blend_weights, extractor=extractor, callback=report, reuse=kept
         )
         carried = None
-        if previous is not None and video.video_mode != "independent":
-            carried = carry_previous(previous, photo, accumulated)
+        if len(history) and video.video_mode != "independent":
+            earlier = [history.back(j) for j in video.held_frames[1:] if j <= len(history)]
+            carried = carry_previous(history.back(1), photo, accumulated, earlier)
         if carried is None or carried.shot < SCENE_CUT:  # a first frame, or a new shot
             result, accumulated = multiscale.stylize(photo, styles, config, **common), None
         else:
@@ -122,8 +128,38 @@ def optimised_frames(
                 common["callback"] = lambda step, terms, image, r=report, n=painted: r(n + step, terms, image)
             temporal = Temporal(target, trust, video.temporal_weight)
             result = multiscale.stylize(photo, styles, later, init_image=start, temporal=temporal, **common)
-        previous = (photo, result)
+        history.add(photo, result)
         yield result
+
+
+class History:
+    """The last `depth` frames' (photo, result), float32 [1, H, W, 3] each: the newest as given,
+    the older ones kept in 8 bits (a quarter of the memory: 16 frames of 512x288 in about 15 MB; the
+    output is 8 bits anyway), given back as float32."""
+
+    def __init__(self, depth: int):
+        self._frames: collections.deque[tuple[np.ndarray, np.ndarray]] = collections.deque(maxlen=depth)
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def add(self, photo: np.ndarray, result: np.ndarray) -> None:
+        if self._frames and self._frames[-1][0].dtype != np.uint8:
+            self._frames[-1] = tuple(_to_bytes(image) for image in self._frames[-1])  # type: ignore[assignment]
+        self._frames.append((np.asarray(photo, np.float32), np.asarray(result, np.float32)))
+
+    def back(self, frames: int) -> Previous:
+        """The (photo, result) `frames` back (1: the newest), float32."""
+        photo, result = self._frames[-frames]
+        return _from_bytes(photo), _from_bytes(result)
+
+
+def _to_bytes(image: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _from_bytes(image: np.ndarray) -> np.ndarray:
+    return image if image.dtype != np.uint8 else image.astype(np.float32) / 255.0
 
 
 def paint_new_region(
@@ -167,11 +203,44 @@ class Carried:
     accumulated: np.ndarray  # float32 [1, H, W, 3]: the photo's change since each pixel was painted
 
 
-def carry_previous(previous: Previous, photo: np.ndarray, accumulated: np.ndarray | None = None) -> Carried:
+def carry_previous(
+    previous: Previous,
+    photo: np.ndarray,
+    accumulated: np.ndarray | None = None,
+    earlier: Sequence[Previous] = (),
+) -> Carried:
     """The previous result warped onto `photo` by the flow between the two photos, plus the change
     in the photos' luma (departure 3), trusted where the flow is reliable and the photo is the
     previous one moved, less the share repainted as the change since the last painting accumulates
-    (departure 5). accumulated: that change as the previous frame's Carried left it (None: none)."""
+    (departure 5). accumulated: that change as the previous frame's Carried left it (None: none).
+
+    earlier: frames further back (video.held_frames), nearest first (Ruder et al.'s long-term
+    consistency, departure 1): each carried onto `photo` alike and taken where no nearer one is
+    trusted (their "closest first"), so what an occlusion or the frame's edge hid for a while comes
+    back with the paint it had, not painted anew."""
+    carried, frame_trust, moved, backward = _warped(previous, photo)
+    if accumulated is not None:
+        moved = moved + flow.warp(accumulated, backward).numpy()
+    trust = (frame_trust * (1.0 - REFRESH * (1.0 - _explained(moved)))).astype(np.float32)
+    covered, seen = trust, frame_trust  # how much of each pixel some result covers; and before departure 5's refresh
+    painted, change = trust * carried, moved * trust  # sums over the frames, by the share each covers
+    for older in earlier:
+        carried, older_trust, moved, _ = _warped(older, photo)
+        share = np.clip(older_trust - covered, 0.0, None)  # what no nearer frame covers
+        covered, painted, change = covered + share, painted + share * carried, change + share * moved
+        seen = seen + np.clip(older_trust - seen, 0.0, None)
+    fresh = colors.match_colors_of(tf.constant(photo), tf.constant(previous[1])).numpy()
+    start = painted + (1.0 - covered) * fresh
+    return Carried(
+        start.astype(np.float32), covered.astype(np.float32), float(np.mean(seen)), change.astype(np.float32)
+    )
+
+
+def _warped(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """An earlier (photo, result) carried onto `photo`: (its result warped by the flow, plus the
+    photos' change in luma (departure 3), [1, H, W, 3]; the trust in it, the flow's mask times how
+    far the photo is that photo moved (departure 5), [1, H, W, 1]; the photo's change the flow does
+    not explain, [1, H, W, 3]; the flow from `photo` to it, [H, W, 2])."""
     previous_photo, previous_result = previous
     backward, reliable = flow.frame_flows(previous_photo, photo)
     warped = flow.warp(np.concatenate([previous_result, previous_photo]), backward).numpy()
@@ -181,13 +250,7 @@ def carry_previous(previous: Previous, photo: np.ndarray, accumulated: np.ndarra
     # start is the photo in the colours of the result so far, so what the flow cannot explain (a
     # cross-fade, a new object) does not leave a ghost of the earlier picture in every later frame.
     moved = photo - warped[1:]  # [1, H, W, 3]
-    frame_trust = reliable[None, ..., None] * _explained(moved)
-    if accumulated is not None:
-        moved = moved + flow.warp(accumulated, backward).numpy()
-    trust = (frame_trust * (1.0 - REFRESH * (1.0 - _explained(moved)))).astype(np.float32)
-    fresh = colors.match_colors_of(tf.constant(photo), tf.constant(previous_result)).numpy()
-    start = trust * carried + (1.0 - trust) * fresh
-    return Carried(start, trust, float(np.mean(frame_trust)), (moved * trust).astype(np.float32))
+    return carried, reliable[None, ..., None] * _explained(moved), moved, backward
 
 
 def _explained(difference: np.ndarray) -> np.ndarray:

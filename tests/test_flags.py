@@ -118,6 +118,7 @@ class Extras:
     extra_mode: str = setting("b", "A new choice.", choices=("a", "b"))
     extra_scales: tuple[float, ...] = setting((0.5, 1.0), "New numbers.")
     extra_on: bool = setting(True, "A new switch.")
+    extra_frames: tuple[int, ...] = setting((1, 2), "New whole numbers.")
     extra_hidden: int = setting(1, "Not a flag.", flag=False)
 
 
@@ -149,6 +150,14 @@ def test_a_new_config_field_becomes_a_flag():
     flag_values.unparse_flags()
     flag_values(["prog", "--extra_scales=2,x"])
     with pytest.raises(ConfigError, match="--extra_scales takes numbers"):
+        cli_common.config_from_flags(flag_values, Extended)
+
+    flag_values.unparse_flags()
+    flag_values(["prog", "--extra_frames=1, 15,40"])
+    assert cli_common.config_from_flags(flag_values, Extended).extras.extra_frames == (1, 15, 40)
+    flag_values.unparse_flags()
+    flag_values(["prog", "--extra_frames=1,2.5"])
+    with pytest.raises(ConfigError, match="--extra_frames takes whole numbers"):
         cli_common.config_from_flags(flag_values, Extended)
 
 

@@ -389,6 +389,60 @@ def test_a_slow_cross_fade_is_repainted_a_share_a_frame():
     assert all(1 - t <= video.REFRESH + 1e-6 for t in trusts)  # never more than REFRESH in one frame
 
 
+def occluded(seed: int = 1) -> list[np.ndarray]:
+    """A still shot, a black square over its middle for one frame, the shot again: 3 frames
+    float32 [1, 48, 64, 3]."""
+    shot = texture(seed=seed)
+    hidden = shot.copy()
+    hidden[:, 14:34, 20:44] = 0.0
+    return [shot, hidden, shot]
+
+
+def test_what_an_occlusion_hid_comes_back_with_the_paint_it_had():
+    """Long-term consistency (video.py, departure 1): where the previous frame did not show a
+    pixel (the square hid it), the result of a frame further back that did is carried there and
+    trusted, so it is held, not painted anew; the previous frame's result stays everywhere else."""
+    from style_transfer import video
+
+    shot, hidden, again = occluded()
+    before, during = texture(seed=5), texture(seed=6)  # the results of the first two frames
+    square, around = (slice(None), slice(17, 31), slice(23, 41)), (slice(None), slice(3, -3), slice(3, 12))
+    alone = video.carry_previous((hidden, during), again)
+    assert alone.trust[square].mean() < 0.1 and alone.trust[around].min() > 0.95
+    carried = video.carry_previous((hidden, during), again, earlier=[(shot, before)])
+    assert carried.trust[square].min() > 0.95 and carried.trust[around].min() > 0.95
+    assert np.abs(carried.start - before)[square].mean() < 0.01  # the paint the square hid
+    np.testing.assert_allclose(carried.start[around], alone.start[around], atol=1e-6)  # the previous frame's
+    assert carried.shot > alone.shot
+
+
+def test_the_clip_holds_each_frame_to_the_frames_held_frames_names():
+    """optimised_frames with held_frames (1, 2): the third frame, where the square uncovers what
+    the first showed, ends near the first frame's result there; held to the previous frame alone
+    it is painted anew from the photo. video.History keeps the newest frame exact and the older in
+    8 bits."""
+    from style_transfer import video
+    from style_transfer.config import Config, VideoConfig
+
+    config = Config(network="vgg16", weights="none", steps=6, max_size=64, scales=1)
+    clip, painting = occluded(), texture(32, 32, seed=9)
+    square = (slice(None), slice(17, 31), slice(23, 41))
+    distance = {}
+    for held in ((1,), (1, 2)):
+        settings = VideoConfig(later_steps=2, held_frames=held)
+        frames = list(video.optimised_frames(clip, [painting], config, settings))
+        distance[held] = float(np.abs(frames[2] - frames[0])[square].mean())
+    assert distance[(1, 2)] < 0.012 and distance[(1,)] > 3 * distance[(1, 2)], distance
+
+    history = video.History(2)
+    for seed in (1, 2, 3):
+        history.add(texture(seed=seed), texture(seed=seed + 10))
+    assert len(history) == 2
+    np.testing.assert_array_equal(history.back(1)[1], texture(seed=13))
+    older = history.back(2)
+    assert older[0].dtype == np.float32 and np.abs(older[1] - texture(seed=12)).max() <= 0.5 / 255 + 1e-6
+
+
 def test_later_frames_take_fewer_steps_and_a_cut_starts_over():
     """video.optimised_frames: frame 0 runs config's steps over its scales; a frame that moved
     (a pan) runs later_steps; a frame of another picture (a cut: the flow reliable nowhere near
@@ -512,35 +566,51 @@ def test_without_the_video_extra_a_clip_is_one_line_saying_what_to_install(tmp_p
 
 
 def test_the_optimisation_resumes_after_the_frames_done_as_a_later_frame(tmp_path, monkeypatch):
-    """--resume without --model: the run goes on from the last frame written (its photo and its
-    result), so the next frame is a later frame (later_steps, the temporal term), not a first one."""
+    """--resume without --model: the run goes on from the last frames written (their photos and
+    results, as many as --held_frames reaches back), so the next frame is a later frame
+    (later_steps, the temporal term), not a first one."""
     import signal
 
-    from style_transfer import cli_video
+    from style_transfer import cli_video, video
     from tests.cli_runner import run_in_process as run_cli
 
     (tmp_path / "in").mkdir()
     (tmp_path / "out").mkdir()
-    for number, frame in enumerate(pan(3, height=40, width=48), start=1):
+    photos = pan(4, height=40, width=48)
+    for number, frame in enumerate(photos, start=1):
         Image.fromarray(np.round(frame[0] * 255).astype(np.uint8)).save(tmp_path / "in" / f"{number:04d}.png")
     frame_done = cli_video.FrameProgress.frame_done
 
-    def interrupted_after_one(self, index):
-        if index == 0:
+    def interrupted_after_two(self, index):
+        if index == 1:
             os.kill(os.getpid(), signal.SIGINT)
         frame_done(self, index)
 
-    monkeypatch.setattr(cli_video.FrameProgress, "frame_done", interrupted_after_one)
+    monkeypatch.setattr(cli_video.FrameProgress, "frame_done", interrupted_after_two)
     args = ["--content=in/%04d.png", "--output=out/%04d.png", "--weights=none", "--network=vgg16", "--max_size=48"]
-    args += ["--steps=3", "--later_steps=2"]
+    args += ["--steps=3", "--later_steps=2", "--held_frames=1,2"]
     assert run_cli(args, tmp_path).returncode == 130
-    assert os.listdir(tmp_path / "out") == ["0001.png"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["0001.png", "0002.png"]
     monkeypatch.setattr(cli_video.FrameProgress, "frame_done", frame_done)
+    given = []
+    optimised_frames = video.optimised_frames
+
+    def recorded(*args, previous, **kwargs):
+        given.extend(previous)
+        return optimised_frames(*args, previous=previous, **kwargs)
+
+    monkeypatch.setattr(video, "optimised_frames", recorded)
     result = run_cli([*args, "--resume"], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "resuming after frame 1" in result.stdout and "frame 2/3: 2 steps" in result.stdout
-    assert "temporal" in result.stdout.split("frame 2/3")[1].splitlines()[0]
-    assert sorted(os.listdir(tmp_path / "out")) == ["0001.png", "0002.png", "0003.png"]
+    assert "resuming after frame 2" in result.stdout and "frame 3/4: 2 steps" in result.stdout
+    assert "temporal" in result.stdout.split("frame 3/4")[1].splitlines()[0]
+    assert sorted(os.listdir(tmp_path / "out")) == ["0001.png", "0002.png", "0003.png", "0004.png"]
+    # Held to the two frames before (--held_frames=1,2): both given back, oldest first.
+    assert len(given) == 2
+    for (photo, result_image), number in zip(given, (1, 2), strict=True):
+        np.testing.assert_allclose(photo, photos[number - 1], atol=1 / 255)
+        written = np.asarray(Image.open(tmp_path / "out" / f"{number:04d}.png"), np.float32)[None] / 255
+        np.testing.assert_array_equal(result_image, written)
 
 
 def test_the_bundled_steady_networks_flicker_less_than_the_plain_one():
