@@ -12,7 +12,7 @@ import tensorflow as tf
 from PIL import Image
 
 from style_transfer import flow, losses, quality, video_files
-from style_transfer.errors import ImageError
+from style_transfer.errors import ConfigError, ImageError
 
 av = pytest.importorskip("av")
 pytest.importorskip("cv2")
@@ -433,6 +433,10 @@ def test_the_clip_holds_each_frame_to_the_frames_held_frames_names():
         frames = list(video.optimised_frames(clip, [painting], config, settings))
         distance[held] = float(np.abs(frames[2] - frames[0])[square].mean())
     assert distance[(1, 2)] < 0.012 and distance[(1,)] > 3 * distance[(1, 2)], distance
+
+    for bad in ((), (2, 4), (1, 8, 4), (1, 1)):
+        with pytest.raises(ConfigError, match="held_frames must start at 1 and increase"):
+            VideoConfig(held_frames=bad).validate()
 
     history = video.History(2)
     for seed in (1, 2, 3):
