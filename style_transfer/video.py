@@ -145,7 +145,8 @@ class History:
 
     def add(self, photo: np.ndarray, result: np.ndarray) -> None:
         if self._frames and self._frames[-1][0].dtype != np.uint8:
-            self._frames[-1] = tuple(_to_bytes(image) for image in self._frames[-1])  # type: ignore[assignment]
+            newest_photo, newest_result = self._frames[-1]
+            self._frames[-1] = (_to_bytes(newest_photo), _to_bytes(newest_result))
         self._frames.append((np.asarray(photo, np.float32), np.asarray(result, np.float32)))
 
     def back(self, frames: int) -> Previous:
@@ -199,7 +200,7 @@ class Carried:
 
     start: np.ndarray  # float32 [1, H, W, 3] in [0, 1]: where the previous result says this frame should be
     trust: np.ndarray  # float32 [1, H, W, 1] in [0, 1]: how far to hold it there (the temporal term's mask)
-    shot: float  # the share of the frame that is the previous one moved (below SCENE_CUT: a new shot)
+    shot: float  # the share of the frame that is an earlier one moved (below SCENE_CUT: a new shot)
     accumulated: np.ndarray  # float32 [1, H, W, 3]: the photo's change since each pixel was painted
 
 
@@ -228,7 +229,7 @@ def carry_previous(
         carried, older_trust, moved, _ = _warped(older, photo)
         share = np.clip(older_trust - covered, 0.0, None)  # what no nearer frame covers
         covered, painted, change = covered + share, painted + share * carried, change + share * moved
-        seen = seen + np.clip(older_trust - seen, 0.0, None)
+        seen = np.maximum(seen, older_trust)
     fresh = colors.match_colors_of(tf.constant(photo), tf.constant(previous[1])).numpy()
     start = painted + (1.0 - covered) * fresh
     return Carried(
