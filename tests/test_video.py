@@ -447,6 +447,25 @@ def test_the_clip_holds_each_frame_to_the_frames_held_frames_names():
     assert older[0].dtype == np.float32 and np.abs(older[1] - texture(seed=12)).max() <= 0.5 / 255 + 1e-6
 
 
+def test_a_still_shot_keeps_its_paint_exactly(monkeypatch):
+    """Departure 7: frames that did not move (DIS's flow exactly 0 between equal frames) keep the
+    first frame's result to the bit; held only by the temporal term (the flow threshold at 0) the
+    later steps go on optimising it and the paint changes."""
+    from style_transfer import video
+    from style_transfer.config import Config, VideoConfig
+
+    config = Config(network="vgg16", weights="none", steps=6, max_size=64, scales=1)
+    clip, painting = [texture(seed=1)] * 3, texture(32, 32, seed=9)
+    settings = VideoConfig(later_steps=3)
+    frames = list(video.optimised_frames(clip, [painting], config, settings))
+    for frame in frames[1:]:
+        np.testing.assert_array_equal(frame, frames[0])
+    monkeypatch.setattr(video, "STILL_FLOW", 0.0)
+    settling = list(video.optimised_frames(clip, [painting], config, settings))
+    np.testing.assert_array_equal(settling[0], frames[0])
+    assert np.abs(settling[2] - settling[0]).mean() > 1e-3
+
+
 def test_later_frames_take_fewer_steps_and_a_cut_starts_over():
     """video.optimised_frames: frame 0 runs config's steps over its scales; a frame that moved
     (a pan) runs later_steps; a frame of another picture (a cut: the flow reliable nowhere near
