@@ -65,7 +65,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import colors, flow, multiscale, quality, resample, transformer, vgg
+from style_transfer import colors, flow, images, multiscale, quality, resample, transformer, vgg
 from style_transfer.config import Config, VideoConfig
 from style_transfer.geometry import Geometry
 from style_transfer.objective import Temporal
@@ -156,7 +156,7 @@ class History:
     def add(self, photo: np.ndarray, result: np.ndarray) -> None:
         if self._frames and self._frames[-1][0].dtype != np.uint8:
             newest_photo, newest_result = self._frames[-1]
-            self._frames[-1] = (_to_bytes(newest_photo), _to_bytes(newest_result))
+            self._frames[-1] = (images.to_uint8(newest_photo), images.to_uint8(newest_result))
         self._frames.append((np.asarray(photo, np.float32), np.asarray(result, np.float32)))
 
     def back(self, frames: int) -> Previous:
@@ -165,12 +165,10 @@ class History:
         return _from_bytes(photo), _from_bytes(result)
 
 
-def _to_bytes(image: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
 def _from_bytes(image: np.ndarray) -> np.ndarray:
-    return image if image.dtype != np.uint8 else image.astype(np.float32) / 255.0
+    """A History image as float32 [1, H, W, 3]: the newest as kept, an older one (images.to_uint8's
+    uint8 [H, W, 3]) back in [0, 1]."""
+    return image if image.dtype != np.uint8 else (image.astype(np.float32) / 255.0)[None]
 
 
 def paint_new_region(
