@@ -20,6 +20,7 @@ each network of --networks per frame; then each network's frames/s on a
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import time
@@ -169,22 +170,25 @@ def main(argv):
         if mode == "independent":
             variants.append(("independent", (VideoConfig(video_mode="independent"), True)))
             continue
-        for weight in FLAGS.temporal_weights or [str(base.temporal_weight)]:
-            for steps in FLAGS.later_steps or [str(base.later_steps)]:
-                for new in FLAGS.new_steps or [str(base.new_steps)]:
-                    for held in FLAGS.held_frames or ["+".join(map(str, base.held_frames))]:
-                        for reuse in FLAGS.reuse:
-                            label = f"temporal, weight {float(weight):g}, {int(steps)} later steps, "
-                            label += f"{int(new)} new-region steps" if int(new) else "no new-region pass"
-                            label += f", held to frames {held} back"
-                            label += "" if _true(reuse) else ", without reuse"
-                            settings = VideoConfig(
-                                temporal_weight=float(weight),
-                                later_steps=int(steps),
-                                new_steps=int(new),
-                                held_frames=tuple(int(j) for j in held.split("+")),
-                            )
-                            variants.append((label, (settings, _true(reuse))))
+        settings_grid = itertools.product(
+            FLAGS.temporal_weights or [str(base.temporal_weight)],
+            FLAGS.later_steps or [str(base.later_steps)],
+            FLAGS.new_steps or [str(base.new_steps)],
+            FLAGS.held_frames or ["+".join(map(str, base.held_frames))],
+            FLAGS.reuse,
+        )
+        for weight, steps, new, held, reuse in settings_grid:
+            label = f"temporal, weight {float(weight):g}, {int(steps)} later steps, "
+            label += f"{int(new)} new-region steps" if int(new) else "no new-region pass"
+            label += f", held to frames {held} back"
+            label += "" if _true(reuse) else ", without reuse"
+            settings = VideoConfig(
+                temporal_weight=float(weight),
+                later_steps=int(steps),
+                new_steps=int(new),
+                held_frames=tuple(int(j) for j in held.split("+")),
+            )
+            variants.append((label, (settings, _true(reuse))))
 
     for name in FLAGS.networks:
         from style_transfer import networks
