@@ -13,7 +13,7 @@ row is the floor, and a column gives the ratio of what each row has above it), t
 each the mean over frames, with their ratios to the first
 optimisation row's (independent: each frame alone) or, for a network, to the first network's
 (--networks=plain,steady). Modes: the input, the optimisation per frame (independent) and with
-the temporal term (--temporal_weights, --later_steps and --new_steps compare its settings), and
+the temporal term (--temporal_weights, --later_steps, --moved_steps and --new_steps compare its settings), and
 each network of --networks per frame; then each network's frames/s on a
 640x360 clip, alone and end to end. A strip of frames per clip and mode goes to --strip (a JPEG).
 """
@@ -44,7 +44,10 @@ flags.DEFINE_string(
 )
 flags.DEFINE_list("modes", ["independent", "temporal"], "Optimisation modes to run.")
 flags.DEFINE_list("temporal_weights", [], "Temporal weights to compare (default: VideoConfig's).")
-flags.DEFINE_list("later_steps", [], "Later frames' steps to compare (default: VideoConfig's).")
+flags.DEFINE_list(
+    "later_steps", [], "Later frames' steps where the picture changed to compare (default: VideoConfig's)."
+)
+flags.DEFINE_list("moved_steps", [], "Later frames' steps where it only moved to compare (default: VideoConfig's).")
 flags.DEFINE_list("new_steps", [], "New-region steps to compare (0: no such pass; default: VideoConfig's).")
 flags.DEFINE_list(
     "held_frames",
@@ -164,7 +167,7 @@ def main(argv):
     extractor = vgg.extractor_for(config)
     style_extractor = quality.build_judge_extractor("vgg16", weights)
     stroke_extractor = quality.build_painting_judge_extractor("vgg16", weights)
-    base = VideoConfig(later_steps=2, new_steps=2) if quick else VideoConfig()
+    base = VideoConfig(later_steps=2, moved_steps=2, new_steps=2) if quick else VideoConfig()
     variants: list[tuple[str, object]] = []
     for mode in FLAGS.modes:
         if mode == "independent":
@@ -173,18 +176,20 @@ def main(argv):
         settings_grid = itertools.product(
             FLAGS.temporal_weights or [str(base.temporal_weight)],
             FLAGS.later_steps or [str(base.later_steps)],
+            FLAGS.moved_steps or [str(base.moved_steps)],
             FLAGS.new_steps or [str(base.new_steps)],
             FLAGS.held_frames or ["+".join(map(str, base.held_frames))],
             FLAGS.reuse,
         )
-        for weight, steps, new, held, reuse in settings_grid:
-            label = f"temporal, weight {float(weight):g}, {int(steps)} later steps, "
+        for weight, steps, moved, new, held, reuse in settings_grid:
+            label = f"temporal, weight {float(weight):g}, {int(moved)}-{int(steps)} later steps, "
             label += f"{int(new)} new-region steps" if int(new) else "no new-region pass"
             label += f", held to frames {held} back"
             label += "" if _true(reuse) else ", without reuse"
             settings = VideoConfig(
                 temporal_weight=float(weight),
                 later_steps=int(steps),
+                moved_steps=int(moved),
                 new_steps=int(new),
                 held_frames=tuple(int(j) for j in held.split("+")),
             )

@@ -611,11 +611,19 @@ class VideoConfig:
         5.0, "Clips, temporal mode: weight of the temporal term (the frame against the last result warped).", min=0
     )
     # Frames after the first start from the previous result warped, close to done: a few steps at
-    # the final size, no coarser scales (Ruder et al. 2016 halve them too).
+    # the final size, no coarser scales (Ruder et al. 2016 halve them too). A frame that only moved
+    # gets fewer than one whose picture changed (video.py, departure 8): more steps there only went
+    # on optimising the paint carried along, and a long moving shot crept away from its first frame.
     later_steps: int = setting(
         20,
-        "Clips, temporal mode: optimisation steps of each frame after the first (at the final size only); "
-        "the first frame gets --steps.",
+        "Clips, temporal mode: optimisation steps of a frame after the first whose picture changed (a "
+        "cross-fade, the light; at the final size only); the first frame gets --steps.",
+        min=1,
+    )
+    moved_steps: int = setting(
+        10,
+        "Clips, temporal mode: optimisation steps of a frame after the first that only moved (the optical "
+        "flow explains it); between it and --later_steps as the picture changes.",
         min=1,
     )
     # Departure 6 (video.py): what the carried result does not cover (content entering a pan,

@@ -133,11 +133,13 @@ class ScaleRunner:
     def jit(self, scale: Scale, final: bool) -> bool | None:
         """XLA for this scale: True, False, or None (probe: step.ImageOptimizer's "auto"). With
         "auto", only the final scale, where long and large enough to repay a compile, and there as
-        devices.resolved_jit says (on this machine's kind: XLA, no XLA, or the probe)."""
+        devices.resolved_jit says (on this machine's kind: XLA, no XLA, or the probe). With a Reuse
+        the steps do not count: the calls repay the compile together, and a clip whose frames take
+        different step counts (video.py, departure 8) keeps one compiled step."""
         mode = self.config.runtime.jit_compile
         worth_it = (
             final
-            and scale.steps >= 4 * (1 + step.JIT_PROBE_STEPS)
+            and (self.reuse is not None or scale.steps >= 4 * (1 + step.JIT_PROBE_STEPS))
             and scale.size[0] * scale.size[1] >= JIT_PROBE_MIN_PIXELS
         )
         if mode != "auto":

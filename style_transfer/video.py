@@ -9,9 +9,10 @@ done, so a caller writes it, reports progress and may stop between frames.
 - `optimised_frames`: the pixel optimisation (multiscale.stylize) per frame. video_mode
   "temporal": the first frame as a photo (every scale, config.schedule.steps); each later frame
   starts from the previous result warped onto it by the optical flow between the two photos
-  (flow.py), paints what that does not cover (departure 6) and runs video.later_steps steps at the
-  final size with the temporal term (objective.Temporal), which holds it to that warped result
-  where the flow is reliable; "independent": every frame as a photo.
+  (flow.py), paints what that does not cover (departure 6) and runs video.moved_steps to
+  video.later_steps steps (departure 8) at the final size with the temporal term
+  (objective.Temporal), which holds it to that warped result where the flow is reliable;
+  "independent": every frame as a photo.
 - `network_frames`: a trained network per frame (transformer.stylize); a network trained with the
   motion term (training.py, departure 10; the bundled starry_wave_steady) flickers less by itself.
 
@@ -53,6 +54,11 @@ Departures from Ruder et al. 2016:
    result (with departure 3's light). Without it a still shot's paint went on settling, the
    optimisation going on frame after frame (0.06 RMS from frame 0 after 9 frames, style figure
    1.11x; docs/video.md); the temporal term, even at 10x its weight, did not stop it.
+8. A later frame that only moved runs video.moved_steps, fewer than one whose picture changed
+   (video.later_steps; between, as Carried.changed goes from CHANGED[0] to CHANGED[1]). Each later
+   step also goes on optimising the paint carried along, so with 20 a long moving shot crept from
+   its first frame (style figure 1.16x the frames alone's by frame 48 of a return pan); 10 keep it
+   steadier and nearer, but a cross-fade's repainted share needs the 20 (docs/video.md).
 """
 
 from __future__ import annotations
@@ -88,6 +94,11 @@ NEW_REGION_MIN = 0.005
 # and is held exactly (DIS gives exactly 0 where two frames are the same; a bilinear warp by less
 # than this blurs by at most 0.01 px^2 a frame).
 STILL_FLOW = 0.01
+# Departure 8: a later frame gets video.moved_steps where Carried.changed is up to the first value
+# (the pan, zoom, moving object and long pan of docs/video.md: 0.001-0.053 a frame), rising to
+# video.later_steps at the second (an 8-frame cross-fade: 0.22-0.41; a 16-frame one 0.035 at its
+# second frame, 0.09, 0.14, then 0.18-0.24).
+CHANGED = (0.06, 0.18)
 
 # callback(frame, step, terms, image): frame counts from 0 (the clip's), step from 1 within it.
 FrameCallback = Callable[[int, int, dict, Any], None]
@@ -112,7 +123,7 @@ def optimised_frames(
     results, ~0.45 s less a call at 320x180 on 2 cores); False makes them for each call."""
     config, video = config.validate(), video.validate()
     extractor = extractor or vgg.extractor_for(config)
-    later = config.replace(steps=video.later_steps, scales=1)
+    later = config.replace(scales=1)
     kept = Reuse() if reuse else None
     history = History(max(video.held_frames))
     for done in previous:
@@ -137,9 +148,20 @@ def optimised_frames(
             if painted and report is not None:  # the later steps numbered on from the new region's
                 common["callback"] = lambda step, terms, image, r=report, n=painted: r(n + step, terms, image)
             temporal = Temporal(target, trust, video.temporal_weight, free=1.0 - carried.still)  # departure 7
-            result = multiscale.stylize(photo, styles, later, init_image=start, temporal=temporal, **common)
+            steps = frame_steps(video, carried.changed)  # departure 8
+            result = multiscale.stylize(
+                photo, styles, later.replace(steps=steps), init_image=start, temporal=temporal, **common
+            )
         history.add(photo, result)
         yield result
+
+
+def frame_steps(video: VideoConfig, changed: float) -> int:
+    """The steps of a later frame (departure 8): video.moved_steps where the picture only moved
+    (Carried.changed up to CHANGED[0]), rising linearly to video.later_steps as it changed (from
+    CHANGED[0] to CHANGED[1] of what the flow follows not held)."""
+    ramp = float(np.clip((changed - CHANGED[0]) / (CHANGED[1] - CHANGED[0]), 0.0, 1.0))
+    return round(video.moved_steps + ramp * (video.later_steps - video.moved_steps))
 
 
 class History:
@@ -211,6 +233,7 @@ class Carried:
     shot: float  # the share of the frame that is an earlier one moved (below SCENE_CUT: a new shot)
     accumulated: np.ndarray  # float32 [1, H, W, 3]: the photo's change since each pixel was painted
     still: np.ndarray  # float32 [1, H, W, 1] in [0, 1]: the share of each pixel held exactly (departure 7)
+    changed: float  # the share of what the flow follows that is not held (departure 5): the picture changed
 
 
 def carry_previous(
@@ -228,34 +251,37 @@ def carry_previous(
     consistency, departure 1): each carried onto `photo` alike and taken where no nearer one is
     trusted (their "closest first"), so what an occlusion or the frame's edge hid for a while comes
     back with the paint it had, not painted anew."""
-    carried, frame_trust, moved, backward = _warped(previous, photo)
+    carried, reliable, frame_trust, moved, backward = _warped(previous, photo)
     if accumulated is not None:
         moved = moved + flow.warp(accumulated, backward).numpy()
     trust = (frame_trust * (1.0 - REFRESH * (1.0 - _explained(moved)))).astype(np.float32)
     covered, seen = trust, frame_trust  # how much of each pixel some result covers; and before departure 5's refresh
     painted, change = trust * carried, moved * trust  # sums over the frames, by the share each covers
     for older in earlier:
-        carried, older_trust, moved, _ = _warped(older, photo)
+        carried, _, older_trust, moved, _ = _warped(older, photo)
         share = np.clip(older_trust - covered, 0.0, None)  # what no nearer frame covers
         covered, painted, change = covered + share, painted + share * carried, change + share * moved
         seen = np.maximum(seen, older_trust)
     fresh = colors.match_colors_of(tf.constant(photo), tf.constant(previous[1])).numpy()
     start = painted + (1.0 - covered) * fresh
     still = trust * (np.linalg.norm(backward, axis=-1)[None, ..., None] < STILL_FLOW)
+    changed = float(np.mean(reliable * (1.0 - covered)) / max(float(np.mean(reliable)), 1e-6))
     return Carried(
         start.astype(np.float32),
         covered.astype(np.float32),
         float(np.mean(seen)),
         change.astype(np.float32),
         still.astype(np.float32),
+        changed,
     )
 
 
-def _warped(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _warped(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """An earlier (photo, result) carried onto `photo`: (its result warped by the flow, plus the
-    photos' change in luma (departure 3), [1, H, W, 3]; the trust in it, the flow's mask times how
-    far the photo is that photo moved (departure 5), [1, H, W, 1]; the photo's change the flow does
-    not explain, [1, H, W, 3]; the flow from `photo` to it, [H, W, 2])."""
+    photos' change in luma (departure 3), [1, H, W, 3]; the flow's mask (Ruder et al.'s), [1, H, W,
+    1]; the trust in it, that mask times how far the photo is that photo moved (departure 5), [1, H,
+    W, 1]; the photo's change the flow does not explain, [1, H, W, 3]; the flow from `photo` to it,
+    [H, W, 2])."""
     previous_photo, previous_result = previous
     backward, reliable = flow.frame_flows(previous_photo, photo)
     warped = flow.warp(np.concatenate([previous_result, previous_photo]), backward).numpy()
@@ -265,7 +291,8 @@ def _warped(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, np.ndarr
     # start is the photo in the colours of the result so far, so what the flow cannot explain (a
     # cross-fade, a new object) does not leave a ghost of the earlier picture in every later frame.
     moved = photo - warped[1:]  # [1, H, W, 3]
-    return carried, reliable[None, ..., None] * _explained(moved), moved, backward
+    mask = reliable[None, ..., None]
+    return carried, mask, mask * _explained(moved), moved, backward
 
 
 def _explained(difference: np.ndarray) -> np.ndarray:

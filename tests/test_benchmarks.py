@@ -189,7 +189,7 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     assert [row[1].strip() for row in rows] == [
         "the input clip",
         "independent",
-        "temporal, weight 5, 2 later steps, 2 new-region steps, held to frames 1+2+4+8+16 back",
+        "temporal, weight 5, 2-2 later steps, 2 new-region steps, held to frames 1+2+4+8+16 back",
         "network net.npz (painting)",
     ]
     independent, temporal = (float(row[3]) for row in rows[1:3])
@@ -211,7 +211,7 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| object |")]
     assert [row[1].strip() for row in rows][1:] == [
         "independent",
-        "temporal, weight 5, 2 later steps, 2 new-region steps, held to frames 1+2+4+8+16 back",
+        "temporal, weight 5, 2-2 later steps, 2 new-region steps, held to frames 1+2+4+8+16 back",
         "network net.npz (painting)",
     ]
     assert all(float(row[3]) > 0 for row in rows)
@@ -220,7 +220,7 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     lines = result.stdout.splitlines()
     header = lines.index("| pan, by frame | frame 0 | frame 2 |")
     cells = lines[header + 2].split("|")[1:-1]
-    assert cells[0].strip() == "temporal, weight 5, 2 later steps, 2 new-region steps, held to frames 1+2+4+8+16 back"
+    assert cells[0].strip() == "temporal, weight 5, 2-2 later steps, 2 new-region steps, held to frames 1+2+4+8+16 back"
     assert cells[1].strip() == "1.00x / 1.00x" and cells[2].strip().endswith("x")
     with Image.open(tmp_path / "strip.jpg") as strip:
         assert strip.size == (64 * 2, 36 * 8)  # frames 0 and 2 of 3; four rows a clip

@@ -278,6 +278,10 @@ def test_multiscale_probes_jit_only_at_a_long_enough_final_scale(extractor, monk
     made.clear()
     multiscale.stylize(gradient_photo(32, 32, 1), STYLE, config.replace(steps=6), extractor=extractor)
     assert made == [False, False]  # too few final steps to repay a compile
+    made.clear()  # unless calls share the compiled step (a clip's frames, of different step counts)
+    short = config.replace(steps=6, scales=1)
+    multiscale.stylize(gradient_photo(32, 32, 1), STYLE, short, extractor=extractor, reuse=scales.Reuse())
+    assert made == [None]
     # Where the kind of machine settles it, no probe: XLA (GPUs, TPUs) or not (AVX-512 CPUs).
     for settled in (True, False):
         monkeypatch.setattr(devices, "_machine_jit", lambda settled=settled: settled)

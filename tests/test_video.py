@@ -266,7 +266,7 @@ def test_the_optimisation_runs_later_frames_from_the_last_with_fewer_steps(tmp_p
     for number, frame in enumerate(pan(3, height=40, width=48), start=1):
         Image.fromarray(np.round(frame[0] * 255).astype(np.uint8)).save(tmp_path / "in" / f"{number:04d}.png")
     args = ["--content=in/%04d.png", "--output=out.mp4", "--weights=none", "--network=vgg16", "--max_size=48"]
-    result = run_cli([*args, "--steps=4", "--later_steps=2", "--fps=12"], tmp_path)
+    result = run_cli([*args, "--steps=4", "--later_steps=2", "--moved_steps=2", "--fps=12"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "frame 1/3: 4 steps" in result.stdout and "frame 2/3: 2 steps" in result.stdout
     assert "temporal" in result.stdout.split("frame 2/3")[1].splitlines()[0]  # the term of later frames
@@ -429,7 +429,7 @@ def test_the_clip_holds_each_frame_to_the_frames_held_frames_names():
     square = (slice(None), slice(17, 31), slice(23, 41))
     distance = {}
     for held in ((1,), (1, 2)):
-        settings = VideoConfig(later_steps=2, held_frames=held)
+        settings = VideoConfig(later_steps=2, moved_steps=2, held_frames=held)
         frames = list(video.optimised_frames(clip, [painting], config, settings))
         distance[held] = float(np.abs(frames[2] - frames[0])[square].mean())
     assert distance[(1, 2)] < 0.012 and distance[(1,)] > 3 * distance[(1, 2)], distance
@@ -456,7 +456,7 @@ def test_a_still_shot_keeps_its_paint_exactly(monkeypatch):
 
     config = Config(network="vgg16", weights="none", steps=6, max_size=64, scales=1)
     clip, painting = [texture(seed=1)] * 3, texture(32, 32, seed=9)
-    settings = VideoConfig(later_steps=3)
+    settings = VideoConfig(later_steps=3, moved_steps=3)
     frames = list(video.optimised_frames(clip, [painting], config, settings))
     for frame in frames[1:]:
         np.testing.assert_array_equal(frame, frames[0])
@@ -466,25 +466,44 @@ def test_a_still_shot_keeps_its_paint_exactly(monkeypatch):
     assert np.abs(settling[2] - settling[0]).mean() > 1e-3
 
 
+def test_a_later_frame_takes_more_steps_as_its_picture_changed():
+    """Departure 8: moved_steps up to CHANGED[0] of the frame changed, later_steps from CHANGED[1],
+    linear between (rounded); either may be the larger."""
+    from style_transfer import video
+    from style_transfer.config import VideoConfig
+
+    low, high = video.CHANGED
+    settings = VideoConfig(later_steps=20, moved_steps=10)
+    assert [video.frame_steps(settings, share) for share in (0.0, low, high, 1.0)] == [10, 10, 20, 20]
+    assert video.frame_steps(settings, low + 0.32 * (high - low)) == 13  # 13.2
+    assert video.frame_steps(settings, low + 0.66 * (high - low)) == 17  # 16.6
+    assert video.frame_steps(VideoConfig(later_steps=4, moved_steps=8), 1.0) == 4
+
+
 def test_later_frames_take_fewer_steps_and_a_cut_starts_over():
     """video.optimised_frames: frame 0 runs config's steps over its scales; a frame that moved
-    (a pan) runs later_steps; a frame of another picture (a cut: the flow reliable nowhere near
-    SCENE_CUT) starts over with config's steps; independent mode gives every frame config's."""
+    (a pan) runs moved_steps; one whose picture changed (the light on half of it: departure 8)
+    later_steps; a frame of another picture (a cut: the flow reliable nowhere near SCENE_CUT)
+    starts over with config's steps; independent mode gives every frame config's."""
     from style_transfer import video
     from style_transfer.config import Config, VideoConfig
 
     config = Config(network="vgg16", weights="none", steps=5, max_size=48, scales=1)
     painting = texture(32, 32, seed=9)
-    clip = [*pan(2, dx=2), texture(seed=11)]  # two frames of a pan, then a cut
+    first, moved = pan(2, dx=2)
+    lit = moved.copy()
+    lit[:, :, 32:] *= 0.85  # the light changed on the right half
+    clip = [first, moved, lit, texture(seed=11)]  # two frames of a pan, the light, then a cut
     steps: dict[int, int] = {}
 
     def count(frame, step, terms, image):
         steps[frame] = step
-        assert ("temporal" in terms) == (frame == 1)
+        assert ("temporal" in terms) == (frame in (1, 2))
 
-    frames = list(video.optimised_frames(clip, [painting], config, VideoConfig(later_steps=2), callback=count))
-    assert len(frames) == 3 and all(frame.shape == (1, 48, 64, 3) for frame in frames)
-    assert steps == {0: 5, 1: 2, 2: 5}  # one scale (scales=1): no new-region pass (departure 6)
+    settings = VideoConfig(later_steps=4, moved_steps=2)
+    frames = list(video.optimised_frames(clip, [painting], config, settings, callback=count))
+    assert len(frames) == 4 and all(frame.shape == (1, 48, 64, 3) for frame in frames)
+    assert steps == {0: 5, 1: 2, 2: 4, 3: 5}  # one scale (scales=1): no new-region pass (departure 6)
     steps.clear()
     independent = VideoConfig(video_mode="independent")
     list(
@@ -522,7 +541,7 @@ def test_what_the_carried_result_does_not_cover_is_painted_at_a_coarser_scale_fi
     config = Config(network="vgg16", weights="none", steps=5, max_size=96, scales=2, min_scale_size=32)
     clip = pan(2, dx=6, height=54, width=96)
     painting = texture(32, 32, seed=9)
-    settings = VideoConfig(later_steps=2, new_steps=3)
+    settings = VideoConfig(later_steps=2, moved_steps=2, new_steps=3)
     seen: dict[int, list] = {0: [], 1: []}
     frames = list(
         video.optimised_frames(
@@ -560,7 +579,7 @@ def test_a_clips_later_frames_refill_the_steps_compiled_once_with_the_same_resul
     monkeypatch.setattr(held, "Held", Counted)
     config = Config(network="vgg16", weights="none", steps=4, max_size=96, scales=2, min_scale_size=32)
     clip, painting = pan(3, dx=6, height=54, width=96), texture(32, 32, seed=9)
-    settings = VideoConfig(later_steps=2, new_steps=2)
+    settings = VideoConfig(later_steps=2, moved_steps=2, new_steps=2)
     reused = list(video.optimised_frames(clip, [painting], config, settings))
     assert made == ["Objective", "Objective", "WithTemporal", "WithTemporal"]
     fresh = list(video.optimised_frames(clip, [painting], config, settings, reuse=False))
@@ -611,7 +630,7 @@ def test_the_optimisation_resumes_after_the_frames_done_as_a_later_frame(tmp_pat
 
     monkeypatch.setattr(cli_video.FrameProgress, "frame_done", interrupted_after_two)
     args = ["--content=in/%04d.png", "--output=out/%04d.png", "--weights=none", "--network=vgg16", "--max_size=48"]
-    args += ["--steps=3", "--later_steps=2", "--held_frames=1,2"]
+    args += ["--steps=3", "--later_steps=2", "--moved_steps=2", "--held_frames=1,2"]
     assert run_cli(args, tmp_path).returncode == 130
     assert sorted(os.listdir(tmp_path / "out")) == ["0001.png", "0002.png"]
     monkeypatch.setattr(cli_video.FrameProgress, "frame_done", frame_done)
