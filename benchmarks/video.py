@@ -2,11 +2,13 @@
 
     python benchmarks/video.py                      # this machine, real VGG16 weights from ../shared
     python benchmarks/video.py --quick              # tiny sizes, random weights: checks that it runs
+    python benchmarks/video.py --clips= --real=clip.mp4@190 --frames=12   # 12 frames of a real clip
 
 The clips are made from the held-out photos of ../shared/samples/content (never from the photos
 the networks trained on): a pan (a window moving across the photo), a zoom (a window shrinking
 about the centre), a cross-fade between two photos (no motion: the light changes) and a cut from a
-pan over one photo to a pan over another. Per clip, per mode, a Markdown row: seconds a frame,
+pan over one photo to a pan over another; --real adds stretches of real clips (their flow estimated,
+so E_warp there counts the flow's errors too). Per clip, per mode, a Markdown row: seconds a frame,
 E_warp (quality.warping_error, with the input clip's own optical flow and mask; the input clip's
 row is the floor, and a column gives the ratio of what each row has above it), the style figure
 (quality.Judge) and the stroke figure (quality.PaintingJudge: grey, so colour cannot lower it),
@@ -36,6 +38,12 @@ flags.DEFINE_bool("quick", False, "Tiny sizes, few frames and steps, random weig
 flags.DEFINE_integer("frames", 8, "Frames of each clip.")
 flags.DEFINE_integer("width", 320, "Frame width (the height is 9/16 of it).")
 flags.DEFINE_list("clips", ["pan", "zoom", "fade"], "Which synthetic clips.")
+flags.DEFINE_list(
+    "real",
+    [],
+    "Real clips to run too, each PATH@FIRST (a video file or numbered frames, from frame FIRST): --frames "
+    "frames, resized to --width wide; their flow is estimated, not known.",
+)
 flags.DEFINE_string("photo", os.path.join(SHARED, "samples", "content", "coffee.png"), "The clips' photo.")
 flags.DEFINE_string("photo2", os.path.join(SHARED, "samples", "content", "chelsea.png"), "The fade's and cut's second.")
 flags.DEFINE_string("painting", os.path.join(SHARED, "samples", "style", "starry_night.jpg"), "The painting.")
@@ -148,6 +156,20 @@ def print_by_frame(runs, count: int, figures_of_frame) -> None:
             print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
 
 
+def real_clip(spec: str, width: int, frames: int) -> list[np.ndarray]:
+    """`frames` frames of the clip PATH@FIRST from frame FIRST, `width` wide (the height in proportion,
+    even): float32 [1, h, w, 3] each."""
+    from style_transfer import video_files
+
+    path, _, first = spec.rpartition("@") if "@" in spec else (spec, "", "0")
+    info = video_files.probe(path)
+    size = video_files.even_size(round(info.height * width / info.width), width)
+    clip = list(itertools.islice(video_files.read_frames(path, size, skip=int(first)), frames))
+    if len(clip) < 2:
+        raise app.UsageError(f"--real={spec}: fewer than 2 frames from frame {first}")
+    return clip
+
+
 def main(argv):
     del argv
     from style_transfer import devices, flow, images, quality, transformer, vgg, video
@@ -229,7 +251,8 @@ def main(argv):
 
     print(f"# Video: flicker and speed per mode\n\nMachine: {devices.describe_machine()}.\n")
     print(
-        f"{frames_count} frames of {size[1]}x{size[0]}; VGG16 weights: {os.path.basename(weights)}; "
+        f"{frames_count} frames of {size[1]}x{size[0]} (real clips: {width} wide, the height in proportion); "
+        f"VGG16 weights: {os.path.basename(weights)}; "
         f"first frame {config.schedule.steps} steps (Config's defaults otherwise).\n"
     )
     print(
@@ -239,8 +262,10 @@ def main(argv):
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     strips = []
     by_frame: list[tuple[str, str, bool, list[np.ndarray], list[np.ndarray]]] = []
-    for kind in FLAGS.clips:
-        clip = synthetic_clip(kind, frames_count, size, photo, photo2)
+    clips = [(kind, lambda kind=kind: synthetic_clip(kind, frames_count, size, photo, photo2)) for kind in FLAGS.clips]
+    clips += [(os.path.basename(spec), lambda spec=spec: real_clip(spec, width, frames_count)) for spec in FLAGS.real]
+    for kind, make in clips:
+        clip = make()
         pairs = [flow.frame_flows(a, b) for a, b in zip(clip[:-1], clip[1:], strict=True)]
         flows, masks = [f for f, _ in pairs], [m for _, m in pairs]
         floor = quality.warping_error(clip, flows, masks)

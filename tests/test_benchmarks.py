@@ -176,10 +176,13 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     samples.mkdir()
     for name, seed in (("a.png", 1), ("b.png", 2)):
         Image.fromarray(gradient_image(120, 160, seed)).save(samples / name)
+    wide = gradient_image(120, 200, 3)
+    for number in range(5):  # a "real" clip: numbered frames of a pan, 160x120, read from frame 1 on
+        Image.fromarray(wide[:, 8 * number : 8 * number + 160]).save(samples / f"real_{number:03d}.png")
     result = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "video.py"), "--quick", "--clips=pan,object", f"--networks={model}"]
         + [f"--photo={samples / 'a.png'}", f"--photo2={samples / 'b.png'}", f"--strip={tmp_path / 'strip.jpg'}"]
-        + ["--by_frame=2"],
+        + ["--by_frame=2", f"--real={samples / 'real_%03d.png'}@1"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -222,8 +225,12 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     cells = lines[header + 2].split("|")[1:-1]
     assert cells[0].strip() == "temporal, weight 5, 2-2 later steps, 2 new-region steps, held to frames 1+2+4+8+16 back"
     assert cells[1].strip() == "1.00x / 1.00x" and cells[2].strip().endswith("x")
+    # --real: the same rows for 3 frames of the numbered clip from frame 1, 64x48 (its proportions).
+    rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| real_%03d.png@1 |")]
+    assert [row[1].strip() for row in rows][:2] == ["the input clip", "independent"] and len(rows) == 4
+    assert float(rows[2][3]) < 0.5 * float(rows[1][3])  # the temporal mode flickers less there too
     with Image.open(tmp_path / "strip.jpg") as strip:
-        assert strip.size == (64 * 2, 36 * 8)  # frames 0 and 2 of 3; four rows a clip
+        assert strip.size == (64 * 2, 36 * 8 + 48 * 4)  # frames 0 and 2 of 3; four rows a clip
 
 
 def test_the_return_clip_comes_back_to_its_first_view():
