@@ -103,8 +103,8 @@ def _bicubic(image: tf.Tensor, n: tf.Tensor, y0: tf.Tensor, x0: tf.Tensor, fy: t
 
 
 def _keys(f: tf.Tensor) -> list[tf.Tensor]:
-    """The four taps' weights for a position f in [0, 1) past the second: Keys' cubic convolution
-    kernel (1981, a = -0.5) at distances 1 + f, f, 1 - f, 2 - f."""
+    """The weights of the taps x0 - 1, x0, x0 + 1, x0 + 2 for a position x0 + f, f in [0, 1) (any
+    shape): Keys' cubic convolution kernel (1981, a = -0.5) at distances 1 + f, f, 1 - f, 2 - f."""
     a = -0.5
 
     def near(t: tf.Tensor) -> tf.Tensor:  # |t| <= 1

@@ -62,7 +62,7 @@ Departures from Ruder et al. 2016:
 9. The earlier results (and their photos) are carried onto a frame bicubically (flow.warp, Keys'
    kernel), not bilinearly: a bilinear warp by a fraction of a pixel blurs, and the blur of one
    warp after another piled up faster than the later steps sharpen it again; on a real handheld
-   clip (0.3 px a frame) the strokes faded (stroke figure 1.15x the frames alone's; 1.07x so).
+   clip (0.3 px a frame) the strokes faded (stroke figure 1.15x the frames alone's; 1.06x so).
 """
 
 from __future__ import annotations
