@@ -725,6 +725,17 @@ class TrainConfig:
         "must move alike (steady video).",
         min=0,
     )
+    # Departure 10's noise (training.motion_error, Gupta et al. 2017): a camera's next frame is not
+    # this one moved exactly: sensor and compression noise change every pixel a little, and a
+    # network whose strokes follow that flickers on real clips even where it follows the motion.
+    # The moved crops get Gaussian noise of this standard deviation ([0, 1] units). 0: none.
+    motion_noise: float = setting(
+        0.0,
+        "Standard deviation of the noise added to the motion term's moved crops ([0, 1] units): a real "
+        "clip's next frame is noisy (steady on real video).",
+        min=0,
+        max=0.5,
+    )
     # Departure 11 (training.teacher_error): the result must be a trained network's (the teacher,
     # style-transfer-train --teacher) for the same crops and painting: distillation (Hinton et al.
     # 2015) into a narrower, faster network. With content and style weights 0 no VGG pass is made.

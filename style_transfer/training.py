@@ -34,6 +34,8 @@ their stride-4 grid over every picture.
 Departure 10 (train.motion_weight): a term for video (Ruder et al. 2018): the result of the
 photos moved by a small camera motion (a sub-pixel shift, a zoom, a turn) must be the result
 moved alike (motion_error), so that a clip's frames, each through the network, do not flicker.
+With train.motion_noise the moved photos are also noisy (Gupta et al. 2017), as a real camera's
+next frame is: 4x less sensitive to noise, but the strokes soften (docs/video.md: not bundled).
 
 Departure 11 (train.teacher_weight, with a `teacher`): distillation (Hinton et al. 2015): the
 result must be a trained network's for the same photos and painting (teacher_error), so a narrower
@@ -171,7 +173,13 @@ def motion_flow(step, height, width) -> tf.Tensor:
 
 
 def motion_error(
-    network: transformer.TransformerNet, photos: tf.Tensor, generated: tf.Tensor, style_weights, step, margin: int
+    network: transformer.TransformerNet,
+    photos: tf.Tensor,
+    generated: tf.Tensor,
+    style_weights,
+    step,
+    margin: int,
+    noise: float = 0.0,
 ) -> tf.Tensor:
     """Departure 10 (train.motion_weight): how much the network's result for the next frame of a
     clip differs from its result for this frame carried along by the camera, [N].
@@ -183,12 +191,21 @@ def motion_error(
     units where the moved frame comes from inside the photo, `margin` px from its borders. A
     result that follows the picture costs nothing; strokes that jump when the picture moves a
     fraction of a pixel (flicker) do. shift_error is its whole-pixel, translation-only cousin.
+
+    `noise` (train.motion_noise): the moved photos also get Gaussian noise of that standard
+    deviation (stateless in `step`), clipped to [0, 1]: a real clip's next frame is the last one
+    moved *and* noisy (sensor, compression), and strokes that follow the noise flicker too (Gupta
+    et al. 2017 train against noise alone).
     """
     from style_transfer import flow
 
     height, width = tf.shape(photos)[1], tf.shape(photos)[2]
     offsets = motion_flow(step, height, width)  # [H, W, 2]
-    moved = network(flow.warp(photos, offsets), style_weights)  # the next frame's result
+    next_frame = flow.warp(photos, offsets)  # [N, H, W, 3]
+    if noise:
+        seed = tf.stack([tf.cast(step, tf.int32), 10])
+        next_frame = tf.clip_by_value(next_frame + noise * tf.random.stateless_normal(tf.shape(photos), seed), 0.0, 1.0)
+    moved = network(next_frame, style_weights)  # the next frame's result
     carried = flow.warp(generated, offsets)  # this frame's result, moved by the camera
     ys, xs = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
     x, y, m = xs + offsets[..., 0], ys + offsets[..., 1], float(margin)
@@ -302,7 +319,7 @@ class Trainer:
         if config.motion_weight:
             # Departure 10: the next frame of a clip (a small camera motion): its result is this one's moved alike.
             motion = config.motion_weight * motion_error(
-                self.network, photos, generated, weights, self.step, config.shift_margin
+                self.network, photos, generated, weights, self.step, config.shift_margin, config.motion_noise
             )
             terms = {**terms, "motion": motion, "total": terms["total"] + motion}
         if self.teacher is not None:

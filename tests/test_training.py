@@ -207,6 +207,28 @@ def test_the_motion_term_is_zero_for_a_result_that_follows_the_picture(extractor
     )
 
 
+def test_the_motion_terms_noise_is_a_noisy_next_frame(extractor):
+    """train.motion_noise: the moved crops get Gaussian noise of that standard deviation, so even a
+    "network" that follows the picture exactly pays the noise's energy (sigma^2 on mid-grey crops,
+    away from the clip to [0, 1]); the noise is a function of the step (resuming), and the trainer
+    passes the setting through."""
+    crops = tf.constant(0.25 + 0.5 * np.stack([gradient_image(64, 64, s) for s in (1, 2)]) / 255.0, tf.float32)
+    weights = tf.one_hot([0, 0], 1)
+    follows = lambda photos, _: photos  # noqa: E731
+    errors = [training.motion_error(follows, crops, crops, weights, step, 4, 0.05).numpy() for step in (3, 3, 4)]
+    np.testing.assert_allclose(errors[0], 0.05**2, rtol=0.1)
+    np.testing.assert_array_equal(errors[0], errors[1])
+    assert not np.array_equal(errors[0], errors[2])
+    noisy = training.Trainer(
+        extractor, [_style()], network=NETWORK, train=replace(CONFIG, motion_weight=30.0, motion_noise=0.05)
+    )
+    terms = noisy.loss_terms(crops, 0)
+    expected = 30.0 * training.motion_error(noisy.network, crops, noisy.network(crops), weights, 0, 4, 0.05)
+    np.testing.assert_allclose(terms["motion"].numpy(), expected.numpy(), rtol=1e-5)
+    quiet = 30.0 * training.motion_error(noisy.network, crops, noisy.network(crops), weights, 0, 4)
+    assert np.all(terms["motion"].numpy() > quiet.numpy())
+
+
 def test_distillation_learns_the_teachers_results_without_vgg(folder, extractor):
     """teacher_weight > 0 (departure 11): the teacher term is the weighted mean squared difference
     from the teacher's result (numpy); a network equal to its teacher pays 0; with the content and
