@@ -65,6 +65,9 @@ flags.DEFINE_list(
 flags.DEFINE_list("reuse", ["true"], "Keep targets and compiled steps across frames (true), or not (false), or both.")
 flags.DEFINE_integer("steps", 0, "The first frame's steps (0: Config's default).")
 flags.DEFINE_list("networks", [], "Trained networks (.npz or bundled names) to run per frame too.")
+flags.DEFINE_list(
+    "network_smoothing", ["0"], "The networks' --network_smoothing values to compare (video.py, departure 10)."
+)
 flags.DEFINE_integer(
     "network_painting", 0, "Which of the networks' paintings they paint (0: the first; give --painting to match)."
 )
@@ -190,7 +193,7 @@ def main(argv):
     style_extractor = quality.build_judge_extractor("vgg16", weights)
     stroke_extractor = quality.build_painting_judge_extractor("vgg16", weights)
     base = VideoConfig(later_steps=2, moved_steps=2, new_steps=2) if quick else VideoConfig()
-    variants: list[tuple[str, object]] = []
+    variants: list[tuple[str, tuple]] = []  # (label, (VideoConfig, reuse) or (network, smoothing))
     for mode in FLAGS.modes:
         if mode == "independent":
             variants.append(("independent", (VideoConfig(video_mode="independent"), True)))
@@ -225,8 +228,10 @@ def main(argv):
             raise app.UsageError(
                 f"--network_painting={FLAGS.network_painting}: {name} has {network.styles} painting(s)"
             )
-        label = f"network {os.path.basename(name)} ({header['paintings'][FLAGS.network_painting]})"
-        variants.append((label, network))
+        for smoothing in map(float, FLAGS.network_smoothing):
+            label = f"network {os.path.basename(name)} ({header['paintings'][FLAGS.network_painting]})"
+            label += f", smoothing {smoothing:g}" if smoothing else ""
+            variants.append((label, (network, smoothing)))
 
     def above(error: float, floor: float) -> float:
         """E_warp beyond the input clip's own (what its light and the flow's errors give any
@@ -273,14 +278,15 @@ def main(argv):
         strips.append((f"{kind}: input", clip))
         references: dict[bool, tuple[float, float, float]] = {}  # the first optimisation row's, the first network's
         for label, video_config in variants:
-            optimised = isinstance(video_config, tuple)
+            optimised = isinstance(video_config[0], VideoConfig)
             if optimised:
                 settings, reuse = video_config
                 frames = video.optimised_frames(clip, [painting], config, settings, extractor=extractor, reuse=reuse)
                 first: list[np.ndarray] = []
             else:  # a network: its first frame traces the compiled pass, so it is not timed
+                network, smoothing = video_config
                 frames = video.network_frames(
-                    clip, video_config, transformer.painting_alone(video_config, FLAGS.network_painting)
+                    clip, network, transformer.painting_alone(network, FLAGS.network_painting), smoothing
                 )
                 first = [next(frames)]
             start = time.perf_counter()

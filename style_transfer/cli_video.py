@@ -176,7 +176,11 @@ def _stylized(spec, photos, inputs, config, video_config, model, progress, done,
 
         network, _ = networks.load_network(model, devices.resolved_precision(config.runtime.precision))
         print(f"network {model}, width {network.width:g}, {network.compute_dtype} convolutions", flush=True)
-        return video.network_frames(photos, network, inputs.blend)
+        before = None
+        if last and video_config.network_smoothing:  # departure 10 carries the last frame done onto the next
+            photo = next(iter(video_files.read_frames(spec, last[-1].shape[1:3], skip=done - 1)))
+            before = (photo, last[-1])
+        return video.network_frames(photos, network, inputs.blend, video_config.network_smoothing, before)
     from style_transfer import vgg
 
     previous = []

@@ -642,6 +642,18 @@ class VideoConfig:
         "Clips, temporal mode: the earlier frames, counted back, a frame is held to where they show "
         "the same thing, each pixel to the nearest (1: the previous frame alone).",
     )
+    # Departure 10 (video.smoothed; Bonneel et al. 2015's blind temporal consistency, as a recursive
+    # filter): a network's result is mixed with the previous result carried by the optical flow,
+    # this share of it where the flow and the photo say it is the same thing. Steadier on a real
+    # (noisy, handheld) clip than a network trained steady, at a little less stroke contrast and
+    # the time of two optical flows a frame (docs/video.md).
+    network_smoothing: float = setting(
+        0.0,
+        "Clips through --model: share of the previous result, carried by the optical flow, mixed into "
+        "each frame where the flow is reliable (0: none; 0.5 about halves a real clip's flicker).",
+        min=0,
+        max=0.9,
+    )
     fps: float = setting(0.0, "Frame rate of a numbered frame sequence (0: 25; a video file keeps its own).", min=0)
 
     def validate(self) -> VideoConfig:

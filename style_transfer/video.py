@@ -14,7 +14,8 @@ done, so a caller writes it, reports progress and may stop between frames.
   (objective.Temporal), which holds it to that warped result where the flow is reliable;
   "independent": every frame as a photo.
 - `network_frames`: a trained network per frame (transformer.stylize); a network trained with the
-  motion term (training.py, departure 10; the bundled starry_wave_steady) flickers less by itself.
+  motion term (training.py, departure 10; the bundled starry_wave_steady) flickers less by itself,
+  and video.network_smoothing mixes the previous result carried by the flow into each (departure 10).
 
 `previous` (optimised_frames): the frames done before, oldest first, each (photo, result), so a
 resumed run goes on consistent with them (the last max(video.held_frames) are used).
@@ -63,6 +64,16 @@ Departures from Ruder et al. 2016:
    kernel), not bilinearly: a bilinear warp by a fraction of a pixel blurs, and the blur of one
    warp after another piled up faster than the later steps sharpen it again; on a real handheld
    clip (0.3 px a frame) the strokes faded (stroke figure 1.15x the frames alone's; 1.06x so).
+
+Departure of the network path (not in Ruder et al.; Bonneel et al. 2015's blind temporal
+consistency, as a recursive filter):
+10. video.network_smoothing (smoothed): each network result after the first is mixed with the
+   previous result carried onto it as a later frame's start is (departures 3, 5, 9), by that share
+   times the trust. A network's flicker on a real clip is more than its motion's: with the clip's
+   own flow applied to the last frame instead of the next real one, starry_wave_steady flickers
+   0.47-0.48x as much as starry_wave, with the real frames 0.60-0.70x (compression and sensor noise,
+   the flow's errors). Costs stroke contrast (the average of strokes that moved) and two optical
+   flows and a bicubic warp a frame (docs/video.md).
 """
 
 from __future__ import annotations
@@ -310,14 +321,37 @@ def _explained(difference: np.ndarray) -> np.ndarray:
 
 
 def network_frames(
-    frames: Iterable[np.ndarray], network: Any, blend: Sequence[float] | None = None
+    frames: Iterable[np.ndarray],
+    network: Any,
+    blend: Sequence[float] | None = None,
+    smoothing: float = 0.0,
+    previous: Previous | None = None,
 ) -> Iterator[np.ndarray]:
     """Each frame through a trained network (transformer.stylize's pass), in order. The pass is
     compiled once for the clip (a tf.function: 0.09 s a 640x360 frame against 0.17 s called
-    eagerly, half width, on a 2-core Zen 5)."""
+    eagerly, half width, on a 2-core Zen 5).
+
+    smoothing (video.network_smoothing, departure 10): each result after the first is mixed with
+    the previous one carried onto it by the optical flow, that share of it where the carried one is
+    trusted (smoothed). previous: the (photo, result) of the frame before the first (a resumed run)."""
     weights = transformer.style_weights_for(network, 1, blend)  # [1, S]
     signature = [tf.TensorSpec([1, None, None, 3], tf.float32), tf.TensorSpec([1, network.styles], tf.float32)]
     compiled = tf.function(lambda photo, weights: network(photo, weights), input_signature=signature, autograph=False)
     for photo in frames:
         transformer.check_size(int(photo.shape[1]), int(photo.shape[2]))
-        yield compiled(tf.convert_to_tensor(photo, tf.float32), weights).numpy()
+        result = compiled(tf.convert_to_tensor(photo, tf.float32), weights).numpy()
+        if smoothing and previous is not None:
+            result = smoothed(previous, photo, result, smoothing)
+        previous = (np.asarray(photo, np.float32), result)
+        yield result
+
+
+def smoothed(previous: Previous, photo: np.ndarray, result: np.ndarray, smoothing: float) -> np.ndarray:
+    """Departure 10: a network's `result` for `photo` (float32 [1, H, W, 3] each) mixed with the
+    previous result carried onto it (as a later frame's start is: departures 3, 5 and 9), by
+    `smoothing` times the trust in it at each pixel. Recursive: the previous result is itself
+    smoothed, so a stroke's weight halves every frame at 0.5; where the flow is unreliable or the
+    photo is not the last one moved (an occlusion, a cut, a cross-fade) the network's result
+    stands."""
+    carried, _, trust, _, _ = _warped(previous, photo)
+    return (result + smoothing * trust * (carried - result)).astype(np.float32)

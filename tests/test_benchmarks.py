@@ -167,7 +167,7 @@ def test_the_timing_helpers_time_and_measure():
 
 def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     """`video.py --quick` on a pan and a moving object with a tiny network: the input's row, both
-    optimisation modes, the network's row, its throughput, and the strip."""
+    optimisation modes, the network's rows (plain and smoothed), its throughput, and the strip."""
     from style_transfer import devices, networks, transformer
 
     model = str(tmp_path / "net.npz")
@@ -182,7 +182,7 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     result = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "video.py"), "--quick", "--clips=pan,object", f"--networks={model}"]
         + [f"--photo={samples / 'a.png'}", f"--photo2={samples / 'b.png'}", f"--strip={tmp_path / 'strip.jpg'}"]
-        + ["--by_frame=2", f"--real={samples / 'real_%03d.png'}@1"],
+        + ["--by_frame=2", f"--real={samples / 'real_%03d.png'}@1", "--network_smoothing=0,0.5"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -194,8 +194,10 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
         "independent",
         "temporal, weight 5, 2-2 later steps, 2 new-region steps, held to frames 1+2+4+8+16 back",
         "network net.npz (painting)",
+        "network net.npz (painting), smoothing 0.5",
     ]
     independent, temporal = (float(row[3]) for row in rows[1:3])
+    assert float(rows[4][3]) < 0.7 * float(rows[3][3])  # smoothing (departure 10): steadier
     assert temporal < 0.5 * independent  # even 2 steps from the warped result flicker less
     assert rows[3][4].strip() == rows[3][5].strip() == "1.00x"  # the first network is the networks' reference
     floor = float(rows[0][3])  # what each has above the input's own E_warp; "-" where the reference has nothing
@@ -216,6 +218,7 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
         "independent",
         "temporal, weight 5, 2-2 later steps, 2 new-region steps, held to frames 1+2+4+8+16 back",
         "network net.npz (painting)",
+        "network net.npz (painting), smoothing 0.5",
     ]
     assert all(float(row[3]) > 0 for row in rows)
     # --by_frame: each clip's temporal row at its first and last frame against independent's; the
@@ -227,10 +230,10 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     assert cells[1].strip() == "1.00x / 1.00x" and cells[2].strip().endswith("x")
     # --real: the same rows for 3 frames of the numbered clip from frame 1, 64x48 (its proportions).
     rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| real_%03d.png@1 |")]
-    assert [row[1].strip() for row in rows][:2] == ["the input clip", "independent"] and len(rows) == 4
+    assert [row[1].strip() for row in rows][:2] == ["the input clip", "independent"] and len(rows) == 5
     assert float(rows[2][3]) < 0.5 * float(rows[1][3])  # the temporal mode flickers less there too
     with Image.open(tmp_path / "strip.jpg") as strip:
-        assert strip.size == (64 * 2, 36 * 8 + 48 * 4)  # frames 0 and 2 of 3; four rows a clip
+        assert strip.size == (64 * 2, 36 * 10 + 48 * 5)  # frames 0 and 2 of 3; five rows a clip
 
 
 def test_the_return_clip_comes_back_to_its_first_view():

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from style_transfer import flow, losses, quality, video_files
+from style_transfer import flow, images, losses, quality, video_files
 from style_transfer.errors import ConfigError, ImageError
 
 av = pytest.importorskip("av")
@@ -359,6 +359,32 @@ def test_ctrl_c_leaves_a_playable_clip_and_resume_goes_on(tmp_path, monkeypatch)
     assert result.returncode == 0 and "holds all 4 frames already" in result.stdout
 
 
+def test_network_smoothing_from_the_command_line_and_on_resume(tmp_path):
+    """--network_smoothing reaches the network's frames (they differ from the plain pass's after the
+    first), and --resume carries the last frame done onto the next: a run resumed after frame 2
+    writes the uninterrupted run's frames 3 and 4 (up to the 8 bits frame 2 was kept in)."""
+    from tests.cli_runner import run_in_process as run_cli
+
+    write_clip_with_audio(str(tmp_path / "clip.mp4"), pan(4, height=36, width=64))
+    model = _tiny_network(tmp_path)
+    runs = {}
+    for name, extra in (("plain", []), ("smooth", ["--network_smoothing=0.5"])):
+        (tmp_path / name).mkdir()
+        result = run_cli(["--content=clip.mp4", f"--model={model}", f"--output={name}/%02d.png", *extra], tmp_path)
+        assert result.returncode == 0, result.stderr
+        runs[name] = [images.load_image(str(tmp_path / name / f"{n:02d}.png")) for n in range(1, 5)]
+    np.testing.assert_array_equal(runs["smooth"][0], runs["plain"][0])
+    assert all(np.abs(s - p).mean() > 0.01 for s, p in zip(runs["smooth"][1:], runs["plain"][1:], strict=True))
+    for n in (3, 4):
+        os.remove(tmp_path / "smooth" / f"{n:02d}.png")
+    args = ["--content=clip.mp4", f"--model={model}", "--output=smooth/%02d.png", "--network_smoothing=0.5"]
+    result = run_cli([*args, "--resume"], tmp_path)
+    assert result.returncode == 0 and "resuming after frame 2" in result.stdout, result.stderr
+    for n in (3, 4):
+        resumed = images.load_image(str(tmp_path / "smooth" / f"{n:02d}.png"))
+        assert np.abs(resumed - runs["smooth"][n - 1]).max() <= 2 / 255
+
+
 def test_bad_clips_are_one_line_and_nothing_is_written(tmp_path):
     from tests.cli_runner import run_in_process as run_cli
 
@@ -372,6 +398,8 @@ def test_bad_clips_are_one_line_and_nothing_is_written(tmp_path):
         (["--content=bad.mp4", "--output=out.png"], "--output=out.png is not a clip"),
         (["--content=bad.mp4", "--output=x.mp4", "--batch_size=2"], "drop --output_dir and --batch_size"),
         (["--content=bad.mp4", "--output=x.mp4", "--later_steps=0"], "--later_steps"),
+        (["--content=bad.mp4", "--output=x.mp4", "--network_smoothing=0.5"], "--network_smoothing smooths a network"),
+        (["--content=bad.mp4", f"--model={model}", "--network_smoothing=1"], "--network_smoothing"),
     ]
     for args, message in cases:
         result = run_cli(args, tmp_path)
@@ -750,3 +778,44 @@ def test_the_bundled_steady_networks_flicker_less_than_the_plain_one():
     random = video.network_frames(clip, transformer.build(0.25, 2, seed=0))
     untaught = np.mean([np.mean((q - s) ** 2) for q, s in zip(random, results[names[1]], strict=True)])
     assert taught < 0.2 * untaught, (taught, untaught)
+
+
+def test_network_smoothing_mixes_in_the_previous_result_where_it_is_trusted():
+    """video.smoothed (departure 10): on a still shot the result is exactly (1 - s) x the network's +
+    s x the previous result; on a 2 px pan, the previous result moved 2 px (numpy) inside the frame
+    and the network's own where the picture came into view; across a cut the network's stands."""
+    from style_transfer import video
+
+    frames = pan(2, dx=2)
+    ours, before = texture(seed=5), texture(seed=6)  # the network's result for frame 1, and frame 0's
+    still = video.smoothed((frames[0], before), frames[0], ours, 0.5)
+    np.testing.assert_allclose(still, 0.5 * ours + 0.5 * before, atol=1e-5)
+    panned = video.smoothed((frames[0], before), frames[1], ours, 0.5)
+    moved = np.roll(before, -2, axis=2)  # frame 1 (y, x) shows frame 0 (y, x + 2)
+    expected = 0.5 * ours + 0.5 * moved
+    np.testing.assert_allclose(panned[:, 4:-4, 4:-8], expected[:, 4:-4, 4:-8], atol=0.01)
+    assert np.abs(panned[:, 4:-4, 4:-8] - expected[:, 4:-4, 4:-8]).mean() < 0.001
+    np.testing.assert_allclose(panned[:, :, -2:], ours[:, :, -2:], atol=1e-6)  # came into view: not trusted
+    cut = video.smoothed((texture(seed=9), before), frames[1], ours, 0.5)
+    assert np.abs(cut - ours).mean() < 0.1 * np.abs(expected - ours).mean()
+
+
+def test_network_smoothing_makes_a_network_steadier():
+    """network_frames with smoothing: a random network on a 2 px pan (its stride is 4, so its strokes
+    jump) flickers much less (E_warp: 0.16x); 0 is the plain pass; a `previous` frame smooths the first."""
+    from style_transfer import transformer, video
+
+    clip = pan(5, dx=2)
+    pairs = [flow.frame_flows(a, b) for a, b in zip(clip[:-1], clip[1:], strict=True)]
+    flows, masks = [f for f, _ in pairs], [m for _, m in pairs]
+    network = transformer.build(0.25, 1, seed=0)
+    plain = list(video.network_frames(clip, network))
+    unsmoothed = list(video.network_frames(clip, network, smoothing=0.0))
+    smooth = list(video.network_frames(clip, network, smoothing=0.5))
+    for a, b in zip(plain, unsmoothed, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(smooth[0], plain[0])
+    error, steady = quality.warping_error(plain, flows, masks), quality.warping_error(smooth, flows, masks)
+    assert steady < 0.3 * error, (steady, error)  # 0.16x
+    resumed = list(video.network_frames(clip[1:], network, smoothing=0.5, previous=(clip[0], smooth[0])))
+    np.testing.assert_allclose(resumed[0], smooth[1], atol=1e-6)
