@@ -176,17 +176,12 @@ def _stylized(spec, photos, inputs, config, video_config, model, progress, done,
 
         network, _ = networks.load_network(model, devices.resolved_precision(config.runtime.precision))
         print(f"network {model}, width {network.width:g}, {network.compute_dtype} convolutions", flush=True)
-        before = None
-        if last and video_config.network_smoothing:  # departure 10 carries the last frame done onto the next
-            photo = next(iter(video_files.read_frames(spec, last[-1].shape[1:3], skip=done - 1)))
-            before = (photo, last[-1])
-        return video.network_frames(photos, network, inputs.blend, video_config.network_smoothing, before)
+        smoothing = video_config.network_smoothing  # departure 10 carries the last frame done onto the next
+        before = _done_before(spec, done, last)[-1] if smoothing and last else None
+        return video.network_frames(photos, network, inputs.blend, smoothing, before)
     from style_transfer import vgg
 
-    previous = []
-    if last:  # those frames' photos, and their results
-        size = last[0].shape[1:3]
-        previous = list(zip(video_files.read_frames(spec, size, skip=done - len(last)), last, strict=False))
+    previous = _done_before(spec, done, last)
     return video.optimised_frames(
         photos,
         inputs.styles,
@@ -198,6 +193,15 @@ def _stylized(spec, photos, inputs, config, video_config, model, progress, done,
         previous=previous,
         first_index=done,
     )
+
+
+def _done_before(spec: str, done: int, last: list) -> list[tuple[Any, Any]]:
+    """A resumed run's last frames done (`last`, oldest first, the `done` frames' end) with their
+    photos read again from the clip `spec`: [(photo, result)], as video.py's `previous`."""
+    if not last:
+        return []
+    size = last[0].shape[1:3]
+    return list(zip(video_files.read_frames(spec, size, skip=done - len(last)), last, strict=False))
 
 
 def _exists(output: str) -> bool:

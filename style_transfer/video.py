@@ -15,7 +15,8 @@ done, so a caller writes it, reports progress and may stop between frames.
   "independent": every frame as a photo.
 - `network_frames`: a trained network per frame (transformer.stylize); a network trained with the
   motion term (training.py, departure 10; the bundled starry_wave_steady) flickers less by itself,
-  and video.network_smoothing mixes the previous result carried by the flow into each (departure 10).
+  and video.network_smoothing mixes the previous result carried by the flow into each (this
+  module's departure 10, below).
 
 `previous` (optimised_frames): the frames done before, oldest first, each (photo, result), so a
 resumed run goes on consistent with them (the last max(video.held_frames) are used).
