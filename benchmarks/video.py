@@ -103,7 +103,8 @@ def strip(rows: list[tuple[str, list[np.ndarray]]], path: str, every: int = 2) -
 def throughput(photo: np.ndarray, photo2: np.ndarray, count: int, quick: bool) -> None:
     """Each network on a 640x360 pan of `count` frames: frames/s of the network's pass alone, and
     end to end as the command line runs it (decode the H.264 clip, the network, encode H.264); in
-    float32 and, where --precision=auto is bfloat16 here (as the command line then runs it), in that."""
+    float32 and, where --precision=auto is bfloat16 here (as the command line then runs it), in that;
+    with each --network_smoothing (video.py, departure 10: the flows and the carry a frame)."""
     import tempfile
 
     from style_transfer import devices, networks, video, video_files
@@ -117,18 +118,22 @@ def throughput(photo: np.ndarray, photo2: np.ndarray, count: int, quick: bool) -
             writer.write(frame)
         writer.close()
         print(f"\nThroughput at {size[1]}x{size[0]}, {count} frames (the first, which traces, not counted):\n")
-        print("| network | precision | network alone, frames/s | end to end (decode, network, encode), frames/s |")
-        print("| --- | --- | --- | --- |")
+        print(
+            "| network | precision | smoothing | network (and smoothing) alone, frames/s "
+            "| end to end (decode, network, encode), frames/s |"
+        )
+        print("| --- | --- | --- | --- | --- |")
         precisions = sorted({"float32", devices.resolved_precision("auto")}, reverse=True)
-        for name, precision in ((name, precision) for name in FLAGS.networks for precision in precisions):
+        smoothings = list(map(float, FLAGS.network_smoothing))
+        for name, precision, smoothing in itertools.product(FLAGS.networks, precisions, smoothings):
             network, _ = networks.load_network(name, precision)
-            results = video.network_frames(iter(clip), network)
+            results = video.network_frames(iter(clip), network, smoothing=smoothing)
             next(results)
             start = time.perf_counter()
             for _ in results:
                 pass
             alone = (count - 1) / (time.perf_counter() - start)
-            frames = video.network_frames(video_files.read_frames(source), network)
+            frames = video.network_frames(video_files.read_frames(source), network, smoothing=smoothing)
             writer = video_files.VideoWriter(output, video_files.DEFAULT_SEQUENCE_FPS, size)
             writer.write(next(frames))
             start = time.perf_counter()
@@ -136,7 +141,8 @@ def throughput(photo: np.ndarray, photo2: np.ndarray, count: int, quick: bool) -
                 writer.write(result)
             writer.close()
             whole = (count - 1) / (time.perf_counter() - start)
-            print(f"| {os.path.basename(name)} | {precision} | {alone:.1f} | {whole:.1f} |", flush=True)
+            row = f"| {os.path.basename(name)} | {precision} | {smoothing:g} | {alone:.1f} | {whole:.1f} |"
+            print(row, flush=True)
 
 
 def print_by_frame(runs, count: int, figures_of_frame) -> None:

@@ -207,10 +207,12 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
         )
     else:
         assert rows[2][5].strip() == "-"
-    throughput = [line.split("|")[2:5] for line in result.stdout.splitlines() if line.startswith("| net.npz |")]
+    throughput = [line.split("|")[2:6] for line in result.stdout.splitlines() if line.startswith("| net.npz |")]
     assert throughput[0][0].strip() == "float32"  # and bfloat16 where auto is that here
     assert {row[0].strip() for row in throughput} == {"float32", devices.resolved_precision("auto")}
-    assert all(float(value) > 0 for row in throughput for value in row[1:])
+    assert {float(row[1]) for row in throughput} == {0.0, 0.5}  # each precision plain and smoothed
+    assert len(throughput) == 2 * len({row[0] for row in throughput})
+    assert all(float(value) > 0 for row in throughput for value in row[2:])
     # The moving object's clip: the same rows (at 64 px its 21x18 ellipse is too small for the
     # flow to say more than that the mechanics run).
     rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| object |")]

@@ -93,6 +93,10 @@ def _np_sliced(a, b, directions, count):  # [1, h, w, C] each, directions [C, K]
 
 def test_gaussian_blur_and_band_correlation_match_numpy():
     image, photo = gradient_photo(40, 52, 1), gradient_photo(40, 52, 2)
+    # luma in TF and its numpy twin (flow.py and video.py's carry), against the written-out weights.
+    np.testing.assert_allclose(quality.luma(image).numpy()[0, ..., 0], _np_luma(image), atol=1e-6)
+    np.testing.assert_allclose(quality.luma_numpy(image)[0, ..., 0], _np_luma(image), atol=1e-6)
+    assert quality.luma_numpy(image).shape == (1, 40, 52, 1) and quality.luma_numpy(image).dtype == np.float32
     for sigma in (0.7, 3.0):
         got = quality.gaussian_blur(quality.luma(image), sigma).numpy()[0, :, :, 0]
         np.testing.assert_allclose(got, _np_blur(_np_luma(image), sigma), atol=1e-5)

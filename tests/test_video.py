@@ -163,13 +163,14 @@ def test_warp_moves_an_image_by_a_known_flow():
     np.testing.assert_allclose(gradient, expected, atol=1e-6)
 
 
-def keys_reference(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
-    """An independent bicubic shift: Keys' kernel (a = -0.5) written out in numpy, image [H, W]
+def keys_reference(image: np.ndarray, dx: float, dy: float, a: float = -0.5) -> np.ndarray:
+    """An independent bicubic shift: Keys' kernel (parameter a) written out in numpy, image [H, W]
     sampled at (y + dy, x + dx), positions and taps clamped to the border."""
 
     def kernel(t: np.ndarray) -> np.ndarray:
         t = np.abs(t)
-        return np.where(t <= 1, 1.5 * t**3 - 2.5 * t**2 + 1, np.where(t < 2, -0.5 * t**3 + 2.5 * t**2 - 4 * t + 2, 0))
+        near = (a + 2) * t**3 - (a + 3) * t**2 + 1
+        return np.where(t <= 1, near, np.where(t < 2, a * t**3 - 5 * a * t**2 + 8 * a * t - 4 * a, 0))
 
     height, width = image.shape
     out = np.zeros_like(image, dtype=np.float64)
@@ -208,14 +209,22 @@ def test_bicubic_warp_matches_keys_kernel_and_keeps_more_detail_than_bilinear():
     assert amplitude["bicubic"] == pytest.approx(0.625 * np.sqrt(2), abs=1e-4)
     with pytest.raises(ValueError, match="bilinear or bicubic"):
         flow.warp(image, shift, "nearest")
-    # warp_graph (the carry's compiled warp): the same samples, any size, to float rounding.
+    # carry (OpenCV's remap, no gradient): warp's samples to remap's 1/32 px for bilinear; for
+    # bicubic Keys' a = -0.75 (numpy), which keeps 0.97 of the half-pixel wave; any size.
     rng = np.random.default_rng(1)
     for size in ((24, 32), (20, 36)):
         images = np.concatenate([texture(*size, seed=2), texture(*size, seed=3)])
         offsets = (rng.random((*size, 2)) * 6 - 3).astype(np.float32)
-        for kind in ("bilinear", "bicubic"):
-            expected = flow.warp(images, offsets, kind).numpy()
-            np.testing.assert_allclose(flow.warp_graph(images, offsets, kind).numpy(), expected, atol=1e-5)
+        carried = flow.carry(images, offsets)
+        assert carried.shape == images.shape and carried.dtype == np.float32
+        np.testing.assert_allclose(carried, flow.warp(images, offsets).numpy(), atol=0.01)
+        assert np.mean(np.abs(carried - flow.warp(images, offsets).numpy())) < 0.002
+    carried = flow.carry(image, shift, "bicubic")
+    np.testing.assert_allclose(carried[0, ..., 1], keys_reference(image[0, ..., 1], 1.3, -0.6, a=-0.75), atol=0.01)
+    assert np.abs(flow.carry(wave, half, "bicubic")[0, :, 4:-4, 0]).max() == pytest.approx(0.6875, abs=1e-3)
+    np.testing.assert_allclose(flow.carry(image[..., :1], shift, "bicubic")[..., 0], carried[..., 0], atol=1e-6)
+    with pytest.raises(ValueError, match="bilinear or bicubic"):
+        flow.carry(image, shift, "nearest")
 
 
 def test_dis_flow_finds_a_pan_and_the_mask_leaves_out_what_entered_the_frame():
