@@ -119,6 +119,8 @@ def carry(image: np.ndarray, flow: np.ndarray, interpolation: str = "bilinear") 
         raise ValueError(f"interpolation must be bilinear or bicubic, not {interpolation!r}")
     image = np.asarray(image, np.float32)
     flow = np.asarray(flow, np.float32)
+    if image.ndim != 4 or not 1 <= image.shape[-1] <= 4 or image.shape[1:3] != flow.shape[:2]:
+        raise ValueError(f"carry takes images [N, H, W, 1-4] and a flow [H, W, 2], not {image.shape} and {flow.shape}")
     height, width = flow.shape[:2]
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     x = np.clip(xs + flow[..., 0], 0, width - 1)  # clamped to the border, as warp()

@@ -225,6 +225,8 @@ def test_bicubic_warp_matches_keys_kernel_and_keeps_more_detail_than_bilinear():
     np.testing.assert_allclose(flow.carry(image[..., :1], shift, "bicubic")[..., 0], carried[..., 0], atol=1e-6)
     with pytest.raises(ValueError, match="bilinear or bicubic"):
         flow.carry(image, shift, "nearest")
+    with pytest.raises(ValueError, match="1-4"):
+        flow.carry(np.concatenate([image, image], axis=-1), shift)  # remap takes at most 4 channels
 
 
 def test_dis_flow_finds_a_pan_and_the_mask_leaves_out_what_entered_the_frame():
