@@ -316,8 +316,7 @@ def _warped(previous: Previous, photo: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def _explained(difference: np.ndarray) -> np.ndarray:
     """1 where a change of the photo (float [1, H, W, 3]) is within a warp's own error, falling to 0
     as its RMS over RGB grows to CHANGE_TOLERANCE[1]: float [1, H, W, 1]."""
-    squared = difference[..., :1] ** 2 + difference[..., 1:2] ** 2 + difference[..., 2:] ** 2  # not np.mean: 8x slower
-    unexplained = np.sqrt(squared / 3)
+    unexplained = np.sqrt(flow.squared_norm(difference)[..., None] / difference.shape[-1])
     excess = (unexplained - CHANGE_TOLERANCE[0]) / (CHANGE_TOLERANCE[1] - CHANGE_TOLERANCE[0])
     return np.clip(1.0 - excess, 0.0, 1.0)
 
