@@ -250,11 +250,21 @@ def main(argv):
         pair across it dominates the input's own figure)."""
         return f"{above(error, floor) / above(reference, floor):.2f}x" if above(reference, floor) > 0 else "-"
 
+    # Each photo frame's two judges, made once for every mode judged on it (by the frame's id; the
+    # frame is kept beside them, so its id is not reused).
+    judges: dict[int, tuple[np.ndarray, quality.Judge, quality.PaintingJudge]] = {}
+
     def figures_of_frame(result: np.ndarray, photo: np.ndarray) -> tuple[float, float]:
         """A frame's style figure (Gram, quality.Judge) and stroke figure (grey: colour cannot
         lower it; quality.PaintingJudge)."""
-        judged = quality.Judge(style_extractor, photo, painting)(result).style
-        return judged, quality.PaintingJudge(stroke_extractor, photo, painting)(result).stroke
+        if id(photo) not in judges:
+            judges[id(photo)] = (
+                photo,
+                quality.Judge(style_extractor, photo, painting),
+                quality.PaintingJudge(stroke_extractor, photo, painting),
+            )
+        _, judge, painting_judge = judges[id(photo)]
+        return judge(result).style, painting_judge(result).stroke
 
     def figures(result: list[np.ndarray], clip: list[np.ndarray]) -> tuple[float, float]:
         """The mean over frames of figures_of_frame's two figures."""

@@ -166,8 +166,9 @@ def test_the_timing_helpers_time_and_measure():
 
 
 def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
-    """`video.py --quick` on a pan and a moving object with a tiny network: the input's row, both
-    optimisation modes, the network's rows (plain and smoothed), its throughput, and the strip."""
+    """`video.py --quick` on a pan and a real clip with a tiny network: the input's row, both
+    optimisation modes, the network's rows (plain and smoothed), its throughput, and the strip (the
+    other synthetic clips run the same rows; their frames are checked without TensorFlow below)."""
     from style_transfer import devices, networks, transformer
 
     model = str(tmp_path / "net.npz")
@@ -180,7 +181,7 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     for number in range(5):  # a "real" clip: numbered frames of a pan, 160x120, read from frame 1 on
         Image.fromarray(wide[:, 8 * number : 8 * number + 160]).save(samples / f"real_{number:03d}.png")
     result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "video.py"), "--quick", "--clips=pan,object", f"--networks={model}"]
+        [sys.executable, str(REPO / "benchmarks" / "video.py"), "--quick", "--clips=pan", f"--networks={model}"]
         + [f"--photo={samples / 'a.png'}", f"--photo2={samples / 'b.png'}", f"--strip={tmp_path / 'strip.jpg'}"]
         + ["--by_frame=2", f"--real={samples / 'real_%03d.png'}@1", "--network_smoothing=0,0.5"],
         capture_output=True,
@@ -213,16 +214,6 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     assert {float(row[1]) for row in throughput} == {0.0, 0.5}  # each precision plain and smoothed
     assert len(throughput) == 2 * len({row[0] for row in throughput})
     assert all(float(value) > 0 for row in throughput for value in row[2:])
-    # The moving object's clip: the same rows (at 64 px its 21x18 ellipse is too small for the
-    # flow to say more than that the mechanics run).
-    rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| object |")]
-    assert [row[1].strip() for row in rows][1:] == [
-        "independent",
-        "temporal, weight 5, 2-2 later steps, 2 new-region steps, held to frames 1+2+4+8+16 back",
-        "network net.npz (painting)",
-        "network net.npz (painting), smoothing 0.5",
-    ]
-    assert all(float(row[3]) > 0 for row in rows)
     # --by_frame: each clip's temporal row at its first and last frame against independent's; the
     # first frame is stylised as a photo in both modes, the same picture.
     lines = result.stdout.splitlines()
@@ -235,20 +226,41 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     assert [row[1].strip() for row in rows][:2] == ["the input clip", "independent"] and len(rows) == 5
     assert float(rows[2][3]) < 0.5 * float(rows[1][3])  # the temporal mode flickers less there too
     with Image.open(tmp_path / "strip.jpg") as strip:
-        assert strip.size == (64 * 2, 36 * 10 + 48 * 5)  # frames 0 and 2 of 3; five rows a clip
+        assert strip.size == (64 * 2, 36 * 5 + 48 * 5)  # frames 0 and 2 of 3; five rows a clip
 
 
-def test_the_return_clip_comes_back_to_its_first_view():
-    """benchmarks/video.py's "return" clip (drift over a long clip): out and back, the last frame
-    the first's view, the middle one 30 % of the width away."""
+def _clips_module():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("clips", REPO / "benchmarks" / "clips.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_the_return_clip_comes_back_to_its_first_view():
+    """benchmarks/video.py's "return" clip (drift over a long clip): out and back, the last frame
+    the first's view, the middle one 30 % of the width away."""
     photo = (gradient_image(120, 200, 3) / 255.0).astype(np.float32)[None]
-    clip = module.synthetic_clip("return", 9, (18, 32), photo, photo)
+    clip = _clips_module().synthetic_clip("return", 9, (18, 32), photo, photo)
     assert len(clip) == 9 and clip[0].shape == (1, 18, 32, 3)
     np.testing.assert_array_equal(clip[-1], clip[0])
     np.testing.assert_array_equal(clip[3], clip[5])  # the way back passes the same views
     assert np.abs(clip[4] - clip[0]).mean() > 0.01
+
+
+def test_the_object_clip_moves_an_ellipse_over_a_still_shot():
+    """The "object" clip: the background never moves; an ellipse of the second photo, a third of
+    the width wide, moves 2.5 % of the width a frame to the right in whole pixels."""
+    photo, photo2 = ((gradient_image(120, 200, seed) / 255.0).astype(np.float32)[None] for seed in (3, 4))
+    clip = _clips_module().synthetic_clip("object", 3, (36, 160), photo, photo2)
+    assert len(clip) == 3 and clip[0].shape == (1, 36, 160, 3)
+    changed = [np.any(frame != clip[0], axis=-1)[0] for frame in clip[1:]]  # [36, 160] each
+    assert not changed[0][:, :16].any() and not changed[0][:, 75:].any()  # only about the object
+    columns = np.flatnonzero(changed[1].any(axis=0))  # frame 2 against frame 0: 8 px moved
+    assert columns.min() >= 16 and columns.max() < 16 + 53 + 8
+    rows = np.flatnonzero(changed[1].any(axis=1))
+    assert rows.min() >= 9 and rows.max() < 27  # the middle half of the height
+    # Along the ellipse's middle row (frame 1: columns 20-72), frame 2 shows the same pixels 4 px on.
+    np.testing.assert_array_equal(clip[1][0, 18, 22:70], clip[2][0, 18, 26:74])
+    assert np.abs(clip[1][0, 18, 22:70] - clip[0][0, 18, 22:70]).mean() > 0.01
