@@ -27,7 +27,7 @@ def setup(vgg16_weights):
     if not os.path.isfile(WAVE):
         pytest.skip(f"no sample painting at {WAVE}")
     config = Config(
-        network="vgg16", weights=vgg16_weights, max_size=SIZE, steps=40, precision="float32", jit_compile="false"
+        network="vgg16", weights=vgg16_weights, max_size=SIZE, steps=30, precision="float32", jit_compile="false"
     )
     extractor = vgg.extractor_for(config)
     content = images.load_image(SAMPLE_CONTENT, max_size=SIZE)

@@ -277,7 +277,7 @@ def _stop_at(last: int):
 
 def test_training_lowers_the_loss_and_resumes_bit_for_bit(folder, extractor, tmp_path):
     """A tiny network on 32 px crops: the loss on a fixed batch falls over 12 steps; and 12 steps
-    stopped after 6, then interrupted after 8, and resumed give exactly the weights of 12 in one go."""
+    checkpointed every 6, interrupted after 8 and resumed give exactly the weights of 12 in one go."""
     paths = photos.find_photos(str(folder)).paths
     config = TrainConfig(**{**CONFIG.__dict__, "steps": 12, "checkpoint_every": 6})
     probe = next(iter(photos.crop_batches(paths, TrainConfig(**{**config.__dict__, "seed": 7}))))
@@ -296,12 +296,12 @@ def test_training_lowers_the_loss_and_resumes_bit_for_bit(folder, extractor, tmp
     assert after < 0.8 * before, (before, after)
 
     checkpoints = str(tmp_path / "checkpoints")
-    trainer(6).train(lambda start: photos.crop_batches(paths, config, start), checkpoints)
-    # Then stopped between steps 8 and 9 (Ctrl-C in the CLI: its progress callback raises), not at
-    # a checkpoint step: step 8 is kept.
+    # Stopped between steps 8 and 9 (Ctrl-C in the CLI: its progress callback raises), not at a
+    # checkpoint step: step 8 is kept beside step 6's.
     with pytest.raises(KeyboardInterrupt):
         trainer(12).train(lambda start: photos.crop_batches(paths, config, start), checkpoints, _stop_at(8))
-    assert tf.train.latest_checkpoint(checkpoints).endswith("ckpt-8")
+    kept = tf.train.get_checkpoint_state(checkpoints).all_model_checkpoint_paths
+    assert [os.path.basename(path) for path in kept] == ["ckpt-6", "ckpt-8"]
     resumed = trainer(12)
     starts = []
     resumed.train(lambda start: starts.append(start) or photos.crop_batches(paths, config, start), checkpoints)
