@@ -25,6 +25,32 @@ def test_parameter_counts_are_johnsons():
     assert transformer.channels(0.5) == (16, 32, 64)
 
 
+def test_the_network_builds_from_channel_counts_without_a_call(monkeypatch):
+    """TransformerNet.build creates every weight from the channel counts alone, with the names,
+    shapes, order and (seeded) values Keras gives when it builds the network by tracing its call
+    layer within layer, as it did before the layers had builds of their own (~1 s a network)."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    network = transformer.TransformerNet(0.5, styles=2)
+    network.build((None, None, None, 3))
+    assert network.built and all(layer.built for layer in network._flatten_layers())
+    shapes = {transformer.weight_name(w): tuple(w.shape) for w in network.weights}
+    assert shapes["down1/conv/conv/kernel"] == (9, 9, 3, 16) and shapes["down1/norm/scale"] == (2, 16)
+    assert shapes["residual5/second/conv/conv/kernel"] == (3, 3, 64, 64)
+    assert shapes["up2/block/conv/conv/kernel"] == (3, 3, 32, 16) and shapes["out/conv/kernel"] == (9, 9, 16, 3)
+
+    for layer in (transformer.ReflectConv, transformer.ConvNormRelu, transformer.Residual, transformer.Upsample):
+        monkeypatch.setattr(layer, "build", keras.layers.Layer.build)  # Keras' default: build by calling
+    monkeypatch.setattr(transformer.TransformerNet, "build", keras.Model.build)
+    keras.utils.set_random_seed(3)
+    traced = transformer.TransformerNet(0.5, styles=2)
+    traced(tf.zeros([1, 16, 16, 3]), tf.ones([1, 2]) / 2)
+    assert [(transformer.weight_name(w), tuple(w.shape)) for w in traced.weights] == list(shapes.items())
+    for a, b in zip(network.weights, traced.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+
+
 @pytest.mark.parametrize("size", [(8, 8), (37, 50), (64, 31)])
 def test_any_size_in_gives_the_same_size_out_in_range(conditional, size):
     images = tf.random.stateless_uniform([2, *size, 3], seed=[1, 2])
