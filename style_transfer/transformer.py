@@ -130,10 +130,14 @@ class ConvNormRelu(keras.layers.Layer):
 
     def __init__(self, filters: int, kernel: int, stride: int, styles: int, relu: bool = True, **kwargs):
         super().__init__(**kwargs)
-        self.filters = filters  # output channels
         self.conv = ReflectConv(filters, kernel, stride, name="conv")
         self.norm = ConditionalInstanceNorm(styles, name="norm", dtype="float32")  # also under a mixed policy
         self.relu = relu
+
+    @property
+    def filters(self) -> int:
+        """Output channels."""
+        return self.conv.conv.filters
 
     def build(self, input_shape):
         self.conv.build(input_shape)
@@ -151,9 +155,13 @@ class Residual(keras.layers.Layer):
 
     def __init__(self, filters: int, styles: int, **kwargs):
         super().__init__(**kwargs)
-        self.filters = filters  # output channels, as the input's
         self.first = ConvNormRelu(filters, 3, 1, styles, name="first")
         self.second = ConvNormRelu(filters, 3, 1, styles, relu=False, name="second")
+
+    @property
+    def filters(self) -> int:
+        """Output channels, as the input's."""
+        return self.second.filters
 
     def build(self, input_shape):
         self.first.build(input_shape)
@@ -171,8 +179,12 @@ class Upsample(keras.layers.Layer):
 
     def __init__(self, filters: int, styles: int, **kwargs):
         super().__init__(**kwargs)
-        self.filters = filters  # output channels
         self.block = ConvNormRelu(filters, 3, 1, styles, name="block")
+
+    @property
+    def filters(self) -> int:
+        """Output channels."""
+        return self.block.filters
 
     def build(self, input_shape):
         self.block.build(input_shape)

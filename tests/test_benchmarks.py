@@ -18,6 +18,16 @@ def run_script(name: str, *args: str) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
 
 
+def _benchmark_module(name: str):
+    """benchmarks/NAME.py imported (the folder is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_gallery_writes_a_sheet_and_a_table(tmp_path):
     for folder, name, seed in (("content", "photo.png", 1), ("style", "painting.png", 2)):
         (tmp_path / "samples" / folder).mkdir(parents=True)
@@ -148,12 +158,9 @@ def test_fast_quality_quick_writes_a_row_per_photo_and_the_sheet(tmp_path):
 def test_the_timing_helpers_time_and_measure():
     """benchmarks/timing.py: the median of the timed calls after one untimed warm call; the peak
     resident memory follows an allocation."""
-    import importlib.util
     import time
 
-    spec = importlib.util.spec_from_file_location("timing", REPO / "benchmarks" / "timing.py")
-    timing = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(timing)
+    timing = _benchmark_module("timing")
     naps = iter([0.0, 0.3, 0.1, 0.2])  # the warm call, then three timed ones: median 0.2 s
     seconds = timing.median_seconds(lambda: time.sleep(next(naps)), 3)
     assert 0.2 <= seconds < 0.3 and next(naps, None) is None
@@ -229,20 +236,11 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
         assert strip.size == (64 * 2, 36 * 5 + 48 * 5)  # frames 0 and 2 of 3; five rows a clip
 
 
-def _clips_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("clips", REPO / "benchmarks" / "clips.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_return_clip_comes_back_to_its_first_view():
     """benchmarks/video.py's "return" clip (drift over a long clip): out and back, the last frame
     the first's view, the middle one 30 % of the width away."""
     photo = (gradient_image(120, 200, 3) / 255.0).astype(np.float32)[None]
-    clip = _clips_module().synthetic_clip("return", 9, (18, 32), photo, photo)
+    clip = _benchmark_module("clips").synthetic_clip("return", 9, (18, 32), photo, photo)
     assert len(clip) == 9 and clip[0].shape == (1, 18, 32, 3)
     np.testing.assert_array_equal(clip[-1], clip[0])
     np.testing.assert_array_equal(clip[3], clip[5])  # the way back passes the same views
@@ -253,7 +251,7 @@ def test_the_object_clip_moves_an_ellipse_over_a_still_shot():
     """The "object" clip: the background never moves; an ellipse of the second photo, a third of
     the width wide, moves 2.5 % of the width a frame to the right in whole pixels."""
     photo, photo2 = ((gradient_image(120, 200, seed) / 255.0).astype(np.float32)[None] for seed in (3, 4))
-    clip = _clips_module().synthetic_clip("object", 3, (36, 160), photo, photo2)
+    clip = _benchmark_module("clips").synthetic_clip("object", 3, (36, 160), photo, photo2)
     assert len(clip) == 3 and clip[0].shape == (1, 36, 160, 3)
     changed = [np.any(frame != clip[0], axis=-1)[0] for frame in clip[1:]]  # [36, 160] each
     assert not changed[0][:, :16].any() and not changed[0][:, 75:].any()  # only about the object
