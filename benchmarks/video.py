@@ -62,7 +62,7 @@ flags.DEFINE_list(
     [],
     "Long-term frame sets to compare, each 1+15+40 style (1: the previous alone; default: VideoConfig's).",
 )
-flags.DEFINE_list("reuse", ["true"], "Keep targets and compiled steps across frames (true), or not (false), or both.")
+flags.DEFINE_list("reuse", ["true"], "Keep the paintings' targets across frames (true), or not (false), or both.")
 flags.DEFINE_integer("steps", 0, "The first frame's steps (0: Config's default).")
 flags.DEFINE_list("networks", [], "Trained networks (.npz or bundled names) to run per frame too.")
 flags.DEFINE_list(

@@ -8,7 +8,8 @@ What the step calls (step.py) is `ValueAndGradient`: `value_and_gradient(image, 
 (terms {"total", "content", "style", "tv"}: float32 [N], weighted, total = the sum of the other
 three; the gradient of sum(total) in the image, float32 [N, H, W, 3]). `Objective` answers it with
 one GradientTape over the whole image; tiles.TiledObjective tile by tile. Neither holds variables
-(held.Held keeps an objective's tensors in variables, so one compiled step serves many calls).
+(compiled.py splits an objective into its structure and its tensors, so that one compiled step
+serves every objective of the same structure).
 `WithTemporal` adds a video frame's temporal term (Ruder et al. 2016) to either: "temporal" joins
 the terms and the total.
 """

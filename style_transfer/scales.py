@@ -16,8 +16,8 @@ float32 [N, H, W, 3].
 `make_objective` is each scale's objective: tile by tile (tiles.py) where the image exceeds a tile.
 
 `Reuse`, given to a runner, keeps what a later call with the same paintings and config can use
-again (video.py: a clip's frames): each size's style targets, and each size's optimizer with its
-compiled step, its objective held in variables (held.py) and refilled for the next call.
+again (video.py: a clip's frames): each size's style targets. (The compiled steps need no Reuse:
+any later call whose objective has the same structure runs the step traced once, compiled.py.)
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ import contextlib
 import dataclasses
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import devices, held, step, targets, tiles, vgg
+from style_transfer import devices, step, targets, tiles, vgg
 from style_transfer.config import Config
 from style_transfer.errors import NonFiniteLossError, OutOfMemoryError, PrecisionFallbackWarning, named
 from style_transfer.geometry import Geometry, Scale
@@ -45,25 +44,12 @@ from style_transfer.objective import Objective, Temporal, ValueAndGradient, With
 JIT_PROBE_MIN_PIXELS = 2**17
 
 
-class Kept(NamedTuple):
-    """One size's optimizer in a Reuse: the held objective, its optimizer, and the XLA choice and
-    precision it was made with (a call with others makes a new one)."""
-
-    holding: held.Held
-    optimizer: step.ImageOptimizer
-    jit: bool | None
-    precision: str
-
-
 @dataclasses.dataclass
 class Reuse:
     """What calls with the same paintings, blend and config keep for each other (see the module
-    docstring): {size: the paintings' style targets} and {size: Kept (the held objective, its
-    optimizer, the XLA choice and precision it was made with)}; one optimizer a size, replaced when a call's
-    objective differs in structure (another kind of term), so the memory is one run's."""
+    docstring): {size: the paintings' style targets}."""
 
     style: dict[tuple[int, int], StyleTargets] = dataclasses.field(default_factory=dict)
-    optimizers: dict[tuple[int, int], Kept] = dataclasses.field(default_factory=dict)
 
 
 def make_objective(
@@ -168,8 +154,9 @@ class ScaleRunner:
             )
 
         jit, offset = self.jit(scale, final), self.steps_done
+        loss_scale = devices.loss_scale(self.precision)
         try:
-            optimizer = self._optimizer(objective(), start, jit)
+            optimizer = step.ImageOptimizer(objective(), start, self.config.optim, jit, loss_scale)
             image = optimizer.run(scale.steps, callback, step_offset=offset)
         except NonFiniteLossError as error:
             if self.precision == "float32":
@@ -186,28 +173,11 @@ class ScaleRunner:
             self.extractor = vgg.extractor_for(self.config)
             if self.reuse is not None:  # made with the reduced precision's features
                 self.reuse.style.clear()
-                self.reuse.optimizers.clear()
-            optimizer = self._optimizer(objective(), error.last_image, jit)
+            loss_scale = devices.loss_scale(self.precision)
+            optimizer = step.ImageOptimizer(objective(), error.last_image, self.config.optim, jit, loss_scale)
             image = optimizer.run(scale.steps - error.steps_done, callback, step_offset=offset + error.steps_done)
         self.steps_done += scale.steps
         return image
-
-    def _optimizer(self, objective: ValueAndGradient, start: tf.Tensor, jit: bool | None) -> step.ImageOptimizer:
-        """An optimizer of `objective` from `start`: with a Reuse, the one kept for this size, refilled
-        and restarted where the objective's structure, XLA and precision match, else a new one kept."""
-        loss_scale = devices.loss_scale(self.precision)
-        inner = objective.inner if isinstance(objective, WithTemporal) else objective
-        if self.reuse is None or not isinstance(inner, Objective):  # tiled: built anew each call
-            return step.ImageOptimizer(objective, start, self.config.optim, jit, loss_scale)
-        size = tuple(start.shape[1:3])
-        kept = self.reuse.optimizers.get(size)
-        if kept is not None and (kept.jit, kept.precision) == (jit, self.precision) and kept.holding.refill(objective):
-            kept.optimizer.restart(start)
-            return kept.optimizer
-        holding = held.Held(objective)
-        optimizer = step.ImageOptimizer(holding, start, self.config.optim, jit, loss_scale)
-        self.reuse.optimizers[size] = Kept(holding, optimizer, jit, self.precision)
-        return optimizer
 
     @contextlib.contextmanager
     def memory_guard(self, size: tuple[int, int], styles: int) -> Iterator[None]:

@@ -29,7 +29,7 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import optimizers
+from style_transfer import compiled, optimizers
 from style_transfer.config import OptimizerConfig
 from style_transfer.errors import NonFiniteLossError, named
 from style_transfer.objective import ValueAndGradient
@@ -56,6 +56,22 @@ def make_update(objective: ValueAndGradient, optim: OptimizerConfig, loss_scale:
     return update
 
 
+def _compiled_step(skeleton, optim: OptimizerConfig, loss_scale: float):
+    """step(image, state, tensors) -> terms: one update of the tf.Variable `image` and the optimiser's
+    `state` (a NamedTuple of tf.Variables) against the objective `skeleton` filled with `tensors`
+    (compiled.split); the loss terms at the image before the step. ImageOptimizer compiles it."""
+
+    def step(image: tf.Variable, state, tensors: list[tf.Tensor]) -> dict[str, tf.Tensor]:
+        update = make_update(compiled.fill(skeleton, tensors), optim, loss_scale)
+        new_image, new_state, terms = update(image, type(state)(*(v.read_value() for v in state)))
+        image.assign(new_image)
+        for variable, value in zip(state, new_state, strict=True):
+            variable.assign(value)
+        return terms
+
+    return step
+
+
 # jit_compile="auto": one untimed step each way (tracing; XLA compiling), then this many timed
 # steps each way, alternating; every one of them is a real step of the run.
 JIT_PROBE_STEPS = 2
@@ -71,6 +87,11 @@ class ImageOptimizer:
     jit: True / False force XLA on or off; None ("auto") runs the first steps alternately with and
     without XLA (the same update on the same variables) and keeps the faster for the rest:
     `self.jit` is then the choice and `self.probe_seconds` the timings. loss_scale: as make_update.
+
+    The compiled step takes the image, the optimiser's state and the objective's tensors as
+    arguments (compiled.py): a later optimizer of an objective with the same structure, settings
+    and shapes (another photo, painting, start or step count; a video's next frame) runs the
+    step traced once, and takes the XLA probe's choice made for that shape.
     """
 
     def __init__(
@@ -84,33 +105,20 @@ class ImageOptimizer:
         self.image = tf.Variable(image, name="image")
         initial = optimizers.init_state(tf.convert_to_tensor(image, tf.float32), optim)
         self._state = type(initial)(*(tf.Variable(t, trainable=False) for t in initial))
-        self._update, self._optim = make_update(objective, optim, loss_scale), optim
+        self._optim = optim
+        parts = compiled.split(objective)
+        self._tensors = parts.tensors
+        self._steps = compiled.steps_for(
+            parts, (optim, float(loss_scale)), lambda: _compiled_step(parts.skeleton, optim, loss_scale)
+        )
         self.steps_done = 0
-        self.jit = jit  # None until the probe has chosen
+        # None until the probe has chosen (or a probe for this shape has, with this structure)
+        self.jit = self._steps.jit_choice.get(tuple(self.image.shape)) if jit is None else jit
         self.probe_seconds: dict[bool, list[float]] = {False: [], True: []}
-        # The compiled optimisation step, with and/or without XLA; returns the loss terms at the
-        # image before the step. No autograph: no Python control flow in the step depends on a
-        # tensor, and converting the code cost ~1.4 s of a run's first step (a tiny run: 3.1 s -> 1.7 s).
-        self._compiled = {
-            flag: tf.function(self._step, jit_compile=flag, autograph=False)
-            for flag in ((False, True) if jit is None else (jit,))
-        }
 
-    def _step(self) -> dict[str, tf.Tensor]:
-        image, state, terms = self._update(self.image, type(self._state)(*(v.read_value() for v in self._state)))
-        self.image.assign(image)
-        for variable, value in zip(self._state, state, strict=True):
-            variable.assign(value)
-        return terms
-
-    def restart(self, image: tf.Tensor) -> None:
-        """Start again from `image` (the shape this optimizer was made for) with a fresh optimiser
-        state and the step count at 0; the compiled step, and XLA's choice once made, are kept."""
-        self.image.assign(image)
-        fresh = optimizers.init_state(self.image.read_value(), self._optim)
-        for variable, value in zip(self._state, fresh, strict=True):
-            variable.assign(value)
-        self.steps_done = 0
+    def _compiled(self, jit: bool) -> dict[str, tf.Tensor]:
+        """The compiled step, with or without XLA; the loss terms at the image before the step."""
+        return self._steps.function(jit)(self.image, self._state, self._tensors)
 
     def step(self) -> dict[str, float]:
         """One optimisation step; the loss terms (floats, the mean over a batch) at the image before it."""
@@ -118,11 +126,12 @@ class ImageOptimizer:
         probing = self.jit is None
         flag = self.steps_done % 2 == 0 if self.jit is None else self.jit  # probing: without XLA, then alternating
         start = time.perf_counter()
-        terms = {name: float(tf.reduce_mean(value)) for name, value in self._compiled[flag]().items()}
+        terms = {name: float(tf.reduce_mean(value)) for name, value in self._compiled(flag).items()}
         if probing and self.steps_done > 2:  # the first step each way traces / compiles: not timed
             self.probe_seconds[flag].append(time.perf_counter() - start)
             if len(self.probe_seconds[True]) == JIT_PROBE_STEPS:
                 self.jit = min(self.probe_seconds[True]) < min(self.probe_seconds[False])
+                self._steps.jit_choice[tuple(self.image.shape)] = self.jit
         return terms
 
     def run(self, steps: int, callback: Callback | None = None, step_offset: int = 0) -> np.ndarray:

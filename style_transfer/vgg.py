@@ -74,6 +74,9 @@ class FeatureExtractor:
         self.network = network
         self.layers = tuple(layers)
         self._preprocess = _PREPROCESS[network]
+        # The optimisation steps compiled for objectives on this network (compiled.steps_for keeps
+        # them here, so that they live as long as the network whose weights their graphs hold).
+        self.compiled_steps: dict = {}
 
     def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
         # preprocess_input expects 0..255 RGB and returns BGR minus the ImageNet mean ("caffe").

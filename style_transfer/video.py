@@ -137,8 +137,8 @@ def optimised_frames(
     reuse: bool = True,
 ) -> Iterator[np.ndarray]:
     """Each frame stylised by the optimisation (see the module docstring), in order. reuse: the
-    paintings' targets and the compiled steps are made once for the clip (scales.Reuse; the same
-    results, ~0.45 s less a call at 320x180 on 2 cores); False makes them for each call."""
+    paintings' targets are built once for the clip (scales.Reuse; the same results); False builds
+    them for each call. (Every frame runs the steps compiled for the first: compiled.py.)"""
     config, video = config.validate(), video.validate()
     extractor = extractor or vgg.extractor_for(config)
     later = config.replace(scales=1)

@@ -678,28 +678,36 @@ def test_what_the_carried_result_does_not_cover_is_painted_at_a_coarser_scale_fi
     assert video.paint_new_region(clip[1], [painting], target, trust, config.replace(scales=1), settings, {})[1] == 0
 
 
-def test_a_clips_later_frames_refill_the_steps_compiled_once_with_the_same_results(monkeypatch):
-    """scales.Reuse across a clip: frame 0 holds one objective per scale, frame 1 one for its
+def test_a_clips_later_frames_run_the_steps_traced_for_the_first_with_the_same_results(monkeypatch):
+    """compiled.py across a clip: frame 0 traces its step at each scale, frame 1 one for its
     new-region pass and one for its later steps (other structures: a temporal term, `free`), and
-    frame 2 refills those; every frame is what it is without reuse, to the bit."""
-    from style_transfer import held, video
+    frame 2 traces nothing; every frame is what it is with a step traced for each call, to the bit."""
+    from style_transfer import compiled, step, vgg, video
     from style_transfer.config import Config, VideoConfig
 
-    made = []
+    traced = []
+    original = step._compiled_step
 
-    class Counted(held.Held):
-        def __init__(self, objective):
-            made.append(type(objective).__name__)
-            super().__init__(objective)
+    def counted(skeleton, optim, loss_scale):
+        body = original(skeleton, optim, loss_scale)
 
-    monkeypatch.setattr(held, "Held", Counted)
+        def traced_body(image, state, tensors):  # runs once a trace
+            traced.append(type(skeleton).__name__)
+            return body(image, state, tensors)
+
+        return traced_body
+
+    monkeypatch.setattr(step, "_compiled_step", counted)
     config = Config(network="vgg16", weights="none", steps=4, max_size=96, scales=2, min_scale_size=32)
     clip, painting = pan(3, dx=6, height=54, width=96), texture(32, 32, seed=9)
     settings = VideoConfig(later_steps=2, moved_steps=2, new_steps=2)
-    reused = list(video.optimised_frames(clip, [painting], config, settings))
-    assert made == ["Objective", "Objective", "WithTemporal", "WithTemporal"]
-    fresh = list(video.optimised_frames(clip, [painting], config, settings, reuse=False))
-    assert len(made) == 4  # none held without reuse
+    extractor = vgg.extractor_for(config)
+    extractor.compiled_steps.clear()  # nothing traced by an earlier test
+    reused = list(video.optimised_frames(clip, [painting], config, settings, extractor=extractor))
+    assert traced == ["Objective", "Objective", "WithTemporal", "WithTemporal"]
+    monkeypatch.setattr(compiled, "steps_for", lambda parts, settings, make: compiled.Steps(make()))
+    fresh = list(video.optimised_frames(clip, [painting], config, settings, extractor=extractor, reuse=False))
+    assert len(traced) > 4 + 4  # a trace for each call's each scale
     for a, b in zip(reused, fresh, strict=True):
         np.testing.assert_array_equal(a, b)
 
