@@ -99,3 +99,41 @@ def test_average_pooling_keeps_the_convolutions_and_averages():
     np.testing.assert_allclose(avg_pooled["block1_pool"].numpy(), windows.mean(axis=(2, 4)), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(max_pooled["block1_pool"].numpy(), windows.max(axis=(2, 4)))
     assert not np.allclose(avg_pooled["block2_conv1"].numpy(), max_pooled["block2_conv1"].numpy())
+
+
+def test_extractor_for_gives_the_network_it_built_last_for_the_same_settings(tmp_path, monkeypatch):
+    from style_transfer.config import Config
+
+    monkeypatch.setattr(vgg, "_kept", type(vgg._kept)())
+    config = Config(network="vgg16", weights="none", content_layers=("block1_conv2",), style_layers=("block1_conv1",))
+    first = vgg.extractor_for(config)
+    assert vgg.extractor_for(config) is first
+    assert vgg.extractor_for(config.replace(seed=1)) is not first  # other random weights
+    # A weights file: the same while it is unchanged, read again once rewritten.
+    path = tmp_path / "vgg16.weights.h5"
+    whole = keras.applications.VGG16(include_top=False, weights=None)
+    whole.save_weights(path)
+    from_file = vgg.extractor_for(config.replace(weights=str(path)))
+    assert vgg.extractor_for(config.replace(weights=str(path))) is from_file
+    whole.save_weights(path)
+    assert vgg.extractor_for(config.replace(weights=str(path))) is not from_file
+    # Only the last KEPT_NETWORKS are kept.
+    monkeypatch.setattr(vgg, "KEPT_NETWORKS", 1)
+    vgg.extractor_for(config.replace(seed=2))
+    assert vgg.extractor_for(config) is not first and len(vgg._kept) == 1
+
+
+def test_stylize_called_again_without_a_network_traces_nothing(monkeypatch):
+    from style_transfer import multiscale
+    from style_transfer.config import Config
+    from tests.conftest import gradient_photo
+
+    monkeypatch.setattr(vgg, "_kept", type(vgg._kept)())
+    config = Config(network="vgg16", weights="none", max_size=32, steps=3, scales=1, precision="float32")
+    photo, painting = gradient_photo(24, 32, 1), gradient_photo(20, 20, 2)
+    first = multiscale.stylize(photo, painting, config)
+    (kept,) = vgg._kept.values()
+    (steps,) = kept.compiled_steps.values()
+    again = multiscale.stylize(photo, painting, config)
+    assert steps.function(False).experimental_get_tracing_count() == 1
+    np.testing.assert_array_equal(again, first)
