@@ -7,15 +7,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.cli_runner import run_program_in_process
 from tests.conftest import REPO, VGG16_WEIGHTS, gradient_image
 
 
-def run_script(name: str, *args: str) -> None:
-    """Run benchmarks/NAME with these flags; fail with the end of its stderr if it fails."""
-    result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / name), *args], capture_output=True, text=True, timeout=600
-    )
+def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
+    """Run benchmarks/NAME with these flags, in this process (tests/cli_runner.py: its own flags,
+    as `python benchmarks/NAME` would have them, without importing TensorFlow again); fail with the
+    end of its stderr if it fails."""
+    result = run_program_in_process(REPO / "benchmarks" / name, list(args))
     assert result.returncode == 0, result.stderr[-2000:]
+    return result
 
 
 def _benchmark_module(name: str):
@@ -124,11 +126,7 @@ def test_controls_sheet_runs_every_control(tmp_path):
 def test_fast_prints_a_row_per_network_and_precision():
     """benchmarks/fast.py --quick: the table's rows and the served request (the optimisation's
     ratio is left out here: every other test covers stylize)."""
-    args = ["--quick", "--widths=0.5", "--precisions=float32,bfloat16", "--nooptimisation"]
-    result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "fast.py"), *args], capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = run_script("fast.py", "--quick", "--widths=0.5", "--precisions=float32,bfloat16", "--nooptimisation")
     rows = [line for line in result.stdout.splitlines() if line.startswith("| 0.5 |")]
     assert [row.split("|")[2].strip() for row in rows] == ["float32", "bfloat16"]
     assert all(row.count(" s, ") == 2 for row in rows)  # 64x64 and 96x64, each timed
@@ -187,15 +185,12 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     wide = gradient_image(120, 200, 3)
     for number in range(5):  # a "real" clip: numbered frames of a pan, 160x120, read from frame 1 on
         Image.fromarray(wide[:, 8 * number : 8 * number + 160]).save(samples / f"real_{number:03d}.png")
-    result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "video.py"), "--quick", "--clips=pan", f"--networks={model}"]
-        + [f"--photo={samples / 'a.png'}", f"--photo2={samples / 'b.png'}", f"--strip={tmp_path / 'strip.jpg'}"]
-        + ["--by_frame=2", f"--real={samples / 'real_%03d.png'}@1", "--network_smoothing=0,0.5"],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = run_script(
+        "video.py",
+        *["--quick", "--clips=pan", f"--networks={model}", f"--photo={samples / 'a.png'}"],
+        *[f"--photo2={samples / 'b.png'}", f"--strip={tmp_path / 'strip.jpg'}", "--by_frame=2"],
+        *[f"--real={samples / 'real_%03d.png'}@1", "--network_smoothing=0,0.5"],
     )
-    assert result.returncode == 0, result.stderr[-2000:]
     rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| pan |")]
     assert [row[1].strip() for row in rows] == [
         "the input clip",

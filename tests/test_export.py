@@ -4,6 +4,7 @@ REST request format. Tiny sizes and random weights: these test the plumbing, not
 import base64
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import tensorflow as tf
 from style_transfer import export, images, multiscale, rest, vgg
 from style_transfer.config import Config
 from style_transfer.errors import StyleTransferError
+from tests.cli_runner import run_program_in_process
 from tests.conftest import gradient_image
 
 # abstraction 0: the weights these tolerances were set with (a stronger style weight lets L-BFGS
@@ -229,6 +231,9 @@ def test_rest_request_format_and_recovery_after_corrupt_bytes(serving):
     assert again == png
 
 
+EXPORT_CLI = pathlib.Path(__file__).resolve().parent.parent / "style_transfer" / "export" / "cli.py"
+
+
 def test_export_command_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     args = [sys.executable, "-m", "style_transfer.export", "--weights=none", "--network=vgg16", "--max_size=24"]
@@ -238,7 +243,8 @@ def test_export_command_line(tmp_path):
     assert first.returncode == 0, first.stderr
     assert first.stderr.strip() == ""
     assert f"Wrote {tmp_path / 'cli' / '1'}" in first.stdout
-    again = subprocess.run([*args, "--version=1"], capture_output=True, text=True, env=env, timeout=300)
+    # The same again, in this process (tests/cli_runner.py: the console's quiet start is checked above).
+    again = run_program_in_process(EXPORT_CLI, [*args[3:], "--version=1"])
     assert again.returncode == 1
     assert again.stderr.strip().splitlines() == [
         f"style-transfer-export: error: {tmp_path / 'cli' / '1'} already exists; "

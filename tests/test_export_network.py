@@ -4,6 +4,7 @@ sizes, blends, concurrent requests, warm-up records, saved_model_cli, and TFLite
 from __future__ import annotations
 
 import os
+import pathlib
 import subprocess
 import threading
 
@@ -14,6 +15,7 @@ import tensorflow as tf
 from style_transfer import images, transformer
 from style_transfer.export import network as exported_network
 from style_transfer.export import writer
+from tests.cli_runner import run_program_in_process
 from tests.conftest import conditional_network, gradient_image
 from tests.test_export import _png, _saved_model_cli
 
@@ -122,6 +124,9 @@ def test_tflite_with_float16_weights_gives_the_networks_result(conditional, tmp_
     assert difference.mean() < 3e-3 and difference.max() < 3e-2, (difference.mean(), difference.max())
 
 
+EXPORT_CLI = pathlib.Path(__file__).resolve().parent.parent / "style_transfer" / "export" / "cli.py"
+
+
 def test_the_export_command_line_takes_a_network(tmp_path):
     """style-transfer-export --model: a network of one painting (no blend input), named after its
     file, serving the library's result; --tflite beside it; a wrong file is one line."""
@@ -143,7 +148,7 @@ def test_the_export_command_line_takes_a_network(tmp_path):
     (png,) = serve(image_bytes=tf.constant([_png(20, 24, 4)]))["image_bytes"].numpy()
     expected = transformer.stylize(network, images.decode_image(_png(20, 24, 4))).numpy()
     assert np.abs(images.decode_image(png) - expected).max() <= 1.5 / 255.0
-    bad = subprocess.run([*args[:3], f"--model={tmp_path / 'wave.tflite'}"], capture_output=True, text=True)
+    bad = run_program_in_process(EXPORT_CLI, [f"--model={tmp_path / 'wave.tflite'}"])  # in this process
     assert bad.returncode == 1
     assert bad.stderr.strip().endswith("is not a network file (style_transfer's .npz, from training)")
 

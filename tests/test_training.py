@@ -4,6 +4,7 @@ for bit, and the mirrored step equal to the one-device step."""
 from __future__ import annotations
 
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -454,10 +455,11 @@ def test_multi_worker_needs_tf_config(monkeypatch):
 
 
 def _train_cli(args, cwd):
-    env = {**os.environ, "PYTHONPATH": REPO}
-    return subprocess.run(
-        [sys.executable, "-m", "style_transfer.train_cli", *args], cwd=cwd, env=env, capture_output=True, text=True
-    )
+    """`style-transfer-train ARGS` in this process (tests/cli_runner.py; the console script itself
+    is test_cli.py's)."""
+    from tests.cli_runner import run_program_in_process
+
+    return run_program_in_process(pathlib.Path(REPO) / "style_transfer" / "train_cli.py", args, cwd)
 
 
 def test_the_training_command_line_trains_and_says_what_is_wrong(folder, tmp_path):
