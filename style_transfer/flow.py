@@ -106,6 +106,13 @@ def warp(image: tf.Tensor, flow, interpolation: str = "bilinear") -> tf.Tensor:
     return top * (1 - fy) + bottom * fy
 
 
+def pointed_to(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each pixel's flow [H, W, 2] points: x, y float32 [H, W], pixel units, not clamped."""
+    height, width = flow.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    return xs + flow[..., 0], ys + flow[..., 1]
+
+
 def carry(image: np.ndarray, flow: np.ndarray, interpolation: str = "bilinear") -> np.ndarray:
     """warp() for what is carried outside a gradient (video.py's earlier results and photos, the
     mask's forward flow), in numpy: OpenCV's remap, 24x faster than the compiled TF warp (3.5
@@ -122,9 +129,8 @@ def carry(image: np.ndarray, flow: np.ndarray, interpolation: str = "bilinear") 
     if image.ndim != 4 or not 1 <= image.shape[-1] <= 4 or image.shape[1:3] != flow.shape[:2]:
         raise ValueError(f"carry takes images [N, H, W, 1-4] and a flow [H, W, 2], not {image.shape} and {flow.shape}")
     height, width = flow.shape[:2]
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    x = np.clip(xs + flow[..., 0], 0, width - 1)  # clamped to the border, as warp()
-    y = np.clip(ys + flow[..., 1], 0, height - 1)
+    x, y = pointed_to(flow)
+    x, y = np.clip(x, 0, width - 1), np.clip(y, 0, height - 1)  # clamped to the border, as warp()
     kind = cv2.INTER_CUBIC if interpolation == "bicubic" else cv2.INTER_LINEAR
     moved = [cv2.remap(one, x, y, kind, borderMode=cv2.BORDER_REPLICATE) for one in image]
     return np.stack(moved).reshape(image.shape)  # float32; remap drops a single channel's axis
@@ -178,8 +184,7 @@ def reliable(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     dv_dy, dv_dx = np.gradient(backward[..., 1])
     gradient = du_dx**2 + du_dy**2 + dv_dx**2 + dv_dy**2
     boundary = gradient > BOUNDARY[0] * squared_norm(backward) + BOUNDARY[1]
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    x, y = xs + backward[..., 0], ys + backward[..., 1]
+    x, y = pointed_to(backward)
     outside = (x < 0) | (x > width - 1) | (y < 0) | (y > height - 1)
     return (~(occluded | boundary | outside)).astype(np.float32)
 

@@ -242,6 +242,14 @@ def test_dis_flow_finds_a_pan_and_the_mask_leaves_out_what_entered_the_frame():
     assert np.abs(warped - current)[np.broadcast_to(reliable, warped.shape)].mean() < 0.02
 
 
+def test_a_flow_points_each_pixel_to_itself_plus_its_motion():
+    motion = np.zeros((5, 7, 2), np.float32)
+    motion[..., 0], motion[3, 4] = 2.0, (-9.0, 1.5)  # every pixel 2 px right; one leaves the frame
+    x, y = flow.pointed_to(motion)
+    assert x.shape == y.shape == (5, 7) and x.dtype == y.dtype == np.float32
+    assert (x[1, 2], y[1, 2]) == (4.0, 1.0) and (x[3, 4], y[3, 4]) == (-5.0, 4.5)  # not clamped
+
+
 def test_reliable_marks_disagreeing_flows_and_motion_boundaries():
     still = np.zeros((32, 32, 2), np.float32)
     assert flow.reliable(still, still).min() == 1.0
