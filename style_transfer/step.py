@@ -105,7 +105,6 @@ class ImageOptimizer:
         self.image = tf.Variable(image, name="image")
         initial = optimizers.init_state(tf.convert_to_tensor(image, tf.float32), optim)
         self._state = type(initial)(*(tf.Variable(t, trainable=False) for t in initial))
-        self._optim = optim
         parts = compiled.split(objective)
         self._tensors = parts.tensors
         self._steps = compiled.steps_for(
