@@ -27,21 +27,32 @@ import warnings
 from absl import flags
 
 
-def run_in_process(args: list[str], cwd) -> subprocess.CompletedProcess:
-    from style_transfer import cli
-
-    argv = ["style-transfer", *map(str, args)]
+@contextlib.contextmanager
+def _as_a_process(cwd):
+    """Inside: the working directory `cwd`, stdout and stderr captured into the two StringIOs it
+    yields; after: the working directory and warnings.showwarning as before (absl's main installs
+    its own)."""
     stdout, stderr = io.StringIO(), io.StringIO()
     cwd_before, showwarning_before = os.getcwd(), warnings.showwarning
+    try:
+        os.chdir(cwd or cwd_before)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            yield stdout, stderr
+    finally:
+        os.chdir(cwd_before)
+        warnings.showwarning = showwarning_before
+
+
+def run_in_process(args: list[str], cwd) -> subprocess.CompletedProcess:
+    from style_transfer import cli  # the imported module: tests' monkeypatches of it apply
+
+    argv = ["style-transfer", *map(str, args)]
     flags.FLAGS.unparse_flags()  # every flag at its default, as in a new process
     try:
-        os.chdir(cwd)
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        with _as_a_process(cwd) as (stdout, stderr):
             status = cli.main(flags.FLAGS(argv))  # a flag absl cannot parse raises here
     finally:
         flags.FLAGS.unparse_flags()
-        os.chdir(cwd_before)
-        warnings.showwarning = showwarning_before  # main installs its own
     return subprocess.CompletedProcess(argv, status, stdout.getvalue(), stderr.getvalue())
 
 
@@ -93,18 +104,15 @@ def run_program_in_process(path, args: list[str], cwd=None) -> subprocess.Comple
 
     path = pathlib.Path(path)
     argv = [str(path), *map(str, args)]
-    stdout, stderr = io.StringIO(), io.StringIO()
-    cwd_before, path_before = os.getcwd(), list(sys.path)
+    path_before = list(sys.path)
     verbosity, tf_level = absl_logging.get_verbosity(), logging.getLogger("tensorflow").level
-    showwarning_before = warnings.showwarning
     with _own_flags():
         try:
-            os.chdir(cwd or cwd_before)
-            sys.path.insert(0, str(path.parent))  # as for a script: its folder's modules import
-            spec = importlib.util.spec_from_file_location(f"_program_{path.stem}", path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module  # dataclasses and pickling look their module up there
-            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            with _as_a_process(cwd) as (stdout, stderr):
+                sys.path.insert(0, str(path.parent))  # as for a script: its folder's modules import
+                spec = importlib.util.spec_from_file_location(f"_program_{path.stem}", path)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[spec.name] = module  # dataclasses and pickling look their module up there
                 spec.loader.exec_module(module)
                 try:
                     status = module.main(flags.FLAGS(argv)) or 0
@@ -115,9 +123,7 @@ def run_program_in_process(path, args: list[str], cwd=None) -> subprocess.Comple
                     status = exit_.code if isinstance(exit_.code, int) else 1
         finally:
             sys.modules.pop(f"_program_{path.stem}", None)
-            os.chdir(cwd_before)
             sys.path[:] = path_before
             absl_logging.set_verbosity(verbosity)
             logging.getLogger("tensorflow").setLevel(tf_level)
-            warnings.showwarning = showwarning_before
     return subprocess.CompletedProcess(argv, status, stdout.getvalue(), stderr.getvalue())
