@@ -15,9 +15,10 @@ row is the floor, and a column gives the ratio of what each row has above it), t
 each the mean over frames, with their ratios to the first
 optimisation row's (independent: each frame alone) or, for a network, to the first network's
 (--networks=plain,steady). Modes: the input, the optimisation per frame (independent) and with
-the temporal term (--temporal_weights, --later_steps, --moved_steps and --new_steps compare its settings), and
-each network of --networks per frame; then each network's frames/s on a
-640x360 clip, alone and end to end. A strip of frames per clip and mode goes to --strip (a JPEG).
+the temporal term (--temporal_weights, --later_steps, --moved_steps, --new_steps and
+--new_final_steps compare its settings), and each network of --networks per frame; then each
+network's frames/s on a 640x360 clip, alone and end to end. A strip of frames per clip and mode
+goes to --strip (a JPEG).
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ flags.DEFINE_list(
 )
 flags.DEFINE_list("moved_steps", [], "Later frames' steps where it only moved to compare (default: VideoConfig's).")
 flags.DEFINE_list("new_steps", [], "New-region steps to compare (0: no such pass; default: VideoConfig's).")
+flags.DEFINE_list(
+    "new_final_steps", [], "New-region steps at the final size, where it is large, to compare (default: VideoConfig's)."
+)
 flags.DEFINE_list(
     "held_frames",
     [],
@@ -199,7 +203,7 @@ def main(argv):
     extractor = vgg.extractor_for(config)
     style_extractor = quality.build_judge_extractor("vgg16", weights)
     stroke_extractor = quality.build_painting_judge_extractor("vgg16", weights)
-    base = VideoConfig(later_steps=2, moved_steps=2, new_steps=2) if quick else VideoConfig()
+    base = VideoConfig(later_steps=2, moved_steps=2, new_steps=2, new_final_steps=2) if quick else VideoConfig()
     variants: list[tuple[str, tuple]] = []  # (label, (VideoConfig, reuse) or (network, smoothing))
     for mode in FLAGS.modes:
         if mode == "independent":
@@ -210,12 +214,14 @@ def main(argv):
             FLAGS.later_steps or [str(base.later_steps)],
             FLAGS.moved_steps or [str(base.moved_steps)],
             FLAGS.new_steps or [str(base.new_steps)],
+            FLAGS.new_final_steps or [str(base.new_final_steps)],
             FLAGS.held_frames or ["+".join(map(str, base.held_frames))],
             FLAGS.reuse,
         )
-        for weight, steps, moved, new, held, reuse in settings_grid:
+        for weight, steps, moved, new, final, held, reuse in settings_grid:
             label = f"temporal, weight {float(weight):g}, {int(moved)}-{int(steps)} later steps, "
             label += f"{int(new)} new-region steps" if int(new) else "no new-region pass"
+            label += f" (+{int(final)} at the final size where large)" if int(new) and int(final) else ""
             label += f", held to frames {held} back"
             label += "" if _true(reuse) else ", without reuse"
             settings = VideoConfig(
@@ -223,6 +229,7 @@ def main(argv):
                 later_steps=int(steps),
                 moved_steps=int(moved),
                 new_steps=int(new),
+                new_final_steps=int(final),
                 held_frames=tuple(int(j) for j in held.split("+")),
             )
             variants.append((label, (settings, _true(reuse))))

@@ -634,6 +634,15 @@ class VideoConfig:
         "does not cover (content coming into view), before --later_steps; 0: none.",
         min=0,
     )
+    # Departure 6 too: where that region is a large share of the frame (a van crossing the shot), it
+    # is then painted at the final size as well, still alone: the later steps over the whole frame
+    # had left it softer than a frame alone (stroke figure 1.27x; docs/video.md).
+    new_final_steps: int = setting(
+        10,
+        "Clips, temporal mode: then steps at the final size for that region alone where it is a large share "
+        "of the frame (all of them from 20 %, none under 5 %: video.NEW_FINAL_SHARE); 0: none.",
+        min=0,
+    )
     # Ruder et al.'s long-term consistency (video.py, departure 1): the frames back, 1 first, each
     # pixel is held to (the nearest that showed it); (1,): the previous frame alone. Their script's
     # 1, 15, 40 suits their 2000-step frames; on the clips of docs/video.md a denser set did better.

@@ -49,7 +49,12 @@ Departures from Ruder et al. 2016:
    later steps go over the whole frame. At the final size alone, 20 steps left such a region
    smooth, the photo in the painting's colours: the first frame's broad strokes come from its
    coarser scales (docs/video.md). Skipped where that region is under NEW_REGION_MIN of the frame,
-   or where the first frame has one scale.
+   or where the first frame has one scale. Where it is a large share of the frame (NEW_FINAL_SHARE:
+   a van crossing the shot uncovers and covers 25-40 % of each frame), it is then painted at the
+   final size too, video.new_final_steps steps, still alone: after the coarser pass and the later
+   steps alone its fine strokes had half the contrast of a frame alone's (stroke figure 1.27x,
+   rising to 1.42x by the twelfth frame), and more later steps over the whole frame instead
+   steadied less (they go on optimising the paint carried along) and cost more (docs/video.md).
 7. What did not move (the flow from the previous frame under STILL_FLOW: a still shot, the still
    background behind a moving object) is held exactly where trusted: the later steps' gradient is
    multiplied by 1 - that share (objective.Temporal.free), so those pixels keep the previous
@@ -106,6 +111,10 @@ REFRESH = 0.5
 # Departure 6: the new region is painted at a coarser scale first when it is at least this share of
 # the frame (the mean of 1 - trust); a still clip skips it.
 NEW_REGION_MIN = 0.005
+# Departure 6: the new region is also painted at the final size, video.new_final_steps steps times
+# how far its share of the frame is from the first value to the second (floored: a pan's strip of a
+# few percent gets none).
+NEW_FINAL_SHARE = (0.05, 0.20)
 # Departure 7: a trusted pixel whose flow from the previous frame is under this (px) did not move
 # and is held exactly (DIS gives exactly 0 where two frames are the same; a bilinear warp by less
 # than this blurs by at most 0.01 px^2 a frame).
@@ -222,10 +231,12 @@ def paint_new_region(
 ) -> tuple[np.ndarray, int]:
     """Departure 6: the start of a later frame, float32 [1, H, W, 3]: the carried result `target`
     with what it does not cover (1 - trust, float32 [1, H, W, 1]) painted at the first frame's last
-    coarser scale, only those pixels moving; and the steps that took (0 where skipped)."""
+    coarser scale, then (a large share: final_steps) at the final size, only those pixels moving;
+    and the steps that took (0 where skipped)."""
     new = 1.0 - trust
     plan = Geometry.of(config).plan(*photo.shape[1:3])
-    if not video.new_steps or len(plan) < 2 or float(np.mean(new)) < NEW_REGION_MIN:
+    share = float(np.mean(new))
+    if not video.new_steps or len(plan) < 2 or share < NEW_REGION_MIN:
         return target, 0
     size = plan[-2].size
 
@@ -239,7 +250,24 @@ def paint_new_region(
     coarse = config.replace(steps=video.new_steps, scales=1)
     painted = multiscale.stylize(small(photo), styles, coarse, init_image=held, temporal=temporal, **common)
     painted = resample.to_size(tf.constant(painted), photo.shape[1:3]).numpy()
-    return (new * painted + trust * target).astype(np.float32), video.new_steps
+    start = (new * painted + trust * target).astype(np.float32)
+    steps = final_steps(video, share)
+    if not steps:
+        return start, video.new_steps
+    callback = common.get("callback")
+    if callback is not None:  # numbered on from the coarser pass's steps
+        common = {**common, "callback": lambda step, terms, image: callback(video.new_steps + step, terms, image)}
+    temporal = Temporal(start, trust, video.temporal_weight, free=new.astype(np.float32))
+    final = config.replace(steps=steps, scales=1)
+    painted = multiscale.stylize(photo, styles, final, init_image=start, temporal=temporal, **common)
+    return (new * painted + trust * target).astype(np.float32), video.new_steps + steps
+
+
+def final_steps(video: VideoConfig, share: float) -> int:
+    """The new region's steps at the final size (departure 6) where it is `share` of the frame: none
+    up to NEW_FINAL_SHARE[0], rising linearly to video.new_final_steps at NEW_FINAL_SHARE[1], floored."""
+    ramp = float(np.clip((share - NEW_FINAL_SHARE[0]) / (NEW_FINAL_SHARE[1] - NEW_FINAL_SHARE[0]), 0.0, 1.0))
+    return int(video.new_final_steps * ramp)
 
 
 @dataclasses.dataclass(frozen=True)

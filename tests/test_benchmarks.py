@@ -170,6 +170,13 @@ def test_the_timing_helpers_time_and_measure():
     assert 250 <= after - before < 300 and before < 200, result.stdout + result.stderr
 
 
+# video.py --quick's temporal row: VideoConfig(later_steps=2, moved_steps=2, new_steps=2, new_final_steps=2).
+TEMPORAL_QUICK = (
+    "temporal, weight 5, 2-2 later steps, 2 new-region steps (+2 at the final size where large), held to frames "
+    "1+2+4+8+16 back"
+)
+
+
 def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     """`video.py --quick` on a pan and a real clip with a tiny network: the input's row, both
     optimisation modes, the network's rows (plain and smoothed), its throughput, and the strip (the
@@ -195,7 +202,7 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     assert [row[1].strip() for row in rows] == [
         "the input clip",
         "independent",
-        "temporal, weight 5, 2-2 later steps, 2 new-region steps, held to frames 1+2+4+8+16 back",
+        TEMPORAL_QUICK,
         "network net.npz (painting)",
         "network net.npz (painting), smoothing 0.5",
     ]
@@ -221,7 +228,7 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     lines = result.stdout.splitlines()
     header = lines.index("| pan, by frame | frame 0 | frame 2 |")
     cells = lines[header + 2].split("|")[1:-1]
-    assert cells[0].strip() == "temporal, weight 5, 2-2 later steps, 2 new-region steps, held to frames 1+2+4+8+16 back"
+    assert cells[0].strip() == TEMPORAL_QUICK
     assert cells[1].strip() == "1.00x / 1.00x" and cells[2].strip().endswith("x")
     # --real: the same rows for 3 frames of the numbered clip from frame 1, 64x48 (its proportions).
     rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| real_%03d.png@1 |")]

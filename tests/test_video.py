@@ -665,7 +665,8 @@ def test_what_the_carried_result_does_not_cover_is_painted_at_a_coarser_scale_fi
     config = Config(network="vgg16", weights="none", steps=5, max_size=96, scales=2, min_scale_size=32)
     clip = pan(2, dx=6, height=54, width=96)
     painting = texture(32, 32, seed=9)
-    settings = VideoConfig(later_steps=2, moved_steps=2, new_steps=3)
+    # The coarser pass alone (its final-size pass, for larger new regions: the next test).
+    settings = VideoConfig(later_steps=2, moved_steps=2, new_steps=3, new_final_steps=0)
     seen: dict[int, list] = {0: [], 1: []}
     frames = list(
         video.optimised_frames(
@@ -684,6 +685,44 @@ def test_what_the_carried_result_does_not_cover_is_painted_at_a_coarser_scale_fi
     still, painted = video.paint_new_region(clip[0], [painting], frames[0], np.ones_like(trust), config, settings, {})
     assert painted == 0 and still is frames[0]
     assert video.paint_new_region(clip[1], [painting], target, trust, config.replace(scales=1), settings, {})[1] == 0
+
+
+def test_a_large_new_region_is_painted_at_the_final_size_too():
+    """Departure 6: where much of a frame is new (another picture comes over a quarter of it), the
+    coarser pass is followed by new_final_steps at the final size, only the new pixels moving,
+    numbered on before the later steps; how many rises with the new share (none for a slow pan's
+    strip)."""
+    from style_transfer import video
+    from style_transfer.config import Config, VideoConfig
+
+    config = Config(network="vgg16", weights="none", steps=5, max_size=96, scales=2, min_scale_size=32)
+    first = pan(1, height=54, width=96)[0]
+    second = first.copy()
+    second[:, :, -24:] = first[:, :, ::-1, ::-1][:, :, -24:]  # another picture over the right quarter
+    clip = [first, second]
+    painting = texture(32, 32, seed=9)
+    settings = VideoConfig(later_steps=2, moved_steps=2, new_steps=3, new_final_steps=4)
+    seen: dict[int, list] = {0: [], 1: []}
+    frames = list(
+        video.optimised_frames(
+            clip, [painting], config, settings, callback=lambda f, s, t, i: seen[f].append((s, i.shape[1:3]))
+        )
+    )
+    target, trust = astuple(video.carry_previous((clip[0], frames[0]), clip[1]))
+    assert float(np.mean(1.0 - trust)) > video.NEW_FINAL_SHARE[1]  # ~0.3: the quarter and its edge
+    assert [s for s, _ in seen[1]] == list(range(1, 3 + 4 + 2 + 1))  # coarser, final-size new, later
+    assert [size for _, size in seen[1]] == [(27, 48)] * 3 + [(54, 96)] * (4 + 2)
+    start, painted = video.paint_new_region(clip[1], [painting], target, trust, config, settings, {})
+    assert painted == 3 + 4
+    held = np.broadcast_to(trust == 1, start.shape)
+    np.testing.assert_allclose(start[held], target[held], atol=1e-6)  # trusted: as carried
+    coarse_only = VideoConfig(later_steps=2, moved_steps=2, new_steps=3, new_final_steps=0)
+    coarser, painted = video.paint_new_region(clip[1], [painting], target, trust, config, coarse_only, {})
+    assert painted == 3
+    new = np.broadcast_to(trust < 0.05, start.shape)
+    assert np.abs(start - coarser)[new].mean() > 1e-3  # the final-size pass painted the new pixels on
+    # None up to 5 % of the frame, rising to all of them at 20 % (floored).
+    assert [video.final_steps(settings, share) for share in (0.0, 0.05, 0.14, 0.19, 0.2, 0.6)] == [0, 0, 2, 3, 4, 4]
 
 
 def test_a_clips_later_frames_run_the_steps_traced_for_the_first_with_the_same_results(monkeypatch):
