@@ -655,6 +655,16 @@ def test_free_zero_keeps_those_pixels_where_they_start():
     assert np.abs(result[:, :, 40:] - start[:, :, 40:]).mean() > 1e-3
 
 
+def _steps_seen(clip, painting, config, settings):
+    """The clip's frames by the optimisation, and each frame's steps as the callback saw them:
+    {frame: [(step, image size)]}."""
+    from style_transfer import video
+
+    seen: dict[int, list] = {index: [] for index in range(len(clip))}
+    callback = lambda f, s, t, i: seen[f].append((s, i.shape[1:3]))  # noqa: E731
+    return list(video.optimised_frames(clip, [painting], config, settings, callback=callback)), seen
+
+
 def test_what_the_carried_result_does_not_cover_is_painted_at_a_coarser_scale_first():
     """Departure 6: on a pan, a later frame first runs new_steps at the first frame's last coarser
     scale, in which only what the previous result does not cover moves (the trusted pixels start
@@ -667,12 +677,7 @@ def test_what_the_carried_result_does_not_cover_is_painted_at_a_coarser_scale_fi
     painting = texture(32, 32, seed=9)
     # The coarser pass alone (its final-size pass, for larger new regions: the next test).
     settings = VideoConfig(later_steps=2, moved_steps=2, new_steps=3, new_final_steps=0)
-    seen: dict[int, list] = {0: [], 1: []}
-    frames = list(
-        video.optimised_frames(
-            clip, [painting], config, settings, callback=lambda f, s, t, i: seen[f].append((s, i.shape[1:3]))
-        )
-    )
+    frames, seen = _steps_seen(clip, painting, config, settings)
     assert [s for s, _ in seen[1]] == [1, 2, 3, 4, 5]  # 3 new-region steps, then 2 later ones
     assert [size for _, size in seen[1]] == [(27, 48)] * 3 + [(54, 96)] * 2  # the coarser scale first
     target, trust = astuple(video.carry_previous((clip[0], frames[0]), clip[1]))
@@ -702,12 +707,7 @@ def test_a_large_new_region_is_painted_at_the_final_size_too():
     clip = [first, second]
     painting = texture(32, 32, seed=9)
     settings = VideoConfig(later_steps=2, moved_steps=2, new_steps=3, new_final_steps=4)
-    seen: dict[int, list] = {0: [], 1: []}
-    frames = list(
-        video.optimised_frames(
-            clip, [painting], config, settings, callback=lambda f, s, t, i: seen[f].append((s, i.shape[1:3]))
-        )
-    )
+    frames, seen = _steps_seen(clip, painting, config, settings)
     target, trust = astuple(video.carry_previous((clip[0], frames[0]), clip[1]))
     assert float(np.mean(1.0 - trust)) > video.NEW_FINAL_SHARE[1]  # ~0.3: the quarter and its edge
     assert [s for s, _ in seen[1]] == list(range(1, 3 + 4 + 2 + 1))  # coarser, final-size new, later
