@@ -187,8 +187,7 @@ def frame_steps(video: VideoConfig, changed: float) -> int:
     """The steps of a later frame (departure 8): video.moved_steps where the picture only moved
     (Carried.changed up to CHANGED[0]), rising linearly to video.later_steps as it changed (from
     CHANGED[0] to CHANGED[1] of what the flow follows not held)."""
-    ramp = float(np.clip((changed - CHANGED[0]) / (CHANGED[1] - CHANGED[0]), 0.0, 1.0))
-    return round(video.moved_steps + ramp * (video.later_steps - video.moved_steps))
+    return round(video.moved_steps + float(_ramp(changed, CHANGED)) * (video.later_steps - video.moved_steps))
 
 
 class History:
@@ -257,7 +256,7 @@ def paint_new_region(
     callback = common.get("callback")
     if callback is not None:  # numbered on from the coarser pass's steps
         common = {**common, "callback": lambda step, terms, image: callback(video.new_steps + step, terms, image)}
-    temporal = Temporal(start, trust, video.temporal_weight, free=new.astype(np.float32))
+    temporal = Temporal(start, trust, video.temporal_weight, free=new)
     final = config.replace(steps=steps, scales=1)
     painted = multiscale.stylize(photo, styles, final, init_image=start, temporal=temporal, **common)
     return (new * painted + trust * target).astype(np.float32), video.new_steps + steps
@@ -266,8 +265,12 @@ def paint_new_region(
 def final_steps(video: VideoConfig, share: float) -> int:
     """The new region's steps at the final size (departure 6) where it is `share` of the frame: none
     up to NEW_FINAL_SHARE[0], rising linearly to video.new_final_steps at NEW_FINAL_SHARE[1], floored."""
-    ramp = float(np.clip((share - NEW_FINAL_SHARE[0]) / (NEW_FINAL_SHARE[1] - NEW_FINAL_SHARE[0]), 0.0, 1.0))
-    return int(video.new_final_steps * ramp)
+    return int(video.new_final_steps * float(_ramp(share, NEW_FINAL_SHARE)))
+
+
+def _ramp(value, bounds: tuple[float, float]):
+    """0 up to bounds[0], rising linearly to 1 at bounds[1], 1 beyond (a number or an array)."""
+    return np.clip((value - bounds[0]) / (bounds[1] - bounds[0]), 0.0, 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -345,8 +348,7 @@ def _explained(difference: np.ndarray) -> np.ndarray:
     """1 where a change of the photo (float [1, H, W, 3]) is within a warp's own error, falling to 0
     as its RMS over RGB grows to CHANGE_TOLERANCE[1]: float [1, H, W, 1]."""
     unexplained = np.sqrt(flow.squared_norm(difference)[..., None] / difference.shape[-1])
-    excess = (unexplained - CHANGE_TOLERANCE[0]) / (CHANGE_TOLERANCE[1] - CHANGE_TOLERANCE[0])
-    return np.clip(1.0 - excess, 0.0, 1.0)
+    return 1.0 - _ramp(unexplained, CHANGE_TOLERANCE)
 
 
 def network_frames(
