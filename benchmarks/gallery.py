@@ -229,6 +229,11 @@ def _other_size(size: int) -> str:
     return "[512 px](gallery_512.md)" if size == 256 else "[256 px](gallery.md)"
 
 
+def _seconds(seconds: float) -> str:
+    """Whole seconds, or hundredths under 10 s (a tiny run's 0.4 s is not 0)."""
+    return f"{seconds:.0f}" if seconds >= 10 else f"{seconds:.2f}"
+
+
 def _report(table, configs, size, stem, seconds) -> str:
     names = list(configs)
     lines = [
@@ -259,7 +264,7 @@ def _report(table, configs, size, stem, seconds) -> str:
     lines += ["| --- " * (3 + len(FIGURES)) + "|"]
     for entry in table:
         runs = [("photo", "", entry["photo"]), ("painting", "", entry["painting"])]
-        runs += [(f"`{n}`", f"{entry[n][0]:.0f}", entry[n][1]) for n in names]
+        runs += [(f"`{n}`", _seconds(entry[n][0]), entry[n][1]) for n in names]
         for run, secs, figures in runs:
             values = " | ".join(f"{figures[f]:.3f}" for f in FIGURES)
             lines.append(f"| {entry['pair']} | {run} | {secs} | {values} |")
@@ -267,7 +272,7 @@ def _report(table, configs, size, stem, seconds) -> str:
     lines += ["| --- " * (2 + len(FIGURES)) + "|"]
     for n in names:
         means = " | ".join(f"{np.mean([e[n][1][f] for e in table]):.3f}" for f in FIGURES)
-        lines.append(f"| `{n}` | {sum(e[n][0] for e in table):.0f} | {means} |")
+        lines.append(f"| `{n}` | {_seconds(sum(e[n][0] for e in table))} | {means} |")
     if len(names) >= 2:
         lines += ["", *_comparison(table, names[0], names[1])]
     lines += ["", f"Whole gallery: {seconds:.0f}s."]
