@@ -629,16 +629,18 @@ class VideoConfig:
     # Departure 6 (video.py): what the carried result does not cover (content entering a pan,
     # occlusions) is first painted at the first frame's last coarser scale, the rest held still.
     new_steps: int = setting(
-        40,
+        20,
         "Clips, temporal mode: steps at the first frame's last coarser size for what the previous result "
         "does not cover (content coming into view), before --later_steps; 0: none.",
         min=0,
     )
     # Departure 6 too: where that region is a large share of the frame (a van crossing the shot), it
     # is then painted at the final size as well, still alone: the later steps over the whole frame
-    # had left it softer than a frame alone (stroke figure 1.27x; docs/video.md).
+    # had left it softer than a frame alone (stroke figure 1.27x; docs/video.md). 20 here with 20 at
+    # the coarser size did better than 10 with 40 on the real stretches and as well on the synthetic
+    # clips, in less time where the new region is small (docs/video.md, "A real clip").
     new_final_steps: int = setting(
-        10,
+        20,
         "Clips, temporal mode: then steps at the final size for that region alone where it is a large share "
         "of the frame (all of them from 20 %, none under 5 %: video.NEW_FINAL_SHARE); 0: none.",
         min=0,
