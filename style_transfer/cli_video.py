@@ -100,7 +100,7 @@ def run_clip(
     resume: bool,
 ) -> int:
     """Stylise the clip `spec` into `output`; 0, or 130 after Ctrl-C (the frames done written)."""
-    info = video_files.probe(spec, Fraction(video_config.fps).limit_denominator(1001) if video_config.fps else None)
+    info = video_files.probe(spec, video_config.fps or None)
     if os.path.abspath(output) == os.path.abspath(spec):
         raise ConfigError(f"--output={output} is the input clip and would be overwritten; choose another")
     # A network keeps the clip's size unless --max_size says; the optimisation fits max_size.

@@ -101,7 +101,15 @@ def sequence_files(pattern: str) -> list[tuple[int, str]]:
     return run
 
 
-def probe(spec: str, fps: Fraction | None = None) -> ClipInfo:
+def frame_rate(fps: float | Fraction) -> Fraction:
+    """A frame rate as the exact fraction a container stores (29.97 -> 2997/100; a Fraction as it
+    is): VideoError unless it is positive."""
+    if not fps > 0:
+        raise VideoError(f"frame rate {fps} is not positive")
+    return fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(1001)
+
+
+def probe(spec: str, fps: float | Fraction | None = None) -> ClipInfo:
     """A clip's ClipInfo (VideoError if it cannot be read). `fps` is a sequence's frame rate."""
     if is_sequence(spec):
         files = sequence_files(spec)
@@ -109,7 +117,8 @@ def probe(spec: str, fps: Fraction | None = None) -> ClipInfo:
             raise VideoError(f"no frames match {spec!r} (a numbered pattern such as frames/%05d.png)")
         first = images.load_image(files[0][1], name="frame")
         height, width = first.shape[1:3]
-        return ClipInfo(spec, fps or DEFAULT_SEQUENCE_FPS, width, height, len(files), False, files[0][0])
+        rate = frame_rate(fps) if fps else DEFAULT_SEQUENCE_FPS
+        return ClipInfo(spec, rate, width, height, len(files), False, files[0][0])
     av = _av()
     if not os.path.isfile(spec):
         raise VideoError(f"cannot read video {spec!r}: no such file")
@@ -184,14 +193,25 @@ class SequenceWriter:
     def abort(self) -> None:
         """Frames written stay (each is whole); a rerun with resume goes on after them."""
 
+    def __enter__(self) -> SequenceWriter:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
 
 class VideoWriter:
     """Frames -> a video file at `fps` (H.264, or VP9 in .webm), written to a temporary file
     beside `path` and renamed over it by close(); `audio_from`: a clip whose first audio track is
-    copied in, up to the duration of the frames written."""
+    copied in, up to the duration of the frames written. As a context manager: closed at the end
+    of the block, or aborted (nothing left) if it raises."""
 
-    def __init__(self, path: str, fps: Fraction, size: tuple[int, int], audio_from: str | None = None):
+    def __init__(self, path: str, fps: float | Fraction, size: tuple[int, int], audio_from: str | None = None):
         av = _av()
+        fps = frame_rate(fps)
         ext = os.path.splitext(path)[1].lower()
         if ext not in VIDEO_EXTENSIONS:
             raise VideoError(
@@ -267,6 +287,15 @@ class VideoWriter:
             self.audio_in.close()
         self._remove()
 
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
     def _copy_audio(self) -> None:
         if self.audio_out is None or self.audio_in is None:
             return
@@ -285,7 +314,9 @@ class VideoWriter:
             os.unlink(self.tmp)
 
 
-def writer_for(spec: str, fps: Fraction, size: tuple[int, int], audio_from: str | None = None, first_number: int = 1):
+def writer_for(
+    spec: str, fps: float | Fraction, size: tuple[int, int], audio_from: str | None = None, first_number: int = 1
+):
     """A VideoWriter for a video file, a SequenceWriter for a frame pattern."""
     if is_sequence(spec):
         return SequenceWriter(spec, first_number)

@@ -112,6 +112,29 @@ def test_an_aborted_writer_leaves_nothing_and_keeps_the_old_file(tmp_path):
             writer.abort()
 
 
+def test_a_writer_takes_a_plain_frame_rate_and_as_a_block_closes_or_leaves_nothing(tmp_path):
+    """A notebook's VideoWriter(path, 25, size) or 29.97: the rate a container stores, exactly; in
+    a with-block the file is put in place at its end, and a block that raises leaves nothing."""
+    assert video_files.frame_rate(29.97) == Fraction(2997, 100) and video_files.frame_rate(25) == 25
+    assert video_files.frame_rate(Fraction(30000, 1001)) == Fraction(30000, 1001)
+    with pytest.raises(video_files.VideoError, match="frame rate 0 is not positive"):
+        video_files.frame_rate(0)
+    output = tmp_path / "out.mp4"
+    with video_files.VideoWriter(str(output), 25, (48, 64)) as writer:
+        for frame in pan(3):
+            writer.write(frame)
+    info = video_files.probe(str(output))
+    assert (info.fps, info.frames, info.width, info.height) == (25, 3, 64, 48)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        with video_files.VideoWriter(str(tmp_path / "half.mp4"), 29.97, (48, 64)) as writer:
+            writer.write(texture())
+            raise RuntimeError("interrupted")
+    assert os.listdir(tmp_path) == ["out.mp4"]
+    with video_files.writer_for(str(tmp_path / "f_%02d.png"), 25, (48, 64)) as frames:
+        frames.write(texture())
+    assert sorted(os.listdir(tmp_path)) == ["f_01.png", "out.mp4"]
+
+
 def test_a_corrupt_or_missing_clip_is_one_clear_error(tmp_path):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"this is not a video" * 50)
