@@ -170,7 +170,30 @@ def even_size(height: int, width: int, max_size: int | None = None) -> tuple[int
     return max(2, height - height % 2), max(2, width - width % 2)
 
 
-class SequenceWriter:
+class _Writer:
+    """What both writers share: as a context manager, closed at the end of the block, or aborted
+    if it raises (a video file: nothing left; numbered frames: those written stay, each whole)."""
+
+    def write(self, frame: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class SequenceWriter(_Writer):
     """Frames -> numbered image files (pattern % number), each written atomically."""
 
     def __init__(self, pattern: str, first_number: int = 1):
@@ -193,21 +216,11 @@ class SequenceWriter:
     def abort(self) -> None:
         """Frames written stay (each is whole); a rerun with resume goes on after them."""
 
-    def __enter__(self) -> SequenceWriter:
-        return self
 
-    def __exit__(self, kind, error, traceback) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()
-
-
-class VideoWriter:
+class VideoWriter(_Writer):
     """Frames -> a video file at `fps` (H.264, or VP9 in .webm), written to a temporary file
     beside `path` and renamed over it by close(); `audio_from`: a clip whose first audio track is
-    copied in, up to the duration of the frames written. As a context manager: closed at the end
-    of the block, or aborted (nothing left) if it raises."""
+    copied in, up to the duration of the frames written."""
 
     def __init__(self, path: str, fps: float | Fraction, size: tuple[int, int], audio_from: str | None = None):
         av = _av()
@@ -286,15 +299,6 @@ class VideoWriter:
         if self.audio_in is not None:
             self.audio_in.close()
         self._remove()
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(self, kind, error, traceback) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()
 
     def _copy_audio(self) -> None:
         if self.audio_out is None or self.audio_in is None:
