@@ -44,7 +44,7 @@ done
 sha256sum "$W/tf.tar.zst" | cut -d' ' -f1 >"$G/c0/tf.sha256"
 cp ../shared/weights/vgg16_imagenet_notop.weights.h5 "$G/w/"
 cp benchmarks/device/boot.sh "$G/boot.sh"
-# For benchmarks/device/train.sh: the training photos and the two paintings (a call of their own).
+# For benchmarks/device/train.sh: the training photos and the four paintings (a call of their own).
 mkdir -p "$G/d" && cp -r ../shared/photos "$G/d/photos"
-cp ../shared/samples/style/starry_night.jpg ../shared/samples/style/great_wave_hokusai.jpg "$G/d/"
+cp ../shared/samples/style/{starry_night,great_wave_hokusai,udnie_picabia,woman-with-hat-matisse}.jpg "$G/d/"
 du -sh "$G"/*

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Trains a full-width conditional network (Starry Night, Great Wave) on a lent GPU for a fixed time,
+# Trains a full-width conditional network (Starry Night, Great Wave; PAINTINGS=all adds Udnie and
+# Woman with a Hat, docs/networks.md) on a lent GPU for a fixed time,
 # and leaves what it made under $OUT: the network at the last step reached, the checkpoints (to go
 # on here or on the next lent machine: the same command resumes), previews and the log.
 #
@@ -14,12 +15,18 @@
 # then the same command with --steps at that step writes network.npz without training further.
 # A run started on the CPU (runs/...) can be carried here and resumed: RUN=<its folder>. Checked
 # here on the CPU (MINUTES=1, --crop_size=64): stopped at step 72, ckpt-72 and network.npz written.
+# PAINTINGS=all checked so too (MINUTES=1, --crop_size=64 --style_size=128): stopped at step 112, a
+# four-painting network.npz written.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 DATA=${DATA:-/tmp/train_data}
 RUN=${RUN:-$OUT/full_width}
 MINUTES=${MINUTES:-7}
-args=(--photos="$DATA/photos" --paintings="$DATA/starry_night.jpg,$DATA/great_wave_hokusai.jpg"
+paintings="$DATA/starry_night.jpg,$DATA/great_wave_hokusai.jpg"
+if [ "${PAINTINGS:-}" = all ]; then
+    paintings="$paintings,$DATA/udnie_picabia.jpg,$DATA/woman-with-hat-matisse.jpg"
+fi
+args=(--photos="$DATA/photos" --paintings="$paintings"
     --weights=/tmp/vgg16_imagenet_notop.weights.h5 --run="$RUN" --width=1.0 --batch_size=8
     --content_layers=block4_conv2 --style_weight=4 --shift_weight=100
     --checkpoint_every=200 --preview_every=1000 "$@")
