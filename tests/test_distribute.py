@@ -71,14 +71,20 @@ def test_strategy_choice():
             distribute.make_strategy(Config(distribution_strategy="tpu", tpu=tpu).runtime)
 
 
-MIRRORED_SCRIPT = textwrap.dedent(
+# Both mirrored checks (this module's stylising, test_training's training step) run in one process:
+# TensorFlow's devices can be split only before it first uses them, and a process costs seconds.
+TWO_DEVICES = textwrap.dedent(
     """
-    import sys
-    import numpy as np
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    """
+)
+
+MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import numpy as np
 
     from style_transfer import distribute, multiscale, vgg
     from tests.test_batch import BATCH_CONFIG, STYLE, _photos
@@ -98,19 +104,40 @@ MIRRORED_SCRIPT = textwrap.dedent(
 )
 
 
-def test_mirrored_strategy_on_two_logical_cpu_devices(tmp_path):
+def run_on_two_logical_cpus(scripts: dict[str, str], tmp_path) -> dict[str, dict[str, str]]:
+    """Each script (its lines printed as "key value") run in turn in one fresh process whose CPU is
+    split into two logical devices: {name: {key: value}}."""
+    body = TWO_DEVICES + "".join(f"print('## {name}')\n" + script for name, script in scripts.items())
+    path = tmp_path / "two_devices.py"
+    path.write_text(body)
+    env = {**os.environ, "PYTHONPATH": REPO}
+    result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    parts: dict[str, dict[str, str]] = {}
+    current = parts.setdefault("before any script", {})  # nothing is printed there
+    for line in result.stdout.strip().splitlines():
+        if line.startswith("## "):
+            current = parts.setdefault(line[3:], {})
+        else:
+            key, value = line.split(" ", 1)
+            current[key] = value
+    assert parts.pop("before any script") == {} and list(parts) == list(scripts), result.stdout
+    return parts
+
+
+def test_mirrored_strategies_on_two_logical_cpu_devices(tmp_path):
     """Two replicas, each stylising its own photos: each result equals the photo stylised alone
     on one device by multiscale.stylize. Within 1e-4: the replicas run the in-graph loop, which
     agrees with the eager one to ~1e-6 (rounding, as test_the_whole_loop_compiles... shows), and a
-    photo on the wrong replica, or mixed with another, would be off by 1e-2 or more."""
-    script = tmp_path / "mirrored.py"
-    script.write_text(MIRRORED_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": REPO}
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = dict(line.split(" ", 1) for line in result.stdout.strip().splitlines())
+    photo on the wrong replica, or mixed with another, would be off by 1e-2 or more.
+    In the same process, a mirrored training step (test_training.check_mirrored_training)."""
+    from tests import test_training
+
+    parts = run_on_two_logical_cpus({"stylise": MIRRORED_SCRIPT, "train": test_training.MIRRORED_SCRIPT}, tmp_path)
+    lines = parts["stylise"]
     assert lines["replicas"].startswith("2 "), lines["replicas"]
     assert "CPU:0" in lines["replicas"] and "CPU:1" in lines["replicas"]
     assert lines["shape"] == "(3, 30, 40, 3)"
     assert float(lines["max_difference"]) < 1e-4, lines
     assert float(lines["changed"]) > 0.01
+    test_training.check_mirrored_training(parts["train"])

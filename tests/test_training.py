@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import subprocess
-import sys
 import textwrap
 from dataclasses import replace
 
@@ -323,13 +321,12 @@ def test_a_conditional_network_takes_the_paintings_in_turn(folder, extractor):
     assert float(tf.reduce_mean(tf.abs(first - second))) > 1e-4  # each painting trained its own IN
 
 
+# Run by test_distribute.test_mirrored_strategies_on_two_logical_cpu_devices, on two logical CPUs
+# (check_mirrored_training reads what it prints).
 MIRRORED_SCRIPT = textwrap.dedent(
     """
     import numpy as np
     import tensorflow as tf
-
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
     from style_transfer import training
     from tests.test_training import CONFIG, NETWORK, _style
@@ -420,18 +417,12 @@ def test_a_checkpoint_of_the_former_layout_still_restores(extractor, tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
 
 
-def test_a_mirrored_step_is_the_one_device_step(tmp_path):
+def check_mirrored_training(lines: dict[str, str]) -> None:
     """Two replicas of 2 photos each against one device with the 4: the same loss (the shift term's
     too: its offsets come from the step counter inside each replica), and the same weights after
     one Adam step but where a gradient is ~0 (Adam's first step is lr x sign(g): rounding flips it
     there, on under 1 % of the weights; a replica's gradient not summed, or the batch split wrong,
     would move most of them differently)."""
-    script = tmp_path / "mirrored.py"
-    script.write_text(MIRRORED_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": REPO}
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = dict(line.split(" ", 1) for line in result.stdout.strip().splitlines())
     assert lines["replicas"] == "2"
     one_loss, mirrored_loss = (float(v) for v in lines["loss"].split())
     assert abs(one_loss - mirrored_loss) <= 1e-5 * abs(one_loss)
