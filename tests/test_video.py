@@ -613,6 +613,43 @@ def test_a_still_shot_keeps_its_paint_exactly(monkeypatch):
     assert np.abs(settling[2] - settling[0]).mean() > 1e-3
 
 
+def test_what_moved_rigidly_keeps_its_paint_once_settled(monkeypatch):
+    """Departure 11: on a pan, a pixel's paint carried more than SETTLE frames is held: from frame
+    SETTLE + 1 on, what stays in view is the previous result moved (departure 9's bicubic carry of
+    DIS's flow, so not to the bit); the frames before, and every frame without the hold, go on
+    being optimised. A zoom's flow is not a translation (video._stretch)."""
+    from style_transfer import video
+    from style_transfer.config import Config, VideoConfig
+
+    assert video.SETTLE == 3
+    config = Config(network="vgg16", weights="none", steps=6, max_size=64, scales=1)
+    clip, painting = pan(6, dx=2), texture(32, 32, seed=9)
+    settings = VideoConfig(later_steps=4, moved_steps=4)
+
+    def changes(frames):  # the mean change of what stayed in view, away from the borders
+        return [
+            float(np.abs(b[:, 8:-8, 8:-10] - a[:, 8:-8, 10:-8]).mean())
+            for a, b in zip(frames[:-1], frames[1:], strict=True)
+        ]
+
+    held = changes(list(video.optimised_frames(clip, [painting], config, settings)))
+    monkeypatch.setattr(video, "SETTLE", 1000)
+    free = changes(list(video.optimised_frames(clip, [painting], config, settings)))
+    # Frames 4 and 5 moved, not repainted (measured: 1e-4 against 0.01 without the hold).
+    assert all(h < 1e-3 for h in held[3:]) and all(f > 10 * h for f, h in zip(free[3:], held[3:], strict=True)), (
+        free,
+        held,
+    )
+    np.testing.assert_allclose(held[:3], free[:3], rtol=1e-6)  # the same until then
+
+    ys, xs = np.mgrid[0:20, 0:30].astype(np.float32)
+    shift = np.stack([np.full_like(xs, 2.5), np.full_like(ys, -1.0)], axis=-1)
+    zoom = 0.02 * np.stack([xs - 15, ys - 10], axis=-1)
+    np.testing.assert_allclose(video._stretch(shift), 0.0)
+    np.testing.assert_allclose(video._stretch(zoom), 0.02 * np.sqrt(2), rtol=1e-5)
+    assert video._stretch(zoom).min() > video.RIGID_STRETCH
+
+
 def test_a_later_frame_takes_more_steps_as_its_picture_changed():
     """Departure 8: moved_steps up to CHANGED[0] of the frame changed, later_steps from CHANGED[1],
     linear between (rounded); either may be the larger."""
