@@ -11,7 +11,8 @@ done, so a caller writes it, reports progress and may stop between frames.
   starts from the previous result warped onto it by the optical flow between the two photos
   (flow.py), paints what that does not cover (departure 6) and runs video.moved_steps to
   video.later_steps steps (departure 8) at the final size with the temporal term
-  (objective.Temporal), which holds it to that warped result where the flow is reliable;
+  (objective.Temporal), which holds it to that warped result where the flow is reliable, and
+  exactly where the picture did not move or its settled paint moved rigidly (departures 7, 11);
   "independent": every frame as a photo.
 - `network_frames`: a trained network per frame (transformer.stylize); a network trained with the
   motion term (training.py, departure 10; the bundled starry_wave_steady) flickers less by itself,
