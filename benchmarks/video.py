@@ -70,7 +70,10 @@ flags.DEFINE_list("reuse", ["true"], "Keep the paintings' targets across frames 
 flags.DEFINE_integer("steps", 0, "The first frame's steps (0: Config's default).")
 flags.DEFINE_list("networks", [], "Trained networks (.npz or bundled names) to run per frame too.")
 flags.DEFINE_list(
-    "network_smoothing", ["0"], "The networks' --network_smoothing values to compare (video.py, departure 10)."
+    "network_smoothing",
+    ["0"],
+    "The networks' --network_smoothing values to compare (video.py, departure 10); 'hold': --network_hold "
+    "instead (departure 12).",
 )
 flags.DEFINE_integer(
     "network_painting", 0, "Which of the networks' paintings they paint (0: the first; give --painting to match)."
@@ -86,6 +89,15 @@ flags.DEFINE_integer(
     "throughput_frames", 48, "Frames of the 640x360 clip each network is timed on, end to end (0: skip)."
 )
 FLAGS = flags.FLAGS
+
+
+def steadying(value: str) -> tuple[float, bool]:
+    """A --network_smoothing value as network_frames' (smoothing, hold): a share, or 'hold'."""
+    return (0.0, True) if value == "hold" else (float(value), False)
+
+
+def steadying_label(smoothing: float, hold: bool) -> str:
+    return "hold" if hold else f"{smoothing:g}"
 
 
 def _true(value: str) -> bool:
@@ -108,7 +120,7 @@ def throughput(photo: np.ndarray, photo2: np.ndarray, count: int, quick: bool) -
     """Each network on a 640x360 pan of `count` frames: frames/s of the network's pass alone, and
     end to end as the command line runs it (decode the H.264 clip, the network, encode H.264); in
     float32 and, where --precision=auto is bfloat16 here (as the command line then runs it), in that;
-    with each --network_smoothing (video.py, departure 10: the flows and the carry a frame)."""
+    with each --network_smoothing (video.py, departure 10: the flows and the carry a frame; or 12, the hold)."""
     import tempfile
 
     from style_transfer import devices, networks, video, video_files
@@ -128,17 +140,17 @@ def throughput(photo: np.ndarray, photo2: np.ndarray, count: int, quick: bool) -
         )
         print("| --- | --- | --- | --- | --- |")
         precisions = sorted({"float32", devices.resolved_precision("auto")}, reverse=True)
-        smoothings = list(map(float, FLAGS.network_smoothing))
+        smoothings = [steadying(value) for value in FLAGS.network_smoothing]
         for name, precision in itertools.product(FLAGS.networks, precisions):
             network, _ = networks.load_network(name, precision)  # once for every smoothing
-            for smoothing in smoothings:
-                results = video.network_frames(iter(clip), network, smoothing=smoothing)
+            for smoothing, hold in smoothings:
+                results = video.network_frames(iter(clip), network, smoothing=smoothing, hold=hold)
                 next(results)
                 start = time.perf_counter()
                 for _ in results:
                     pass
                 alone = (count - 1) / (time.perf_counter() - start)
-                frames = video.network_frames(video_files.read_frames(source), network, smoothing=smoothing)
+                frames = video.network_frames(video_files.read_frames(source), network, smoothing=smoothing, hold=hold)
                 writer = video_files.VideoWriter(output, video_files.DEFAULT_SEQUENCE_FPS, size)
                 writer.write(next(frames))
                 start = time.perf_counter()
@@ -146,7 +158,8 @@ def throughput(photo: np.ndarray, photo2: np.ndarray, count: int, quick: bool) -
                     writer.write(result)
                 writer.close()
                 whole = (count - 1) / (time.perf_counter() - start)
-                row = f"| {os.path.basename(name)} | {precision} | {smoothing:g} | {alone:.1f} | {whole:.1f} |"
+                steadied = steadying_label(smoothing, hold)
+                row = f"| {os.path.basename(name)} | {precision} | {steadied} | {alone:.1f} | {whole:.1f} |"
                 print(row, flush=True)
 
 
@@ -204,7 +217,7 @@ def main(argv):
     style_extractor = quality.build_judge_extractor("vgg16", weights)
     stroke_extractor = quality.build_painting_judge_extractor("vgg16", weights)
     base = VideoConfig(later_steps=2, moved_steps=2, new_steps=2, new_final_steps=2) if quick else VideoConfig()
-    variants: list[tuple[str, tuple]] = []  # (label, (VideoConfig, reuse) or (network, smoothing))
+    variants: list[tuple[str, tuple]] = []  # (label, (VideoConfig, reuse) or (network, smoothing, hold))
     for mode in FLAGS.modes:
         if mode == "independent":
             variants.append(("independent", (VideoConfig(video_mode="independent"), True)))
@@ -242,10 +255,10 @@ def main(argv):
             raise app.UsageError(
                 f"--network_painting={FLAGS.network_painting}: {name} has {network.styles} painting(s)"
             )
-        for smoothing in map(float, FLAGS.network_smoothing):
+        for smoothing, hold in map(steadying, FLAGS.network_smoothing):
             label = f"network {os.path.basename(name)} ({header['paintings'][FLAGS.network_painting]})"
-            label += f", smoothing {smoothing:g}" if smoothing else ""
-            variants.append((label, (network, smoothing)))
+            label += f", smoothing {smoothing:g}" if smoothing else ", hold" if hold else ""
+            variants.append((label, (network, smoothing, hold)))
 
     def above(error: float, floor: float) -> float:
         """E_warp beyond the input clip's own (what its light and the flow's errors give any
@@ -308,9 +321,9 @@ def main(argv):
                 frames = video.optimised_frames(clip, [painting], config, settings, extractor=extractor, reuse=reuse)
                 first: list[np.ndarray] = []
             else:  # a network: its first frame traces the compiled pass, so it is not timed
-                network, smoothing = video_config
+                network, smoothing, hold = video_config
                 frames = video.network_frames(
-                    clip, network, transformer.painting_alone(network, FLAGS.network_painting), smoothing
+                    clip, network, transformer.painting_alone(network, FLAGS.network_painting), smoothing, hold=hold
                 )
                 first = [next(frames)]
             start = time.perf_counter()

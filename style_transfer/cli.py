@@ -559,11 +559,12 @@ def _run_clip(spec: str, config) -> int:
     if FLAGS.output_dir is not None or config.runtime.batch_size > 1:
         raise ConfigError("a clip is stylised frame by frame into --output: drop --output_dir and --batch_size")
     video_config = cli_common.config_from_flags(config_cls=VideoSetup).video
-    if video_config.network_smoothing and not FLAGS.model:
-        raise ConfigError(
-            "--network_smoothing smooths a network's frames: give --model, or drop it (the optimisation holds "
-            "each frame to the last by itself)"
-        )
+    for name in ("network_smoothing", "network_hold"):
+        if getattr(video_config, name) and not FLAGS.model:
+            raise ConfigError(
+                f"--{name} steadies a network's frames: give --model, or drop it (the optimisation holds "
+                "each frame to the last by itself)"
+            )
     output = cli_video.output_for(spec, FLAGS.output, bool(FLAGS["output"].present))
     inputs = Inputs(config)
     return cli_video.run_clip(

@@ -176,9 +176,10 @@ def _stylized(spec, photos, inputs, config, video_config, model, progress, done,
 
         network, _ = networks.load_network(model, devices.resolved_precision(config.runtime.precision))
         print(f"network {model}, width {network.width:g}, {network.compute_dtype} convolutions", flush=True)
-        smoothing = video_config.network_smoothing  # departure 10 carries the last frame done onto the next
-        before = _done_before(spec, done, last)[-1] if smoothing and last else None
-        return video.network_frames(photos, network, inputs.blend, smoothing, before)
+        smoothing, hold = video_config.network_smoothing, video_config.network_hold
+        steadied = smoothing or hold  # departures 10 and 12 carry the last frame done onto the next
+        before = _done_before(spec, done, last)[-1] if steadied and last else None
+        return video.network_frames(photos, network, inputs.blend, smoothing, before, hold)
     from style_transfer import vgg
 
     previous = _done_before(spec, done, last)

@@ -136,6 +136,22 @@ def carry(image: np.ndarray, flow: np.ndarray, interpolation: str = "bilinear") 
     return np.stack(moved).reshape(image.shape)  # float32; remap drops a single channel's axis
 
 
+def sample(image: np.ndarray, x: np.ndarray, y: np.ndarray, interpolation: str = "bicubic") -> np.ndarray:
+    """An image float32 [H', W', C] (C <= 4) sampled at positions x, y float32 [H, W] (pixels,
+    clamped to its border) through OpenCV's remap -> float32 [H, W, C]. "lanczos": Lanczos' 8x8
+    kernel (all of a 3-pixel period's amplitude at half a pixel, where "bicubic" keeps 0.78: what
+    video.py's held paint, sampled once, needs; its ringing would pile up in a carry made frame
+    after frame)."""
+    cv2 = _cv2()
+    kinds = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
+    if interpolation not in kinds:
+        raise ValueError(f"interpolation must be one of {sorted(kinds)}, not {interpolation!r}")
+    image = np.ascontiguousarray(image, np.float32)
+    x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
+    moved = cv2.remap(image, x, y, kinds[interpolation], borderMode=cv2.BORDER_REPLICATE)
+    return moved.reshape(*x.shape, image.shape[-1])
+
+
 def _bicubic(image: tf.Tensor, n: tf.Tensor, y0: tf.Tensor, x0: tf.Tensor, fy: tf.Tensor, fx: tf.Tensor) -> tf.Tensor:
     """warp's bicubic sampling: each pixel's 4x4 neighbourhood from (y0 - 1, x0 - 1) on, the border
     repeated (one gather of 16 pixels, not 16 gathers), weighted by Keys' kernel. n, y0, x0 int32

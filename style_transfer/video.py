@@ -17,7 +17,8 @@ done, so a caller writes it, reports progress and may stop between frames.
 - `network_frames`: a trained network per frame (transformer.stylize); a network trained with the
   motion term (training.py, departure 10; the bundled starry_wave_steady) flickers less by itself,
   and video.network_smoothing mixes the previous result carried by the flow into each (this
-  module's departure 10, below).
+  module's departure 10, below), or video.network_hold holds each result's paint where the flow
+  follows it (departure 12).
 
 `previous` (optimised_frames): the frames done before, oldest first, each (photo, result), so a
 resumed run goes on consistent with them (the last max(video.held_frames) are used).
@@ -89,6 +90,17 @@ consistency, as a recursive filter):
    0.47-0.48x as much as starry_wave, with the real frames 0.60-0.70x (compression and sensor noise,
    the flow's errors). Costs stroke contrast (the average of strokes that moved) and two optical
    flows and a bicubic warp a frame (docs/video.md).
+12. video.network_hold (HeldPaint): each network result's paint is held where the flow follows it
+   and the photo is the one it was painted on, moved: a pixel shows the paint of the frame that
+   last painted it, carried along by the flows composed since and sampled from that frame once
+   (Lanczos' kernel), plus the change in the photo's luma since (departure 3); where the trust in
+   it falls to REANCHOR or below, this frame's result paints it anew. Smoothing's carry resamples
+   every frame's mix again: at the clip's own 640 px a network's fine hatching is near the pixel
+   size, and with the share of the carried result at 1 the bicubic carry's blur, frame after frame,
+   raised the style figure 1.30x the plain pass's; mixing less of it (0.5) averages strokes that do
+   not line up (1.16-1.28x). Sampled once, the held paint keeps the network's strokes (style figure
+   0.94-1.05x on a real clip at 640 px) and flickers 0.17-0.47x as much (docs/video.md). Held paint
+   moves with the picture: in a zoom its strokes grow with it until the trust falls.
 """
 
 from __future__ import annotations
@@ -141,6 +153,14 @@ WARP = "bicubic"
 # their noise 24-27 % of the zoom's (a prototype's counts; docs/video.md).
 RIGID_STRETCH = 0.02
 SETTLE = 3
+# Departure 12: a pixel whose trust in its held paint falls to this or below is painted anew by this
+# frame's result (0.1-0.5 gave the same figures on a real clip; docs/video.md).
+REANCHOR = 0.5
+# Departure 12: held paint is sampled from at most this many earlier results (the least used beyond
+# them is taken over by the newest, resampled once more), kept within HELD_MEMORY bytes (2 at least:
+# 8 of 640x360 take 45 MB, of 1920x1080 400 MB; 4K keeps 2).
+HELD_RESULTS = 8
+HELD_MEMORY = 512 * 2**20
 
 # callback(frame, step, terms, image): frame counts from 0 (the clip's), step from 1 within it.
 FrameCallback = Callable[[int, int, dict, Any], None]
@@ -390,6 +410,7 @@ def network_frames(
     blend: Sequence[float] | None = None,
     smoothing: float = 0.0,
     previous: Previous | None = None,
+    hold: bool = False,
 ) -> Iterator[np.ndarray]:
     """Each frame through a trained network (transformer.stylize's pass), in order. The pass is
     compiled once for the clip (a tf.function: 0.09 s a 640x360 frame against 0.17 s called
@@ -397,14 +418,21 @@ def network_frames(
 
     smoothing (video.network_smoothing, departure 10): each result after the first is mixed with
     the previous one carried onto it by the optical flow, that share of it where the carried one is
-    trusted (smoothed). previous: the (photo, result) of the frame before the first (a resumed run)."""
+    trusted (smoothed). hold (video.network_hold, departure 12): each result's paint is held where
+    the flow follows it instead (HeldPaint); not with smoothing. previous: the (photo, result) of the
+    frame before the first (a resumed run)."""
+    if hold and smoothing:
+        raise ValueError("hold and smoothing are two ways to steady a network's frames: give one")
+    held = HeldPaint(previous) if hold else None
     weights = transformer.style_weights_for(network, 1, blend)  # [1, S]
     signature = [tf.TensorSpec([1, None, None, 3], tf.float32), tf.TensorSpec([1, network.styles], tf.float32)]
     compiled = tf.function(lambda photo, weights: network(photo, weights), input_signature=signature, autograph=False)
     for photo in frames:
         transformer.check_size(int(photo.shape[1]), int(photo.shape[2]))
         result = compiled(tf.convert_to_tensor(photo, tf.float32), weights).numpy()
-        if smoothing and previous is not None:
+        if held is not None:
+            result = held(photo, result)
+        elif smoothing and previous is not None:
             result = smoothed(previous, photo, result, smoothing)
         previous = (np.asarray(photo, np.float32), result)
         yield result
@@ -419,3 +447,70 @@ def smoothed(previous: Previous, photo: np.ndarray, result: np.ndarray, smoothin
     stands."""
     carried, _, trust, _, _ = _warped(previous, photo)
     return (result + smoothing * trust * (carried - result)).astype(np.float32)
+
+
+class HeldPaint:
+    """Departure 12: called with each frame's photo and a network's result for it (float32 [1, H, W,
+    3] each, in order) -> the result shown, float32 [1, H, W, 3]: the paint each pixel holds, where
+    the trust in it is, mixed by that trust into the network's result. A pixel's paint is where the
+    frame that last painted it (one of up to `slots` earlier results) showed it: its position there
+    is carried along by each new flow (the nearest pixel's, plus the flow's fraction of a pixel, so
+    no position mixes two frames') and the paint sampled from that result once, never resampled
+    frame after frame. The trust is Ruder et al.'s mask times how far the photo is the one it was
+    painted on, moved (departure 5); where it is REANCHOR or below, this frame paints the pixel.
+    previous: the (photo, result) of the frame before the first (a resumed run), held from."""
+
+    PAD = 4  # rows of each slot's edge repeated above and below it: Lanczos' taps stay in the slot
+
+    def __init__(self, previous: Previous | None = None):
+        self._results: np.ndarray | None = None  # float32 [slots * (H + 2 PAD), W, 3]: the results held from
+        self._photos: np.ndarray | None = None  # float32, the same: the photo each was painted on
+        self._slot = np.zeros(0, np.int32)  # int32 [H, W]: the slot each pixel's paint is in
+        self._x = self._y = np.zeros(0, np.float32)  # float32 [H, W] each: where in it
+        self._photo: np.ndarray | None = None  # float32 [1, H, W, 3]: the last photo
+        self._slots = 0  # how many results the stores hold
+        if previous is not None:
+            self(*previous)
+
+    def __call__(self, photo: np.ndarray, result: np.ndarray) -> np.ndarray:
+        photo, result = np.asarray(photo, np.float32), np.asarray(result, np.float32)
+        height, width = photo.shape[1:3]
+        if self._photo is None:  # the first frame paints every pixel
+            self._slots = max(2, min(HELD_RESULTS, HELD_MEMORY // (24 * (height + 2 * self.PAD) * width)))
+            self._results = np.zeros((self._slots * (height + 2 * self.PAD), width, 3), np.float32)
+            self._photos = np.zeros_like(self._results)
+            nowhere = np.zeros((height, width), np.float32)
+            self._keep(photo, result, 0, nowhere > 0, nowhere.astype(np.int32), nowhere, nowhere)
+            return result
+        backward, reliable = flow.frame_flows(self._photo, photo)
+        x, y = flow.pointed_to(backward)  # [H, W] each: where each pixel was in the last frame
+        near_x = np.clip(np.rint(x), 0, width - 1).astype(np.int32)
+        near_y = np.clip(np.rint(y), 0, height - 1).astype(np.int32)
+        slot = self._slot[near_y, near_x]
+        held_x = np.clip(self._x[near_y, near_x] + (x - near_x), 0, width - 1)
+        held_y = np.clip(self._y[near_y, near_x] + (y - near_y), 0, height - 1)
+        row = held_y + slot * (height + 2 * self.PAD) + self.PAD  # [H, W]: in the stacked slots
+        assert self._results is not None and self._photos is not None
+        held = flow.sample(self._results, held_x, row, "lanczos")  # [H, W, 3]: sampled once
+        change = photo[0] - flow.sample(self._photos, held_x, row, "bicubic")  # since it was painted
+        trust = reliable[..., None] * _explained(change[None])[0]  # [H, W, 1]
+        carried = np.clip(held + quality.luma_numpy(change[None])[0], 0.0, 1.0)  # departure 3
+        shown = (result[0] + trust * (carried - result[0]))[None]
+        kept = trust[..., 0] > REANCHOR
+        new = int(np.argmin(np.bincount(slot[kept], minlength=self._slots)))  # unused, else the least used,
+        kept &= slot != new  # whose pixels then take this frame's result
+        self._keep(photo, shown, new, kept, slot, held_x, held_y)
+        return shown.astype(np.float32)
+
+    def _keep(self, photo, shown, new: int, kept, slot, held_x, held_y) -> None:
+        """This frame's photo and shown result into slot `new`; the pixels not kept hold from it."""
+        assert self._results is not None and self._photos is not None
+        height, width = photo.shape[1:3]
+        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+        rows = slice(new * (height + 2 * self.PAD), (new + 1) * (height + 2 * self.PAD))
+        for store, image in ((self._results, shown[0]), (self._photos, photo[0])):
+            store[rows] = np.pad(image, ((self.PAD, self.PAD), (0, 0), (0, 0)), mode="edge")
+        self._slot = np.where(kept, slot, new).astype(np.int32)
+        self._x = np.where(kept, held_x, xs).astype(np.float32)
+        self._y = np.where(kept, held_y, ys).astype(np.float32)
+        self._photo = photo

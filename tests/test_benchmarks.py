@@ -196,7 +196,7 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
         "video.py",
         *["--quick", "--clips=pan", f"--networks={model}", f"--photo={samples / 'a.png'}"],
         *[f"--photo2={samples / 'b.png'}", f"--strip={tmp_path / 'strip.jpg'}", "--by_frame=2"],
-        *[f"--real={samples / 'real_%03d.png'}@1", "--network_smoothing=0,0.5"],
+        *[f"--real={samples / 'real_%03d.png'}@1", "--network_smoothing=0,0.5,hold"],
     )
     rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| pan |")]
     assert [row[1].strip() for row in rows] == [
@@ -205,9 +205,11 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
         TEMPORAL_QUICK,
         "network net.npz (painting)",
         "network net.npz (painting), smoothing 0.5",
+        "network net.npz (painting), hold",
     ]
     independent, temporal = (float(row[3]) for row in rows[1:3])
     assert float(rows[4][3]) < 0.7 * float(rows[3][3])  # smoothing (departure 10): steadier
+    assert float(rows[5][3]) < 0.7 * float(rows[3][3])  # the hold (departure 12) too
     assert temporal < 0.5 * independent  # even 2 steps from the warped result flicker less
     assert rows[3][4].strip() == rows[3][5].strip() == "1.00x"  # the first network is the networks' reference
     floor = float(rows[0][3])  # what each has above the input's own E_warp; "-" where the reference has nothing
@@ -220,8 +222,8 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     throughput = [line.split("|")[2:6] for line in result.stdout.splitlines() if line.startswith("| net.npz |")]
     assert throughput[0][0].strip() == "float32"  # and bfloat16 where auto is that here
     assert {row[0].strip() for row in throughput} == {"float32", devices.resolved_precision("auto")}
-    assert {float(row[1]) for row in throughput} == {0.0, 0.5}  # each precision plain and smoothed
-    assert len(throughput) == 2 * len({row[0] for row in throughput})
+    assert {row[1].strip() for row in throughput} == {"0", "0.5", "hold"}  # each precision plain, smoothed, held
+    assert len(throughput) == 3 * len({row[0] for row in throughput})
     assert all(float(value) > 0 for row in throughput for value in row[2:])
     # --by_frame: each clip's temporal row at its first and last frame against independent's; the
     # first frame is stylised as a photo in both modes, the same picture.
@@ -232,10 +234,10 @@ def test_video_quick_prints_a_row_per_mode_and_the_throughput(tmp_path):
     assert cells[1].strip() == "1.00x / 1.00x" and cells[2].strip().endswith("x")
     # --real: the same rows for 3 frames of the numbered clip from frame 1, 64x48 (its proportions).
     rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| real_%03d.png@1 |")]
-    assert [row[1].strip() for row in rows][:2] == ["the input clip", "independent"] and len(rows) == 5
+    assert [row[1].strip() for row in rows][:2] == ["the input clip", "independent"] and len(rows) == 6
     assert float(rows[2][3]) < 0.5 * float(rows[1][3])  # the temporal mode flickers less there too
     with Image.open(tmp_path / "strip.jpg") as strip:
-        assert strip.size == (64 * 2, 36 * 5 + 48 * 5)  # frames 0 and 2 of 3; five rows a clip
+        assert strip.size == (64 * 2, 36 * 6 + 48 * 6)  # frames 0 and 2 of 3; six rows a clip
 
 
 def test_the_return_clip_comes_back_to_its_first_view():
