@@ -96,10 +96,6 @@ def steadying(value: str) -> tuple[float, bool]:
     return (0.0, True) if value == "hold" else (float(value), False)
 
 
-def steadying_label(smoothing: float, hold: bool) -> str:
-    return "hold" if hold else f"{smoothing:g}"
-
-
 def _true(value: str) -> bool:
     if value.lower() not in ("true", "false"):
         raise app.UsageError(f"--reuse takes true and/or false, not {value!r}")
@@ -158,7 +154,7 @@ def throughput(photo: np.ndarray, photo2: np.ndarray, count: int, quick: bool) -
                     writer.write(result)
                 writer.close()
                 whole = (count - 1) / (time.perf_counter() - start)
-                steadied = steadying_label(smoothing, hold)
+                steadied = "hold" if hold else f"{smoothing:g}"
                 row = f"| {os.path.basename(name)} | {precision} | {steadied} | {alone:.1f} | {whole:.1f} |"
                 print(row, flush=True)
 

@@ -667,7 +667,7 @@ class VideoConfig:
     )
     # Departure 12 (video.HeldPaint): each network result's paint is held where the optical flow
     # follows it, sampled once from the frame that painted it, so its strokes stay as sharp as a
-    # frame's own; on a real clip at 640 px 0.17-0.47x the flicker with the style figure within 5 %,
+    # frame's own; on a real clip at 640 px 0.17-0.45x the flicker with the style figure within 6 %,
     # where smoothing 0.5 gave up 16-28 % of it (docs/video.md).
     network_hold: bool = setting(
         False,

@@ -121,7 +121,6 @@ def carry(image: np.ndarray, flow: np.ndarray, interpolation: str = "bilinear") 
     and "bicubic" is Keys' kernel with a = -0.75 (0.97 of a 4-pixel period's amplitude at half a
     pixel against warp's 0.88); on a photo it differs from warp() by about 0.001 (mean), 0.02 at
     most."""
-    cv2 = _cv2()
     if interpolation not in ("bilinear", "bicubic"):
         raise ValueError(f"interpolation must be bilinear or bicubic, not {interpolation!r}")
     image = np.asarray(image, np.float32)
@@ -131,9 +130,7 @@ def carry(image: np.ndarray, flow: np.ndarray, interpolation: str = "bilinear") 
     height, width = flow.shape[:2]
     x, y = pointed_to(flow)
     x, y = np.clip(x, 0, width - 1), np.clip(y, 0, height - 1)  # clamped to the border, as warp()
-    kind = cv2.INTER_CUBIC if interpolation == "bicubic" else cv2.INTER_LINEAR
-    moved = [cv2.remap(one, x, y, kind, borderMode=cv2.BORDER_REPLICATE) for one in image]
-    return np.stack(moved).reshape(image.shape)  # float32; remap drops a single channel's axis
+    return np.stack([sample(one, x, y, interpolation) for one in image])
 
 
 def sample(image: np.ndarray, x: np.ndarray, y: np.ndarray, interpolation: str = "bicubic") -> np.ndarray:

@@ -99,7 +99,7 @@ consistency, as a recursive filter):
    size, and with the share of the carried result at 1 the bicubic carry's blur, frame after frame,
    raised the style figure 1.30x the plain pass's; mixing less of it (0.5) averages strokes that do
    not line up (1.16-1.28x). Sampled once, the held paint keeps the network's strokes (style figure
-   0.94-1.05x on a real clip at 640 px) and flickers 0.17-0.47x as much (docs/video.md). Held paint
+   0.94-1.05x on a real clip at 640 px) and flickers 0.17-0.45x as much (docs/video.md). Held paint
    moves with the picture: in a zoom its strokes grow with it until the trust falls.
 """
 
@@ -469,6 +469,7 @@ class HeldPaint:
         self._x = self._y = np.zeros(0, np.float32)  # float32 [H, W] each: where in it
         self._photo: np.ndarray | None = None  # float32 [1, H, W, 3]: the last photo
         self._slots = 0  # how many results the stores hold
+        self._grid = np.zeros(0, np.float32)  # float32 [2, H, W]: each pixel's own y, x
         if previous is not None:
             self(*previous)
 
@@ -476,6 +477,7 @@ class HeldPaint:
         photo, result = np.asarray(photo, np.float32), np.asarray(result, np.float32)
         height, width = photo.shape[1:3]
         if self._photo is None:  # the first frame paints every pixel
+            self._grid = np.mgrid[0:height, 0:width].astype(np.float32)
             self._slots = max(2, min(HELD_RESULTS, HELD_MEMORY // (24 * (height + 2 * self.PAD) * width)))
             self._results = np.zeros((self._slots * (height + 2 * self.PAD), width, 3), np.float32)
             self._photos = np.zeros_like(self._results)
@@ -505,8 +507,8 @@ class HeldPaint:
     def _keep(self, photo, shown, new: int, kept, slot, held_x, held_y) -> None:
         """This frame's photo and shown result into slot `new`; the pixels not kept hold from it."""
         assert self._results is not None and self._photos is not None
-        height, width = photo.shape[1:3]
-        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+        height = photo.shape[1]
+        ys, xs = self._grid
         rows = slice(new * (height + 2 * self.PAD), (new + 1) * (height + 2 * self.PAD))
         for store, image in ((self._results, shown[0]), (self._photos, photo[0])):
             store[rows] = np.pad(image, ((self.PAD, self.PAD), (0, 0), (0, 0)), mode="edge")
