@@ -83,7 +83,8 @@ flags.DEFINE_integer("strip_every", 2, "The strip shows every this many frames."
 flags.DEFINE_integer(
     "by_frame",
     0,
-    "Also print the style and stroke figures against independent's at this many frames spread over each clip.",
+    "Also print the style and stroke figures at this many frames spread over each clip, against the first "
+    "optimisation row's (independent) or the first network's.",
 )
 flags.DEFINE_integer(
     "throughput_frames", 48, "Frames of the 640x360 clip each network is timed on, end to end (0: skip)."
@@ -160,23 +161,25 @@ def throughput(photo: np.ndarray, photo2: np.ndarray, count: int, quick: bool) -
 
 
 def print_by_frame(runs, count: int, figures_of_frame) -> None:
-    """For each clip, each optimisation mode's style and stroke figures at `count` frames spread
-    over it, as ratios to the independent (first) run's at the same frame: drift over a clip."""
-    print("\nBy frame (style / stroke figure against the first optimisation row's at the same frame):\n")
+    """For each clip, each mode's style and stroke figures at `count` frames spread over it, as
+    ratios to the first optimisation row's (independent) or the first network row's at the same
+    frame: drift over a clip."""
+    print("\nBy frame (style / stroke figure against the first row of its kind at the same frame):\n")
     for kind in dict.fromkeys(kind for kind, *_ in runs):
-        rows = [(label, result, clip) for k, label, optimised, result, clip in runs if k == kind and optimised]
-        if len(rows) < 2:
-            continue
-        frames = sorted({round(i * (len(rows[0][2]) - 1) / max(1, count - 1)) for i in range(count)})
-        reference = {t: figures_of_frame(rows[0][1][t], rows[0][2][t]) for t in frames}
-        print(f"| {kind}, by frame | " + " | ".join(f"frame {t}" for t in frames) + " |")
-        print("| --- |" + " --- |" * len(frames))
-        for label, result, clip in rows[1:]:
-            cells = []
-            for t in frames:
-                style, stroke = figures_of_frame(result[t], clip[t])
-                cells.append(f"{style / reference[t][0]:.2f}x / {stroke / reference[t][1]:.2f}x")
-            print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
+        for optimised in (True, False):
+            rows = [(label, result, clip) for k, label, o, result, clip in runs if k == kind and o == optimised]
+            if len(rows) < 2:
+                continue
+            frames = sorted({round(i * (len(rows[0][2]) - 1) / max(1, count - 1)) for i in range(count)})
+            reference = {t: figures_of_frame(rows[0][1][t], rows[0][2][t]) for t in frames}
+            print(f"| {kind}, by frame | " + " | ".join(f"frame {t}" for t in frames) + " |")
+            print("| --- |" + " --- |" * len(frames))
+            for label, result, clip in rows[1:]:
+                cells = []
+                for t in frames:
+                    style, stroke = figures_of_frame(result[t], clip[t])
+                    cells.append(f"{style / reference[t][0]:.2f}x / {stroke / reference[t][1]:.2f}x")
+                print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
 
 
 def real_clip(spec: str, width: int, frames: int) -> list[np.ndarray]:

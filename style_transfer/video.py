@@ -100,7 +100,9 @@ consistency, as a recursive filter):
    raised the style figure 1.30x the plain pass's; mixing less of it (0.5) averages strokes that do
    not line up (1.16-1.28x). Sampled once, the held paint keeps the network's strokes (style figure
    0.94-1.05x on a real clip at 640 px) and flickers 0.17-0.45x as much (docs/video.md). Held paint
-   moves with the picture: in a zoom its strokes grow with it until the trust falls.
+   moves with the picture: in a zoom its strokes grew with it (over 49 frames of a 2 %-a-frame zoom,
+   the style figure 1.38x, the stroke figure 1.52x), so paint the camera has zoomed by more than
+   7-17 % since it was painted (a limit that varies over the frame in patches) is painted anew.
 """
 
 from __future__ import annotations
@@ -161,6 +163,14 @@ REANCHOR = 0.5
 # 8 of 640x360 take 45 MB, of 1920x1080 400 MB; 4K keeps 2).
 HELD_RESULTS = 8
 HELD_MEMORY = 512 * 2**20
+# Departure 12: held paint that the camera's zoom (flow.camera_zoom, composed since it was painted)
+# has magnified or shrunk by more than a limit is painted anew; the limit (of |log zoom|) varies
+# over the frame between these two, in patches of HELD_ZOOM_PATCH px, so a zoom repaints a patch
+# at a time, not the whole frame at once (a 2 %-a-frame zoom: the style figure 1.06x the plain
+# pass's against 1.38x held without it, E_warp 0.47x; one limit for the frame, 0.12: a frame
+# repainted whole every 7th, 2x the plain pass's E_warp there; docs/video.md).
+HELD_ZOOM = (0.07, 0.17)
+HELD_ZOOM_PATCH = 40
 
 # callback(frame, step, terms, image): frame counts from 0 (the clip's), step from 1 within it.
 FrameCallback = Callable[[int, int, dict, Any], None]
@@ -449,6 +459,18 @@ def smoothed(previous: Previous, photo: np.ndarray, result: np.ndarray, smoothin
     return (result + smoothing * trust * (carried - result)).astype(np.float32)
 
 
+def _zoom_limits(height: int, width: int) -> np.ndarray:
+    """HeldPaint's limit of |log zoom| at each pixel, float32 [H, W]: random values in HELD_ZOOM
+    (seeded: the same for every clip) at every HELD_ZOOM_PATCH-th pixel, bilinear between."""
+    cells = np.random.default_rng(0).uniform(*HELD_ZOOM, (height // HELD_ZOOM_PATCH + 2, width // HELD_ZOOM_PATCH + 2))
+    y, x = np.arange(height) / HELD_ZOOM_PATCH, np.arange(width) / HELD_ZOOM_PATCH
+    y0, x0 = y.astype(int), x.astype(int)
+    fy, fx = (y - y0)[:, None], (x - x0)[None, :]
+    top = cells[y0][:, x0] * (1 - fx) + cells[y0][:, x0 + 1] * fx
+    bottom = cells[y0 + 1][:, x0] * (1 - fx) + cells[y0 + 1][:, x0 + 1] * fx
+    return (top * (1 - fy) + bottom * fy).astype(np.float32)
+
+
 class HeldPaint:
     """Departure 12: called with each frame's photo and a network's result for it (float32 [1, H, W,
     3] each, in order) -> the result shown, float32 [1, H, W, 3]: the paint each pixel holds, where
@@ -457,7 +479,8 @@ class HeldPaint:
     is carried along by each new flow (the nearest pixel's, plus the flow's fraction of a pixel, so
     no position mixes two frames') and the paint sampled from that result once, never resampled
     frame after frame. The trust is Ruder et al.'s mask times how far the photo is the one it was
-    painted on, moved (departure 5); where it is REANCHOR or below, this frame paints the pixel.
+    painted on, moved (departure 5), and nothing where the camera has zoomed the paint by more than
+    the pixel's limit since (HELD_ZOOM); where it is REANCHOR or below, this frame paints the pixel.
     previous: the (photo, result) of the frame before the first (a resumed run), held from."""
 
     PAD = 4  # rows of each slot's edge repeated above and below it: Lanczos' taps stay in the slot
@@ -470,6 +493,8 @@ class HeldPaint:
         self._photo: np.ndarray | None = None  # float32 [1, H, W, 3]: the last photo
         self._slots = 0  # how many results the stores hold
         self._grid = np.zeros(0, np.float32)  # float32 [2, H, W]: each pixel's own y, x
+        self._zoom = np.zeros(0, np.float32)  # float32 [H, W]: log of the zoom since each pixel was painted
+        self._limit = np.zeros(0, np.float32)  # float32 [H, W]: the most |self._zoom| held (HELD_ZOOM)
         if previous is not None:
             self(*previous)
 
@@ -478,11 +503,12 @@ class HeldPaint:
         height, width = photo.shape[1:3]
         if self._photo is None:  # the first frame paints every pixel
             self._grid = np.mgrid[0:height, 0:width].astype(np.float32)
+            self._limit = _zoom_limits(height, width)
             self._slots = max(2, min(HELD_RESULTS, HELD_MEMORY // (24 * (height + 2 * self.PAD) * width)))
             self._results = np.zeros((self._slots * (height + 2 * self.PAD), width, 3), np.float32)
             self._photos = np.zeros_like(self._results)
             nowhere = np.zeros((height, width), np.float32)
-            self._keep(photo, result, 0, nowhere > 0, nowhere.astype(np.int32), nowhere, nowhere)
+            self._keep(photo, result, 0, nowhere > 0, nowhere.astype(np.int32), nowhere, nowhere, nowhere)
             return result
         backward, reliable = flow.frame_flows(self._photo, photo)
         x, y = flow.pointed_to(backward)  # [H, W] each: where each pixel was in the last frame
@@ -495,16 +521,17 @@ class HeldPaint:
         assert self._results is not None and self._photos is not None
         held = flow.sample(self._results, held_x, row, "lanczos")  # [H, W, 3]: sampled once
         change = photo[0] - flow.sample(self._photos, held_x, row, "bicubic")  # since it was painted
-        trust = reliable[..., None] * _explained(change[None])[0]  # [H, W, 1]
+        zoom = self._zoom[near_y, near_x] + np.float32(np.log(flow.camera_zoom(backward, reliable)))  # [H, W]
+        trust = (reliable * (np.abs(zoom) < self._limit))[..., None] * _explained(change[None])[0]  # [H, W, 1]
         carried = np.clip(held + quality.luma_numpy(change[None])[0], 0.0, 1.0)  # departure 3
         shown = (result[0] + trust * (carried - result[0]))[None]
         kept = trust[..., 0] > REANCHOR
         new = int(np.argmin(np.bincount(slot[kept], minlength=self._slots)))  # unused, else the least used,
         kept &= slot != new  # whose pixels then take this frame's result
-        self._keep(photo, shown, new, kept, slot, held_x, held_y)
+        self._keep(photo, shown, new, kept, slot, held_x, held_y, zoom)
         return shown.astype(np.float32)
 
-    def _keep(self, photo, shown, new: int, kept, slot, held_x, held_y) -> None:
+    def _keep(self, photo, shown, new: int, kept, slot, held_x, held_y, zoom) -> None:
         """This frame's photo and shown result into slot `new`; the pixels not kept hold from it."""
         assert self._results is not None and self._photos is not None
         height = photo.shape[1]
@@ -515,4 +542,5 @@ class HeldPaint:
         self._slot = np.where(kept, slot, new).astype(np.int32)
         self._x = np.where(kept, held_x, xs).astype(np.float32)
         self._y = np.where(kept, held_y, ys).astype(np.float32)
+        self._zoom = np.where(kept, zoom, 0.0).astype(np.float32)
         self._photo = photo

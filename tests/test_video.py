@@ -1036,3 +1036,66 @@ def test_network_hold_steadies_a_network():
     np.testing.assert_allclose(resumed[0], held[1], atol=1e-5)
     with pytest.raises(ValueError, match="give one"):
         next(video.network_frames(clip, network, smoothing=0.5, hold=True))
+
+
+def zoom_flow(zoom: float, height: int = 80, width: int = 96) -> np.ndarray:
+    """The backward flow [H, W, 2] of a camera zooming in by `zoom` about the frame's centre: frame
+    t's pixel (y, x) was at centre + (p - centre) / zoom in frame t-1."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    cy, cx = (height - 1) / 2, (width - 1) / 2
+    return np.stack([(xs - cx) * (1 / zoom - 1), (ys - cy) * (1 / zoom - 1)], -1).astype(np.float32)
+
+
+def test_the_camera_zoom_is_fitted_to_the_flow_and_a_moving_object_does_not_count():
+    """flow.camera_zoom: an exact 3 % zoom-in gives 1.03, a zoom-out 1 / 1.03, a pan or a turn
+    1 (a similarity's scale, not its shift or angle); an object a quarter of the frame moving its
+    own way (a 5 px shift there) leaves the camera's zoom; with nothing reliable, 1."""
+    everywhere = np.ones((80, 96), np.float32)
+    assert flow.camera_zoom(zoom_flow(1.03), everywhere) == pytest.approx(1.03, abs=1e-4)
+    assert flow.camera_zoom(zoom_flow(1 / 1.03), everywhere) == pytest.approx(1 / 1.03, abs=1e-4)
+    shift = np.broadcast_to(np.float32([2.5, -1.0]), (80, 96, 2))
+    assert flow.camera_zoom(np.array(shift), everywhere) == pytest.approx(1.0, abs=1e-4)
+    ys, xs = np.mgrid[0:80, 0:96].astype(np.float32)
+    turn = np.deg2rad(3.0)  # a turn about the centre: x' = R (x - c) + c
+    turned = np.stack(
+        [
+            np.cos(turn) * (xs - 47.5) - np.sin(turn) * (ys - 39.5) + 47.5 - xs,
+            np.sin(turn) * (xs - 47.5) + np.cos(turn) * (ys - 39.5) + 39.5 - ys,
+        ],
+        -1,
+    )
+    assert flow.camera_zoom(turned, everywhere) == pytest.approx(1.0, abs=1e-4)
+    moving = zoom_flow(1.03)
+    moving[:40, :48] += np.float32([5.0, 0.0])
+    assert flow.camera_zoom(moving, everywhere) == pytest.approx(1.03, abs=1e-3)
+    assert flow.camera_zoom(zoom_flow(1.03), np.zeros((80, 96), np.float32)) == 1.0
+
+
+def test_held_paint_the_camera_zoomed_too_far_is_painted_anew_a_patch_at_a_time(monkeypatch):
+    """HeldPaint on a 3 %-a-frame zoom (its flow given exactly, the photo flat so the trust is the
+    zoom's alone), each frame's result a flat colour that names the frame: up to a 7 % zoom every
+    pixel shows frame 0's paint; past 17 % none does (but for Lanczos' ringing where patches of
+    two frames' paint meet); between, the frame is repainted in patches over several frames, never
+    more than 60 % of it in one (one limit for the frame would repaint it whole at once); a still
+    shot holds frame 0's paint throughout."""
+    from style_transfer import video
+
+    photo = np.full((1, 80, 96, 3), 0.5, np.float32)
+    results = [np.full((1, 80, 96, 3), (t / 16, 0.5, 0.5), np.float32) for t in range(9)]
+    monkeypatch.setattr(flow, "frame_flows", lambda before, now: (zoom_flow(1.03), np.ones((80, 96), np.float32)))
+    held = video.HeldPaint()
+    painted_at = [np.rint(held(photo, result)[0, ..., 0] * 16) for result in results]  # [H, W]: by which frame
+    zoomed = [np.log(1.03) * t for t in range(9)]
+    for t in range(9):
+        if zoomed[t] < video.HELD_ZOOM[0]:
+            assert (painted_at[t] == 0).all(), t
+        if zoomed[t] > video.HELD_ZOOM[1]:
+            assert (painted_at[t] == 0).mean() < 0.005, t
+    repainted = [float((painted_at[t] == t).mean()) for t in range(1, 9)]  # the share painted anew
+    assert max(repainted) < 0.6 and sum(repainted) > 1.0, repainted
+
+    monkeypatch.setattr(flow, "frame_flows", lambda before, now: (zoom_flow(1.0), np.ones((80, 96), np.float32)))
+    still = video.HeldPaint()
+    for result in results:
+        last = still(photo, result)
+    np.testing.assert_allclose(last, results[0], atol=1e-5)
