@@ -28,6 +28,7 @@ its bicubic kernel is Keys' with a = -0.75 (warp's: -0.5), a little sharper.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -108,9 +109,17 @@ def warp(image: tf.Tensor, flow, interpolation: str = "bilinear") -> tf.Tensor:
 
 def pointed_to(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where each pixel's flow [H, W, 2] points: x, y float32 [H, W], pixel units, not clamped."""
-    height, width = flow.shape[:2]
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    ys, xs = pixel_grid(*flow.shape[:2])
     return xs + flow[..., 0], ys + flow[..., 1]
+
+
+@functools.lru_cache(maxsize=4)
+def pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's own y and x, float32 [H, W] each, read-only: made once a frame size (a clip's
+    frames each need it several times; ~1.5 ms at 640x360)."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    ys.flags.writeable = xs.flags.writeable = False
+    return ys, xs
 
 
 def carry(image: np.ndarray, flow: np.ndarray, interpolation: str = "bilinear") -> np.ndarray:

@@ -492,7 +492,6 @@ class HeldPaint:
         self._x = self._y = np.zeros(0, np.float32)  # float32 [H, W] each: where in it
         self._photo: np.ndarray | None = None  # float32 [1, H, W, 3]: the last photo
         self._slots = 0  # how many results the stores hold
-        self._grid = np.zeros(0, np.float32)  # float32 [2, H, W]: each pixel's own y, x
         self._zoom = np.zeros(0, np.float32)  # float32 [H, W]: log of the zoom since each pixel was painted
         self._limit = np.zeros(0, np.float32)  # float32 [H, W]: the most |self._zoom| held (HELD_ZOOM)
         if previous is not None:
@@ -502,7 +501,6 @@ class HeldPaint:
         photo, result = np.asarray(photo, np.float32), np.asarray(result, np.float32)
         height, width = photo.shape[1:3]
         if self._photo is None:  # the first frame paints every pixel
-            self._grid = np.mgrid[0:height, 0:width].astype(np.float32)
             self._limit = _zoom_limits(height, width)
             self._slots = max(2, min(HELD_RESULTS, HELD_MEMORY // (24 * (height + 2 * self.PAD) * width)))
             self._results = np.zeros((self._slots * (height + 2 * self.PAD), width, 3), np.float32)
@@ -535,7 +533,7 @@ class HeldPaint:
         """This frame's photo and shown result into slot `new`; the pixels not kept hold from it."""
         assert self._results is not None and self._photos is not None
         height = photo.shape[1]
-        ys, xs = self._grid
+        ys, xs = flow.pixel_grid(height, photo.shape[2])
         rows = slice(new * (height + 2 * self.PAD), (new + 1) * (height + 2 * self.PAD))
         for store, image in ((self._results, shown[0]), (self._photos, photo[0])):
             store[rows] = np.pad(image, ((self.PAD, self.PAD), (0, 0), (0, 0)), mode="edge")
