@@ -166,8 +166,8 @@ HELD_MEMORY = 512 * 2**20
 # Departure 12: held paint that the camera's zoom (flow.camera_zoom, composed since it was painted)
 # has magnified or shrunk by more than a limit is painted anew; the limit (of |log zoom|) varies
 # over the frame between these two, in patches of HELD_ZOOM_PATCH px, so a zoom repaints a patch
-# at a time, not the whole frame at once (a 2 %-a-frame zoom: the style figure 1.06x the plain
-# pass's against 1.38x held without it, E_warp 0.47x; one limit for the frame, 0.12: a frame
+# at a time, not the whole frame at once (49 frames of a 2 %-a-frame zoom: the style figure 1.05x
+# the plain pass's against 1.38x held without it, E_warp 0.50x; one limit for the frame, 0.12: a frame
 # repainted whole every 7th, 2x the plain pass's E_warp there; docs/video.md).
 HELD_ZOOM = (0.07, 0.17)
 HELD_ZOOM_PATCH = 40
