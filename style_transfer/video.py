@@ -532,8 +532,8 @@ class HeldPaint:
     def _keep(self, photo, shown, new: int, kept, slot, held_x, held_y, zoom) -> None:
         """This frame's photo and shown result into slot `new`; the pixels not kept hold from it."""
         assert self._results is not None and self._photos is not None
-        height = photo.shape[1]
-        ys, xs = flow.pixel_grid(height, photo.shape[2])
+        height, width = photo.shape[1:3]
+        ys, xs = flow.pixel_grid(height, width)
         rows = slice(new * (height + 2 * self.PAD), (new + 1) * (height + 2 * self.PAD))
         for store, image in ((self._results, shown[0]), (self._photos, photo[0])):
             store[rows] = np.pad(image, ((self.PAD, self.PAD), (0, 0), (0, 0)), mode="edge")
