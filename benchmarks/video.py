@@ -66,6 +66,13 @@ flags.DEFINE_list(
     [],
     "Long-term frame sets to compare, each 1+15+40 style (1: the previous alone; default: VideoConfig's).",
 )
+flags.DEFINE_list(
+    "zoom_limits",
+    [],
+    "Limits of the camera's zoom on carried and held paint to compare (video.py, departures 12 and 13), each "
+    "LOW-HIGH (of |log zoom|), or 'off' (default: video.CARRIED_ZOOM for the optimisation, video.HELD_ZOOM for "
+    "a network's hold).",
+)
 flags.DEFINE_list("reuse", ["true"], "Keep the paintings' targets across frames (true), or not (false), or both.")
 flags.DEFINE_integer("steps", 0, "The first frame's steps (0: Config's default).")
 flags.DEFINE_list("networks", [], "Trained networks (.npz or bundled names) to run per frame too.")
@@ -95,6 +102,18 @@ FLAGS = flags.FLAGS
 def steadying(value: str) -> tuple[float, bool]:
     """A --network_smoothing value as network_frames' (smoothing, hold): a share, or 'hold'."""
     return (0.0, True) if value == "hold" else (float(value), False)
+
+
+def zoom_limits(value: str) -> tuple[float, float]:
+    """A --zoom_limits value as video.HELD_ZOOM or CARRIED_ZOOM: LOW-HIGH, or 'off' (no paint is
+    ever past it)."""
+    if value == "off":
+        return (1e9, 1e9)  # a log zoom no clip reaches
+    try:
+        low, high = map(float, value.split("-"))
+    except ValueError:
+        raise app.UsageError(f"--zoom_limits takes LOW-HIGH or off, not {value!r}") from None
+    return (low, high)
 
 
 def _true(value: str) -> bool:
@@ -216,10 +235,13 @@ def main(argv):
     style_extractor = quality.build_judge_extractor("vgg16", weights)
     stroke_extractor = quality.build_painting_judge_extractor("vgg16", weights)
     base = VideoConfig(later_steps=2, moved_steps=2, new_steps=2, new_final_steps=2) if quick else VideoConfig()
-    variants: list[tuple[str, tuple]] = []  # (label, (VideoConfig, reuse) or (network, smoothing, hold))
+    # (label, (VideoConfig, reuse) or (network, smoothing, hold), the zoom's limits or None: the shipped)
+    variants: list[tuple[str, tuple, tuple[float, float] | None]] = []
+    shipped = video.CARRIED_ZOOM, video.HELD_ZOOM
+    limits = FLAGS.zoom_limits or ["shipped"]
     for mode in FLAGS.modes:
         if mode == "independent":
-            variants.append(("independent", (VideoConfig(video_mode="independent"), True)))
+            variants.append(("independent", (VideoConfig(video_mode="independent"), True), None))
             continue
         settings_grid = itertools.product(
             FLAGS.temporal_weights or [str(base.temporal_weight)],
@@ -229,13 +251,15 @@ def main(argv):
             FLAGS.new_final_steps or [str(base.new_final_steps)],
             FLAGS.held_frames or ["+".join(map(str, base.held_frames))],
             FLAGS.reuse,
+            limits,
         )
-        for weight, steps, moved, new, final, held, reuse in settings_grid:
+        for weight, steps, moved, new, final, held, reuse, limit in settings_grid:
             label = f"temporal, weight {float(weight):g}, {int(moved)}-{int(steps)} later steps, "
             label += f"{int(new)} new-region steps" if int(new) else "no new-region pass"
             label += f" (+{int(final)} at the final size where large)" if int(new) and int(final) else ""
             label += f", held to frames {held} back"
             label += "" if _true(reuse) else ", without reuse"
+            label += f", zoom limits {limit}" if FLAGS.zoom_limits else ""
             settings = VideoConfig(
                 temporal_weight=float(weight),
                 later_steps=int(steps),
@@ -244,7 +268,7 @@ def main(argv):
                 new_final_steps=int(final),
                 held_frames=tuple(int(j) for j in held.split("+")),
             )
-            variants.append((label, (settings, _true(reuse))))
+            variants.append((label, (settings, _true(reuse)), zoom_limits(limit) if FLAGS.zoom_limits else None))
 
     for name in FLAGS.networks:
         from style_transfer import networks
@@ -254,10 +278,13 @@ def main(argv):
             raise app.UsageError(
                 f"--network_painting={FLAGS.network_painting}: {name} has {network.styles} painting(s)"
             )
-        for smoothing, hold in map(steadying, FLAGS.network_smoothing):
+        for (smoothing, hold), limit in itertools.product(map(steadying, FLAGS.network_smoothing), limits):
+            if limit != limits[0] and not hold:
+                continue  # the zoom's limits are the hold's alone
             label = f"network {os.path.basename(name)} ({header['paintings'][FLAGS.network_painting]})"
             label += f", smoothing {smoothing:g}" if smoothing else ", hold" if hold else ""
-            variants.append((label, (network, smoothing, hold)))
+            label += f", zoom limits {limit}" if hold and FLAGS.zoom_limits else ""
+            variants.append((label, (network, smoothing, hold), zoom_limits(limit) if FLAGS.zoom_limits else None))
 
     def above(error: float, floor: float) -> float:
         """E_warp beyond the input clip's own (what its light and the flow's errors give any
@@ -313,7 +340,8 @@ def main(argv):
         print(f"| {kind} | the input clip | | {floor:.2e} | | | | | | |", flush=True)
         strips.append((f"{kind}: input", clip))
         references: dict[bool, tuple[float, float, float]] = {}  # the first optimisation row's, the first network's
-        for label, video_config in variants:
+        for label, video_config, limit in variants:
+            video.CARRIED_ZOOM, video.HELD_ZOOM = shipped if limit is None else (limit, limit)  # read as a clip starts
             optimised = isinstance(video_config[0], VideoConfig)
             if optimised:
                 settings, reuse = video_config
@@ -339,6 +367,7 @@ def main(argv):
             )
             strips.append((f"{kind}: {label}", result))
             by_frame.append((kind, label, optimised, result, clip))
+    video.CARRIED_ZOOM, video.HELD_ZOOM = shipped
     if FLAGS.by_frame:
         print_by_frame(by_frame, FLAGS.by_frame, figures_of_frame)
     if FLAGS.networks and FLAGS.throughput_frames:

@@ -1071,6 +1071,54 @@ def test_the_camera_zoom_is_fitted_to_the_flow_and_a_moving_object_does_not_coun
     assert flow.camera_zoom(zoom_flow(1.03), np.zeros((80, 96), np.float32)) == 1.0
 
 
+def test_carried_paint_the_camera_zoomed_too_far_is_painted_anew_a_patch_at_a_time(monkeypatch):
+    """Departure 13: carry_previous on a 3 %-a-frame zoom (its flow given exactly, the photo flat
+    so the trust is the zoom's alone), each Carried's age and zoom fed to the next frame's as
+    optimised_frames does: up to a 10 % zoom every pixel is trusted; paint the camera has zoomed
+    past the pixel's limit is not (nor does a frame further back cover it, so departure 6 paints it,
+    and the frame is no cut), a patch at a time, never 60 % of the frame at once, 99 % of it by the
+    time the zoom passes 25 % (not lines where patches painted at different frames meet: the zoom
+    is carried bilinearly); painted anew, it is trusted the next frame. A still shot trusts
+    every pixel throughout. optimised_frames hands each frame's zoom on to the next."""
+    from style_transfer import video
+    from style_transfer.config import Config, VideoConfig
+
+    photo, result = np.full((1, 80, 96, 3), 0.5, np.float32), np.full((1, 80, 96, 3), 0.3, np.float32)
+    everywhere = np.ones((80, 96), np.float32)
+
+    def clip_of(zoom: float) -> list[np.ndarray]:  # [H, W]: where each frame 1-12 paints anew
+        monkeypatch.setattr(flow, "frame_flows", lambda before, now: (zoom_flow(zoom), everywhere))
+        accumulated = age = carried_zoom = None
+        anew = []
+        for _ in range(12):
+            carried = video.carry_previous((photo, result), photo, accumulated, [(photo, result)], age, carried_zoom)
+            accumulated, age, carried_zoom = carried.accumulated, carried.age, carried.zoom
+            assert carried.shot > video.SCENE_CUT
+            anew.append(carried.trust[0, ..., 0] < 0.5)
+        return anew
+
+    anew = clip_of(1.03)
+    zoomed = [np.log(1.03) * t for t in range(1, 13)]
+    for t in range(12):
+        if zoomed[t] < video.CARRIED_ZOOM[0]:
+            assert not anew[t].any(), t
+    passed = next(t for t in range(12) if zoomed[t] > video.CARRIED_ZOOM[1])
+    assert np.logical_or.reduce(anew[: passed + 1]).mean() > 0.99
+    shares = [float(a.mean()) for a in anew]
+    assert max(shares) < 0.6 and sum(shares) > 1.0, shares
+    assert all(float((a & b).mean()) < 0.01 for a, b in zip(anew[:-1], anew[1:], strict=True))
+    assert not np.logical_or.reduce(clip_of(1.0)).any()
+
+    seen = []
+    carry_previous = video.carry_previous
+    monkeypatch.setattr(video, "carry_previous", lambda *args: seen.append(args[5]) or carry_previous(*args))
+    monkeypatch.setattr(flow, "frame_flows", lambda before, now: (zoom_flow(1.03, 48, 64), np.ones((48, 64))))
+    config = Config(network="vgg16", weights="none", steps=2, max_size=64, scales=1)
+    settings = VideoConfig(later_steps=2, moved_steps=2)
+    list(video.optimised_frames([texture(seed=1)] * 3, [texture(32, 32, seed=9)], config, settings))
+    assert seen[0] is None and np.median(seen[1]) == pytest.approx(np.log(1.03), abs=1e-3)
+
+
 def test_held_paint_the_camera_zoomed_too_far_is_painted_anew_a_patch_at_a_time(monkeypatch):
     """HeldPaint on a 3 %-a-frame zoom (its flow given exactly, the photo flat so the trust is the
     zoom's alone), each frame's result a flat colour that names the frame: up to a 7 % zoom every
