@@ -24,7 +24,9 @@ def synthetic_clip(kind: str, frames: int, size, photo: np.ndarray, photo2: np.n
     over photo, then one over photo2) or "object" (a still shot of photo, an ellipse cut from photo2
     moving across it 2.5 % of the width a frame: what it uncovers and covers are occlusions) or
     "return" (a long clip: a pan over 30 % of the width and back, 4 px a frame at 320 px wide with
-    49 frames, so the last frame shows the first's view: drift over a clip)."""
+    49 frames, so the last frame shows the first's view: drift over a clip) or "turn" (the window
+    turns 1 degree a frame about the photo's centre, its diagonal within the photo's shorter side,
+    so it never leaves the photo: a camera's roll)."""
     height, width = size
     full_h, full_w = photo.shape[1:3]
     scale = min(full_h / height, full_w / (width * 1.3))  # a window of the frame's shape with room to pan
@@ -70,4 +72,16 @@ def synthetic_clip(kind: str, frames: int, size, photo: np.ndarray, photo2: np.n
                 frame[0, y : y + o_h, x : x + shown][inside[:, :shown]] = thing[:, :shown][inside[:, :shown]]
             out.append(frame)
         return out
-    raise ValueError(f"unknown clip {kind!r}: pan, zoom, fade, cut, object or return")
+    if kind == "turn":
+        from style_transfer import flow
+
+        fit = min(full_h, full_w) / np.hypot(height, width)  # photo pixels a frame pixel
+        ys, xs = np.mgrid[0:height, 0:width] + 0.5
+        dy, dx = (ys - height / 2) * fit, (xs - width / 2) * fit  # from the frame's centre, in the photo
+        out = []
+        for t in range(frames):
+            cos, sin = np.cos(np.radians(t)), np.sin(np.radians(t))
+            x, y = full_w / 2 + cos * dx - sin * dy - 0.5, full_h / 2 + sin * dx + cos * dy - 0.5
+            out.append(flow.sample(photo[0], x, y, "bilinear")[None].astype(np.float32))
+        return out
+    raise ValueError(f"unknown clip {kind!r}: pan, zoom, fade, cut, object, return or turn")

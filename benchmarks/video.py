@@ -7,7 +7,8 @@
 The clips are made from the held-out photos of ../shared/samples/content (never from the photos
 the networks trained on): a pan (a window moving across the photo), a zoom (a window shrinking
 about the centre), a cross-fade between two photos (no motion: the light changes) and a cut from a
-pan over one photo to a pan over another; --real adds stretches of real clips (their flow estimated,
+pan over one photo to a pan over another (and, by --clips, an object moving over a still shot, a
+pan out and back, a camera's turn: benchmarks/clips.py); --real adds stretches of real clips (their flow estimated,
 so E_warp there counts the flow's errors too). Per clip, per mode, a Markdown row: seconds a frame,
 E_warp (quality.warping_error, with the input clip's own optical flow and mask; the input clip's
 row is the floor, and a column gives the ratio of what each row has above it), the style figure

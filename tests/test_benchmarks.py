@@ -251,6 +251,16 @@ def test_the_return_clip_comes_back_to_its_first_view():
     assert np.abs(clip[4] - clip[0]).mean() > 0.01
 
 
+def test_the_turn_clip_turns_a_degree_a_frame_about_the_centre():
+    """The "turn" clip (a camera's roll): frame 90 of a square clip is frame 0 turned a quarter
+    (pixel centres land on pixel centres, so exactly but for float rounding); frame 1 differs."""
+    photo = (gradient_image(120, 200, 3) / 255.0).astype(np.float32)[None]
+    clip = _benchmark_module("clips").synthetic_clip("turn", 91, (32, 32), photo, photo)
+    assert len(clip) == 91 and clip[0].shape == (1, 32, 32, 3)
+    np.testing.assert_allclose(clip[90][0], np.rot90(clip[0][0], k=1), atol=1e-4)
+    assert np.abs(clip[1] - clip[0]).mean() > 0.005
+
+
 def test_the_object_clip_moves_an_ellipse_over_a_still_shot():
     """The "object" clip: the background never moves; an ellipse of the second photo, a third of
     the width wide, moves 2.5 % of the width a frame to the right in whole pixels."""
