@@ -71,8 +71,8 @@ flags.DEFINE_list(
     "zoom_limits",
     [],
     "Limits of the camera's zoom on carried and held paint to compare (video.py, departures 12 and 13), each "
-    "LOW-HIGH (of |log zoom|), or 'off' (default: video.CARRIED_ZOOM for the optimisation, video.HELD_ZOOM for "
-    "a network's hold).",
+    "LOW-HIGH (of |log zoom|; the optimisation's of |log zoom + 1j turn|), or 'off' (default: video.CARRIED_ZOOM "
+    "for the optimisation, video.HELD_ZOOM for a network's hold).",
 )
 flags.DEFINE_list("reuse", ["true"], "Keep the paintings' targets across frames (true), or not (false), or both.")
 flags.DEFINE_integer("steps", 0, "The first frame's steps (0: Config's default).")

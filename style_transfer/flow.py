@@ -187,24 +187,27 @@ def _keys(f: tf.Tensor) -> list[tf.Tensor]:
     return [far(1 + f), near(f), near(1 - f), far(2 - f)]
 
 
-def camera_zoom(backward: np.ndarray, reliable: np.ndarray, stride: int = 8) -> float:
-    """How much the camera zoomed from frame t-1 to frame t: the scale of the similarity transform
-    (scale, turn, shift) that takes frame t's pixels to where the backward flow [H, W, 2] puts them
-    in t-1, fitted by RANSAC (OpenCV) to every `stride`-th pixel where `reliable` [H, W] is set, so
-    a moving object does not count. > 1: zoomed in (t-1's paint is magnified that much in t); 1 for a
-    pan, a still shot, or too few reliable pixels to fit."""
+def camera_motion(backward: np.ndarray, reliable: np.ndarray, stride: int = 8) -> complex:
+    """How the camera zoomed and turned from frame t-1 to frame t, as one complex number: log zoom
+    + 1j * turn (radians; the angle the picture turned, x right and y down). From the similarity
+    transform (scale, turn, shift) that takes frame t's pixels to where the backward flow [H, W, 2]
+    puts them in t-1, fitted by RANSAC (OpenCV) to every `stride`-th pixel where `reliable` [H, W]
+    is set, so a moving object does not count. Its modulus is how far t-1's paint is from its own
+    size and angle in t (in log zoom, a real part > 0: magnified; in radians); sums of it compose;
+    0 for a pan, a still shot, or too few reliable pixels to fit."""
     cv2 = _cv2()
     height, width = backward.shape[:2]
     ys, xs = np.mgrid[stride // 2 : height : stride, stride // 2 : width : stride]
     chosen = np.asarray(reliable)[ys, xs] > 0
     if chosen.sum() < 16:
-        return 1.0
+        return 0j
     here = np.stack([xs[chosen], ys[chosen]], -1).astype(np.float32)  # [P, 2] (x, y) in frame t
     there = here + np.asarray(backward, np.float32)[ys[chosen], xs[chosen]]  # [P, 2]: in frame t-1
     matrix, _ = cv2.estimateAffinePartial2D(here, there, method=cv2.RANSAC, ransacReprojThreshold=1.0)
     if matrix is None:
-        return 1.0
-    return float(1.0 / np.hypot(matrix[0, 0], matrix[1, 0]))  # there = scale R here + shift
+        return 0j
+    # there = scale R(angle) here + shift: the picture was magnified 1 / scale and turned -angle.
+    return complex(-np.log(np.hypot(matrix[0, 0], matrix[1, 0])), -np.arctan2(matrix[1, 0], matrix[0, 0]))
 
 
 def reliable(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:

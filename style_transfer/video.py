@@ -80,12 +80,14 @@ Departures from Ruder et al. 2016:
    49-frame pan out and back the style figure reached 1.14x the frame alone's at the end, 1.15x
    from the strip that came back into view alone (docs/video.md). The first SETTLE frames let a new
    strip's strokes join its neighbours'.
-13. Paint the camera has zoomed by more than a limit since it was painted is painted anew, as
-   departure 12 does for a network: each pixel's log zoom (flow.camera_zoom) is carried along as
-   its age is, and where it passes the pixel's limit (CARRIED_ZOOM, in patches) the carried result
-   is not trusted (nor are the frames further back), so departure 6 paints it as a region come
-   into view. Carried paint moves with the picture: over 49 frames of a 2 %-a-frame zoom its
-   strokes grew with it (the stroke figure 1.25x the frames alone's; docs/video.md).
+13. Paint the camera has zoomed or turned by more than a limit since it was painted is painted
+   anew, as departure 12 does for a network's zoom: each pixel's log zoom + 1j turn
+   (flow.camera_motion, summed) is carried along as its age is, and where its modulus passes the
+   pixel's limit (CARRIED_ZOOM, in patches) the carried result is not trusted (nor are the frames
+   further back), so departure 6 paints it as a region come into view. Carried paint moves with
+   the picture: over 49 frames of a 2 %-a-frame zoom its strokes grew with it, and of a 1 degree a
+   frame turn they went larger and softer (the stroke figure 1.25x and 1.27x the frames alone's;
+   docs/video.md).
 
 Departure of the network path (not in Ruder et al.; Bonneel et al. 2015's blind temporal
 consistency, as a recursive filter):
@@ -169,17 +171,20 @@ REANCHOR = 0.5
 # 8 of 640x360 take 45 MB, of 1920x1080 400 MB; 4K keeps 2).
 HELD_RESULTS = 8
 HELD_MEMORY = 512 * 2**20
-# Departure 12: held paint that the camera's zoom (flow.camera_zoom, composed since it was
-# painted) has magnified or shrunk by more than a limit is painted anew; the limit (of |log zoom|)
+# Departure 12: held paint that the camera's zoom (flow.camera_motion's real part, summed since it
+# was painted) has magnified or shrunk by more than a limit is painted anew; the limit (of |log zoom|)
 # varies over the frame between these two, in patches of ZOOM_PATCH px, so a zoom repaints a patch
 # at a time, not the whole frame at once (49 frames of a 2 %-a-frame zoom: the style figure 1.05x
 # the plain pass's against 1.38x held without it, E_warp 0.50x; one limit for the frame, 0.12: a frame
 # repainted whole every 7th, 2x the plain pass's E_warp there; docs/video.md).
 HELD_ZOOM = (0.07, 0.17)
 ZOOM_PATCH = 40
-# Departure 13: the same for the optimisation's carried paint, whose later steps go on painting it
-# (the same zoom, against each frame alone: stroke figure 1.07x, E_warp 0.14x, 4.3 s a later frame;
-# 0.07-0.17: 1.09x, 0.18x, 5.2 s; 0.15-0.35: 1.16x, 0.11x, 3.5 s; no limit: 1.25x, 0.05x, 2.6 s).
+# Departure 13: the same for the optimisation's carried paint, whose later steps go on painting it,
+# of |log zoom + 1j turn| (0.10-0.25: a zoom of 10-25 % or a turn of 6-14 degrees). The same zoom,
+# against each frame alone, of the zoom alone: stroke figure 1.07x, E_warp 0.14x, 4.3 s a later
+# frame; 0.07-0.17: 1.09x, 0.18x, 5.2 s; 0.15-0.35: 1.16x, 0.11x, 3.5 s; no limit: 1.25x, 0.05x,
+# 2.6 s; of the zoom and turn (shipped), 1.09x, 0.14x; a 1 degree a frame turn, 1.13x against
+# 1.27x with no limit (docs/video.md).
 CARRIED_ZOOM = (0.10, 0.25)
 
 # callback(frame, step, terms, image): frame counts from 0 (the clip's), step from 1 within it.
@@ -212,7 +217,7 @@ def optimised_frames(
         history.add(*done)
     accumulated = None  # the change since each pixel was painted (departure 5); none: all painted now
     age = None  # the frames each pixel's paint has been carried (departure 11); none: all painted now
-    zoom = None  # the log of the camera's zoom since each pixel was painted (departure 13); none: all painted now
+    motion = None  # the camera's zoom and turn since each pixel was painted (departure 13); none: all painted now
     for index, photo in enumerate(frames, first_index):
         report = None
         if callback is not None:
@@ -223,12 +228,12 @@ def optimised_frames(
         carried = None
         if len(history) and video.video_mode != "independent":
             earlier = [history.back(j) for j in video.held_frames[1:] if j <= len(history)]
-            carried = carry_previous(history.back(1), photo, accumulated, earlier, age, zoom)
+            carried = carry_previous(history.back(1), photo, accumulated, earlier, age, motion)
         if carried is None or carried.shot < SCENE_CUT:  # a first frame, or a new shot
-            result, accumulated, age, zoom = multiscale.stylize(photo, styles, config, **common), None, None, None
+            result, accumulated, age, motion = multiscale.stylize(photo, styles, config, **common), None, None, None
         else:
             target, trust, accumulated = carried.start, carried.trust, carried.accumulated
-            age, zoom = carried.age, carried.zoom
+            age, motion = carried.age, carried.motion
             start, painted = paint_new_region(photo, styles, target, trust, config, video, common)
             if painted and report is not None:  # the later steps numbered on from the new region's
                 common["callback"] = lambda step, terms, image, r=report, n=painted: r(n + step, terms, image)
@@ -342,7 +347,7 @@ class Carried:
     still: np.ndarray  # float32 [1, H, W, 1] in [0, 1]: the share of each pixel held exactly (departures 7, 11)
     changed: float  # the share of what the flow follows that is not held (departure 5): the picture changed
     age: np.ndarray  # float32 [1, H, W, 1]: the frames each pixel's paint has been carried (departure 11)
-    zoom: np.ndarray  # float32 [1, H, W, 1]: the log of the camera's zoom since each pixel was painted (departure 13)
+    motion: np.ndarray  # complex64 [1, H, W, 1]: log zoom + 1j turn since each pixel was painted (departure 13)
 
 
 def carry_previous(
@@ -351,7 +356,7 @@ def carry_previous(
     accumulated: np.ndarray | None = None,
     earlier: Sequence[Previous] = (),
     age: np.ndarray | None = None,
-    zoom: np.ndarray | None = None,
+    motion_before: np.ndarray | None = None,
 ) -> Carried:
     """The previous result warped onto `photo` by the flow between the two photos, plus the change
     in the photos' luma (departure 3), trusted where the flow is reliable and the photo is the
@@ -367,17 +372,19 @@ def carry_previous(
     it (None: none, as after a first frame or on a resumed run: every pixel starts at 1); carried
     along by the flow, 0 where the previous result is not trusted.
 
-    zoom: the log of the camera's zoom since each pixel was painted, as the previous Carried left it
-    (None: none), carried the same way; paint zoomed past its limit (CARRIED_ZOOM) is not trusted,
-    from this frame or an earlier one (departure 13)."""
+    motion_before: how the camera had zoomed and turned since each pixel was painted (log zoom + 1j
+    turn, flow.camera_motion's sum) at the previous frame, as its Carried left it (None: none),
+    carried the same way; paint zoomed or turned past its limit (CARRIED_ZOOM) is not trusted, from
+    this frame or an earlier one (departure 13)."""
     carried, reliable, frame_trust, moved, backward = _warped(previous, photo)
     if accumulated is not None:
         moved = moved + flow.carry(accumulated, backward)
-    zoom = np.log(flow.camera_zoom(backward, reliable[0, ..., 0])) + (
-        0.0 if zoom is None else flow.carry(zoom, backward)
-    )
+    motion = np.full(frame_trust.shape, flow.camera_motion(backward, reliable[0, ..., 0]), np.complex64)  # this frame's
+    if motion_before is not None:  # carried along as the age is, the two parts as two channels
+        parts = flow.carry(np.concatenate([motion_before.real, motion_before.imag], -1), backward)
+        motion = motion + parts[..., :1] + 1j * parts[..., 1:]
     limit = _zoom_limits(photo.shape[1], photo.shape[2], CARRIED_ZOOM)[None, ..., None]  # [1, H, W, 1]
-    within = (np.abs(zoom) < limit).astype(np.float32)  # departure 13
+    within = (np.abs(motion) < limit).astype(np.float32)  # departure 13
     trust = (within * frame_trust * (1.0 - REFRESH * (1.0 - _explained(moved)))).astype(np.float32)
     covered, seen = trust, frame_trust  # how much of each pixel some result covers; and before departure 5's refresh
     painted, change = trust * carried, moved * trust  # sums over the frames, by the share each covers
@@ -389,7 +396,7 @@ def carry_previous(
     fresh = colors.match_colors_of(tf.constant(photo), tf.constant(previous[1])).numpy()
     start = painted + (1.0 - covered) * fresh
     age = np.where(trust > 0.5, 1.0 if age is None else flow.carry(age, backward) + 1.0, 0.0)
-    zoom = np.where(trust > 0.5, zoom + np.zeros_like(trust), 0.0)
+    motion = np.where(trust > 0.5, motion, 0.0).astype(np.complex64)
     rigid = (_stretch(backward) < RIGID_STRETCH)[None, ..., None] & (age > SETTLE)  # departure 11
     still = trust * ((np.linalg.norm(backward, axis=-1)[None, ..., None] < STILL_FLOW) | rigid)
     changed = float(np.mean(reliable * (1.0 - covered)) / max(float(np.mean(reliable)), 1e-6))
@@ -401,7 +408,7 @@ def carry_previous(
         still.astype(np.float32),
         changed,
         age.astype(np.float32),
-        zoom.astype(np.float32),
+        motion,
     )
 
 
@@ -485,7 +492,7 @@ def smoothed(previous: Previous, photo: np.ndarray, result: np.ndarray, smoothin
 
 
 def _zoom_limits(height: int, width: int, bounds: tuple[float, float]) -> np.ndarray:
-    """The limit of |log zoom| at each pixel (departures 12, 13), float32 [H, W]: random values
+    """The limit of |log zoom| (|log zoom + 1j turn|) at each pixel (departures 12, 13), float32 [H, W]: random values
     between `bounds` (seeded: the same for every clip) at every ZOOM_PATCH-th pixel, bilinear between."""
     cells = np.random.default_rng(0).uniform(*bounds, (height // ZOOM_PATCH + 2, width // ZOOM_PATCH + 2))
     y, x = np.arange(height) / ZOOM_PATCH, np.arange(width) / ZOOM_PATCH
@@ -544,7 +551,7 @@ class HeldPaint:
         assert self._results is not None and self._photos is not None
         held = flow.sample(self._results, held_x, row, "lanczos")  # [H, W, 3]: sampled once
         change = photo[0] - flow.sample(self._photos, held_x, row, "bicubic")  # since it was painted
-        zoom = self._zoom[near_y, near_x] + np.float32(np.log(flow.camera_zoom(backward, reliable)))  # [H, W]
+        zoom = self._zoom[near_y, near_x] + np.float32(flow.camera_motion(backward, reliable).real)  # [H, W]
         trust = (reliable * (np.abs(zoom) < self._limit))[..., None] * _explained(change[None])[0]  # [H, W, 1]
         carried = np.clip(held + quality.luma_numpy(change[None])[0], 0.0, 1.0)  # departure 3
         shown = (result[0] + trust * (carried - result[0]))[None]
