@@ -117,6 +117,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -491,16 +492,20 @@ def smoothed(previous: Previous, photo: np.ndarray, result: np.ndarray, smoothin
     return (result + smoothing * trust * (carried - result)).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=4)
 def _zoom_limits(height: int, width: int, bounds: tuple[float, float]) -> np.ndarray:
-    """The limit of |log zoom| (|log zoom + 1j turn|) at each pixel (departures 12, 13), float32 [H, W]: random values
-    between `bounds` (seeded: the same for every clip) at every ZOOM_PATCH-th pixel, bilinear between."""
+    """The limit of |log zoom| (|log zoom + 1j turn|) at each pixel (departures 12, 13), float32 [H, W],
+    read-only: random values between `bounds` (seeded: the same for every clip) at every ZOOM_PATCH-th
+    pixel, bilinear between. Made once a frame size (carry_previous needs it every frame)."""
     cells = np.random.default_rng(0).uniform(*bounds, (height // ZOOM_PATCH + 2, width // ZOOM_PATCH + 2))
     y, x = np.arange(height) / ZOOM_PATCH, np.arange(width) / ZOOM_PATCH
     y0, x0 = y.astype(int), x.astype(int)
     fy, fx = (y - y0)[:, None], (x - x0)[None, :]
     top = cells[y0][:, x0] * (1 - fx) + cells[y0][:, x0 + 1] * fx
     bottom = cells[y0 + 1][:, x0] * (1 - fx) + cells[y0 + 1][:, x0 + 1] * fx
-    return (top * (1 - fy) + bottom * fy).astype(np.float32)
+    limits = (top * (1 - fy) + bottom * fy).astype(np.float32)
+    limits.flags.writeable = False
+    return limits
 
 
 class HeldPaint:

@@ -1069,7 +1069,6 @@ def test_the_camera_motion_is_fitted_to_the_flow_and_a_moving_object_does_not_co
     assert flow.camera_motion(np.array(shift), everywhere) == pytest.approx(0, abs=1e-4)
     assert flow.camera_motion(turn_flow(3.0), everywhere) == pytest.approx(np.deg2rad(3.0) * 1j, abs=1e-4)
     assert flow.camera_motion(turn_flow(-3.0), everywhere) == pytest.approx(-np.deg2rad(3.0) * 1j, abs=1e-4)
-    ys, xs = np.mgrid[0:80, 0:96].astype(np.float32)
     both = turn_flow(3.0) + zoom_flow(1.03)  # to first order, the two composed
     assert flow.camera_motion(both, everywhere) == pytest.approx(np.log(1.03) + np.deg2rad(3.0) * 1j, abs=2e-3)
     moving = zoom_flow(1.03)
